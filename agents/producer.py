@@ -1,0 +1,63 @@
+"""Producers of the cobweb market: they forecast tomorrow's price through a shared policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import numpy as np
+
+from mesa_adage import PolicyAgent
+
+if TYPE_CHECKING:
+    from models.cobweb import CobwebModel
+
+PRICE_CENTRE = 6.0
+PRICE_SCALE = 4.0
+
+
+def to_unit(price: float) -> float:
+    """Price to the policy's [-1, 1] scale (a forecast of 6 is 0, of 10 is 1)."""
+    return (price - PRICE_CENTRE) / PRICE_SCALE
+
+
+class Producer(PolicyAgent):
+    """A producer who forecasts the price, then supplies ``tanh(lambda (p_e - 6)) + 1``.
+
+    Observation: the last two prices and the producer's own last forecast, scaled to about
+    [-1, 1]. Action: the forecast in [-1, 1], mapped to a price in [2, 10].
+    Reward: ``-(p_t - p_e)^2 - kappa (p_e_t - p_e_{t-1})^2`` (accuracy less an adjustment cost).
+
+    Attributes:
+        forecast: This period's price forecast ``p_e_t``.
+        last_forecast: Last period's forecast ``p_e_{t-1}``.
+    """
+
+    observation_space = gym.spaces.Box(-3.0, 3.0, shape=(3,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    model: CobwebModel
+
+    def __init__(self, model: CobwebModel, forecast: float) -> None:
+        super().__init__(model)
+        self.forecast = forecast
+        self.last_forecast = forecast
+
+    def observe(self) -> np.ndarray:
+        p1, p2 = self.model.price_history[-1], self.model.price_history[-2]
+        return np.array([to_unit(p1), to_unit(p2), to_unit(self.forecast)], dtype=np.float32)
+
+    def act(self, action: np.ndarray) -> None:
+        a = float(np.asarray(action).reshape(-1)[0])
+        if not -1.0 <= a <= 1.0:
+            raise ValueError(f"Producer action {a} is outside the action space [-1, 1]")
+        self.last_forecast = self.forecast
+        self.forecast = PRICE_CENTRE + PRICE_SCALE * a
+
+    def supply(self) -> float:
+        """Quantity supplied given this period's forecast."""
+        return float(np.tanh(self.model.theta["lam"] * (self.forecast - PRICE_CENTRE)) + 1.0)
+
+    def reward(self) -> float:
+        error = self.model.price - self.forecast
+        adjust = self.forecast - self.last_forecast
+        return -(error**2) - self.model.theta["kappa"] * adjust**2

@@ -1,0 +1,50 @@
+"""PolicyAgent: a Mesa agent whose behaviour comes from a shared, theta-conditioned policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import gymnasium as gym
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from mesa_adage.model import AdaptiveModel
+
+
+class PolicyAgent(mesa.Agent):
+    """A Mesa agent that acts through the policy its model holds for its class.
+
+    Subclasses declare ``observation_space`` and ``action_space`` (for the agent's *own*
+    observation; the framework appends ``theta_hat``) and implement :meth:`observe`,
+    :meth:`act` and :meth:`reward`. All agents of one class share one policy: the model stacks
+    their observations, runs one forward pass, and calls each agent's :meth:`act`.
+
+    Attributes:
+        observation_space: Space of :meth:`observe`'s return value, without theta.
+        action_space: Space of the action passed to :meth:`act`.
+    """
+
+    observation_space: ClassVar[gym.spaces.Box]
+    action_space: ClassVar[gym.spaces.Space]
+    model: AdaptiveModel
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        space = getattr(cls, "observation_space", None)
+        if space is not None and not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+            raise TypeError(
+                f"{cls.__name__}.observation_space must be a 1-D gymnasium Box, got {space!r}"
+            )
+
+    def observe(self) -> np.ndarray:
+        """Return the agent's own observation (theta_hat is appended by the framework)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement observe()")
+
+    def act(self, action: np.ndarray) -> None:
+        """Apply the policy's action, before the model's dynamics run."""
+        raise NotImplementedError(f"{type(self).__name__} must implement act(action)")
+
+    def reward(self) -> float:
+        """Return the reward earned in the step that just ran."""
+        raise NotImplementedError(f"{type(self).__name__} must implement reward()")

@@ -1,0 +1,117 @@
+"""Experiment specs: everything ``adage run`` needs to know about one task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mesa_adage.agent import PolicyAgent
+from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.objectives import Objective
+from mesa_adage.rollout import ModelFactory
+
+
+@dataclass(frozen=True)
+class Timescales:
+    """The two timescales of the alternating loop, and the leader's evaluation budget.
+
+    Attributes:
+        warmup_steps: Follower environment steps (agent-steps) before the first leader phase,
+            with theta uniform over the whole box so the policy covers it.
+        follower_steps: Follower steps per epoch (``N_F``), warm-started from the last epoch.
+        follower_lr: Follower learning rate ``alpha_F`` (the SB3 optimiser's).
+        leader_lr: Step size ``alpha_L`` of gradient leaders, in normalised theta units.
+        candidates: Candidates the leader proposes per epoch.
+        eval_rollouts: Episodes per candidate (``M``); every candidate sees the same seeds.
+        focus: Share of follower episodes drawn near the leader's incumbent after epoch 1
+            (the rest stay uniform, so zero-shot coverage is kept).
+        focus_std: Std of those draws, as a fraction of each parameter's range.
+        final_top_k: Best candidates re-evaluated with the final policy to pick the answer.
+    """
+
+    warmup_steps: int = 400_000
+    follower_steps: int = 40_000
+    follower_lr: float = 1e-3
+    leader_lr: float = 0.3
+    candidates: int = 8
+    eval_rollouts: int = 16
+    focus: float = 0.5
+    focus_std: float = 0.1
+    final_top_k: int = 5
+
+    def __post_init__(self) -> None:
+        for name in (
+            "warmup_steps",
+            "follower_steps",
+            "candidates",
+            "eval_rollouts",
+            "final_top_k",
+        ):
+            value = getattr(self, name)
+            low = 0 if name in ("warmup_steps", "follower_steps") else 1
+            if not (isinstance(value, int) and value >= low):
+                raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
+        if not 0.0 <= self.focus <= 1.0:
+            raise ValueError(f"Timescales.focus={self.focus!r} must be in [0, 1]")
+        for name in ("follower_lr", "leader_lr", "focus_std"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be positive")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One task: the inner model, the followers, and what the leader optimises.
+
+    Attributes:
+        name: Short name, used in the run folder's config.
+        make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
+        characteristics: The space theta lives in.
+        agent_type: The :class:`PolicyAgent` class whose shared policy is trained.
+        objective: The leader's objective (maximised); if ``data`` is set, a function that
+            builds the objective from the observed data frame.
+        data: Observed data, or a function of the run seed that generates it (then saved to
+            the run folder as ``observed.csv`` and reused on resume).
+        epochs: Leader epochs (K).
+        leader: Leader name (see :func:`mesa_adage.leaders.make_leader`).
+        leader_kwargs: Extra arguments of the leader.
+        timescales: Follower and leader timescales.
+        algo: Stable-Baselines3 algorithm name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...).
+        algo_kwargs: Arguments of the algorithm.
+        n_copies: Model copies in the training VecEnv.
+        target_theta: The true theta, when known (synthetic calibration).
+        fit_column: DataCollector column plotted against the observed data.
+    """
+
+    name: str
+    make_model: ModelFactory
+    characteristics: Characteristics
+    agent_type: type[PolicyAgent]
+    objective: Objective | Callable[[pd.DataFrame], Objective]
+    data: pd.DataFrame | Callable[[int], pd.DataFrame] | None = None
+    epochs: int = 6
+    leader: str = "tpe"
+    leader_kwargs: dict[str, Any] = field(default_factory=dict)
+    timescales: Timescales = Timescales()
+    algo: str = "PPO"
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    n_copies: int = 8
+    target_theta: Theta | None = None
+    fit_column: str | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The JSON-serialisable settings that define a run (checked on resume)."""
+        return {
+            "experiment": self.name,
+            "characteristics": [asdict(p) for p in self.characteristics.params],
+            "agent_type": self.agent_type.__name__,
+            "leader": self.leader,
+            "leader_kwargs": self.leader_kwargs,
+            "timescales": asdict(self.timescales),
+            "algo": self.algo,
+            "algo_kwargs": self.algo_kwargs,
+            "n_copies": self.n_copies,
+            "target_theta": self.target_theta,
+        }

@@ -1,0 +1,67 @@
+"""The ask/tell interface every leader implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from mesa_adage.characteristics import Characteristics, Theta
+
+
+class Leader(ABC):
+    """An outer-layer optimiser over theta, driven by ask/tell; it maximises the objective.
+
+    The leader never owns the loop: the scheduler asks for candidates, evaluates them with
+    frozen follower policies, and tells the values back. All state needed to continue lives
+    in :meth:`state_dict`, which is JSON-serialisable.
+
+    Args:
+        space: The characteristics searched.
+        seed: Seed of the leader's own random generator.
+    """
+
+    name: str = "leader"
+
+    def __init__(self, space: Characteristics, seed: int = 0) -> None:
+        self.space = space
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.history: list[tuple[Theta, float]] = []
+
+    @abstractmethod
+    def ask(self, n: int) -> list[Theta]:
+        """Return up to ``n`` candidate thetas (an empty list when the search is exhausted)."""
+
+    def tell(self, thetas: list[Theta], values: list[float]) -> None:
+        """Report the objective value of each candidate from the last :meth:`ask`."""
+        if len(thetas) != len(values):
+            raise ValueError(f"tell got {len(thetas)} thetas but {len(values)} values")
+        bad = [v for v in values if not np.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"tell got a non-finite objective value {bad[0]}; values must be finite"
+            )
+        self.history.extend(zip((dict(t) for t in thetas), map(float, values), strict=True))
+
+    @property
+    def best(self) -> tuple[Theta, float]:
+        """The best (theta, value) told so far."""
+        if not self.history:
+            raise RuntimeError("the leader has no evaluated candidates yet")
+        return max(self.history, key=lambda tv: tv[1])
+
+    @property
+    def incumbent(self) -> Theta:
+        """The leader's current answer: its best candidate, or the defaults before any."""
+        return self.best[0] if self.history else self.space.defaults
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state; :meth:`load_state_dict` restores it exactly."""
+        return {"history": self.history, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.history = [(dict(t), float(v)) for t, v in state["history"]]
+        self.rng.bit_generator.state = state["rng"]

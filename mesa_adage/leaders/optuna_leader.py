@@ -1,0 +1,89 @@
+"""A Bayesian-optimisation leader backed by Optuna (TPE, GP or CMA-ES samplers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.leaders.base import Leader
+
+SAMPLERS = {
+    "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed, n_startup_trials=10),
+    "gp": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=10),
+    "cmaes": lambda seed: optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=5),
+}
+
+
+class OptunaLeader(Leader):
+    """Drives an Optuna study through ask/tell.
+
+    The study lives in ``storage`` (an SQLite file in the run folder by default, or any
+    database URL several machines can share). The sampler is reseeded from the number of
+    finished trials at every :meth:`ask`, so a resumed run proposes exactly what an
+    uninterrupted one would.
+
+    Args:
+        space: The characteristics searched.
+        seed: Base seed of the sampler.
+        sampler: ``"tpe"``, ``"gp"`` or ``"cmaes"``.
+        storage: Optuna storage URL; in memory if None.
+        study_name: Name of the study in ``storage``.
+    """
+
+    def __init__(
+        self,
+        space: Characteristics,
+        seed: int = 0,
+        sampler: str = "tpe",
+        storage: str | None = None,
+        study_name: str = "adage",
+    ) -> None:
+        super().__init__(space, seed)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler={sampler!r}; allowed are {sorted(SAMPLERS)}")
+        self.name = sampler
+        self.sampler = sampler
+        self.storage = storage
+        self.study_name = study_name
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = self._open(study_name)
+        self.distributions = {
+            p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space.params
+        }
+        self._pending: list[optuna.Trial] = []
+
+    def _open(self, name: str) -> optuna.Study:
+        return optuna.create_study(
+            storage=self.storage, study_name=name, direction="maximize", load_if_exists=True
+        )
+
+    def ask(self, n: int) -> list[Theta]:
+        self.study.sampler = SAMPLERS[self.sampler](self.seed + 7919 * len(self.history))
+        self._pending = [self.study.ask(self.distributions) for _ in range(n)]
+        return [self.space.validate(t.params) for t in self._pending]
+
+    def tell(self, thetas: list[Theta], values: list[float]) -> None:
+        super().tell(thetas, values)
+        if len(values) != len(self._pending):
+            raise RuntimeError("OptunaLeader.tell must follow its own ask, with every value")
+        for trial, value in zip(self._pending, values, strict=True):
+            self.study.tell(trial, value)
+        self._pending = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "study_name": self.study.study_name}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore; if the stored study ran past the checkpoint, fork it at the checkpoint."""
+        super().load_state_dict(state)
+        self.study = self._open(state["study_name"])
+        done = self.study.get_trials(deepcopy=False)
+        if len(done) == len(self.history) and all(
+            t.state == optuna.trial.TrialState.COMPLETE for t in done
+        ):
+            return
+        keep = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE][: len(self.history)]
+        self.study = self._open(f"{state['study_name']}-r{len(self.history)}")
+        self.study.add_trials(keep)

@@ -1,0 +1,214 @@
+"""AdaptiveModel: a Mesa model whose agents see, and adapt to, its characteristics theta."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mesa
+import numpy as np
+
+from mesa_adage.agent import PolicyAgent
+from mesa_adage.characteristics import Characteristics, Full, ObservationModel, Theta
+from mesa_adage.policies import Policy
+
+
+class AdaptiveModel(mesa.Model):
+    """A Mesa model that holds theta and drives its :class:`PolicyAgent` s through policies.
+
+    One instance is one episode of ``horizon`` steps: to start a new episode, build a new
+    model (the trainer and the simulator do this through a factory called as
+    ``make_model(theta=..., seed=...)``). Subclasses set the class attribute
+    ``characteristics``, create their agents in ``__init__`` after ``super().__init__``, and
+    call :meth:`decide` inside ``step()`` where the policy agents choose their actions.
+
+    Args:
+        theta: Characteristics for this episode; missing names take their defaults.
+        horizon: Episode length in steps.
+        observation: How each agent sees theta (its ``theta_hat``).
+        policies: Policy per :class:`PolicyAgent` subclass, used by :meth:`decide`.
+        seed: Seed of the model's random generators (Mesa semantics).
+        rng: Alternative to ``seed`` (Mesa semantics).
+
+    Attributes:
+        characteristics: The space theta lives in (class attribute).
+        horizon: Episode length in steps.
+        policies: Policy per agent class; the trainer and simulator inject actions instead.
+    """
+
+    characteristics: ClassVar[Characteristics]
+
+    def __init__(
+        self,
+        theta: Mapping[str, float] | None = None,
+        *,
+        horizon: int = 100,
+        observation: ObservationModel | None = None,
+        policies: Mapping[type[PolicyAgent], Policy] | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, rng=rng, **kwargs)
+        if not isinstance(getattr(type(self), "characteristics", None), Characteristics):
+            raise TypeError(
+                f"{type(self).__name__} must set the class attribute "
+                "`characteristics = Characteristics(Param(...), ...)`"
+            )
+        if not (isinstance(horizon, int) and horizon > 0):
+            raise ValueError(f"horizon={horizon!r} must be a positive integer")
+        self.horizon = horizon
+        self.observation_model = observation or Full()
+        self.policies: dict[type[PolicyAgent], Policy] = dict(policies or {})
+        self._theta = self.characteristics.validate(theta or {})
+        self._theta_hat: dict[type[PolicyAgent], np.ndarray] = {}
+        self._pending: dict[type[PolicyAgent], np.ndarray] = {}
+
+    # ------------------------------------------------------------------ theta
+
+    @property
+    def theta(self) -> Mapping[str, float]:
+        """Current characteristics (read-only; use :meth:`set_characteristics`)."""
+        return MappingProxyType(self._theta)
+
+    def set_characteristics(self, theta: Mapping[str, float], *, mid_episode: bool = False) -> None:
+        """Change theta, validated, and refresh every agent's ``theta_hat``.
+
+        Args:
+            theta: New values; names left out keep their current value.
+            mid_episode: Must be True to change theta after the episode started (a dynamic
+                policy); it guards against changing the world under running agents by mistake.
+
+        Raises:
+            ValueError: On an unknown name or a value outside the bounds.
+            RuntimeError: When called mid-episode without ``mid_episode=True``.
+        """
+        new = self.characteristics.validate({**self._theta, **theta})
+        if self.steps > 0 and not mid_episode:
+            raise RuntimeError(
+                f"set_characteristics called at step {self.steps} of an episode; start a new "
+                "episode (a new model) or pass mid_episode=True for a dynamic policy"
+            )
+        self._theta = new
+        self._theta_hat.clear()
+        self.on_characteristics_changed()
+
+    def on_characteristics_changed(self) -> None:
+        """Hook: recompute anything derived from theta. Called by :meth:`set_characteristics`."""
+
+    @property
+    def done(self) -> bool:
+        """True once the episode reached its horizon or the model stopped running."""
+        return self.steps >= self.horizon or not self.running
+
+    # ------------------------------------------------------------------ agents and policies
+
+    @property
+    def policy_agent_types(self) -> list[type[PolicyAgent]]:
+        """The :class:`PolicyAgent` classes present in the model, in creation order."""
+        return [t for t in self.agent_types if issubclass(t, PolicyAgent)]
+
+    def observation_space(self, agent_type: type[PolicyAgent]) -> gym.spaces.Box:
+        """Observation space of ``agent_type`` with ``theta_hat`` appended."""
+        own = agent_type.observation_space
+        low, high = self.observation_model.bounds(self.characteristics)
+        return gym.spaces.Box(
+            np.concatenate([own.low, low]).astype(np.float32),
+            np.concatenate([own.high, high]).astype(np.float32),
+            dtype=np.float32,
+        )
+
+    def theta_hat(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+        """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta."""
+        n = len(self.agents_by_type[agent_type])
+        cached = self._theta_hat.get(agent_type)
+        if cached is None or len(cached) != n:
+            unit = self.characteristics.normalize(self.characteristics.to_vector(self._theta))
+            cached = self.observation_model(self.characteristics, unit, n, self.rng)
+            self._theta_hat[agent_type] = cached
+        return cached
+
+    def observations(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+        """Stacked observations of all agents of ``agent_type`` with ``theta_hat`` appended.
+
+        Raises:
+            ValueError: If an agent's observation has the wrong shape or is not finite.
+        """
+        agents = self.agents_by_type[agent_type]
+        own_dim = agent_type.observation_space.shape[0]
+        own = [np.asarray(a.observe(), dtype=np.float32) for a in agents]
+        for agent, o in zip(agents, own, strict=True):
+            if o.shape != (own_dim,):
+                raise ValueError(
+                    f"{agent_type.__name__}.observe() returned shape {o.shape} for agent "
+                    f"{agent.unique_id}; its observation_space expects ({own_dim},)"
+                )
+        own_arr = np.stack(own) if own else np.zeros((0, own_dim), np.float32)
+        if not np.isfinite(own_arr).all():
+            row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
+            raise ValueError(
+                f"{agent_type.__name__}.observe() returned a non-finite value "
+                f"{own_arr[row].tolist()} for agent {agents[row].unique_id}"
+            )
+        return np.concatenate([own_arr, self.theta_hat(agent_type)], axis=1, dtype=np.float32)
+
+    def inject_actions(self, agent_type: type[PolicyAgent], actions: np.ndarray) -> None:
+        """Give the next :meth:`decide` precomputed actions (used by trainers and simulators)."""
+        self._pending[agent_type] = actions
+
+    @property
+    def has_pending_actions(self) -> bool:
+        """True if injected actions were not consumed by :meth:`decide`."""
+        return bool(self._pending)
+
+    def decide(self) -> None:
+        """Let every :class:`PolicyAgent` act: one batched policy call per agent class.
+
+        Call it inside ``step()`` at the point where agents choose.
+
+        Raises:
+            RuntimeError: If an agent class has no policy and no injected actions.
+            ValueError: If a policy returns the wrong number of actions.
+        """
+        for agent_type in self.policy_agent_types:
+            agents = list(self.agents_by_type[agent_type])
+            actions = self._pending.pop(agent_type, None)
+            if actions is None:
+                policy = self.policies.get(agent_type)
+                if policy is None:
+                    raise RuntimeError(
+                        f"no policy for {agent_type.__name__}: set "
+                        f"model.policies[{agent_type.__name__}] to an SB3Policy, RandomPolicy "
+                        "or any callable obs -> actions"
+                    )
+                actions = policy(self.observations(agent_type))
+            if len(actions) != len(agents):
+                raise ValueError(
+                    f"policy for {agent_type.__name__} returned {len(actions)} actions for "
+                    f"{len(agents)} agents"
+                )
+            for agent, action in zip(agents, actions, strict=True):
+                agent.act(action)
+
+    def rewards(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+        """Rewards of all agents of ``agent_type`` for the last step.
+
+        Raises:
+            ValueError: If a reward is NaN or infinite.
+        """
+        agents = self.agents_by_type[agent_type]
+        values = np.fromiter((a.reward() for a in agents), dtype=np.float64, count=len(agents))
+        if not np.isfinite(values).all():
+            row = int(np.argwhere(~np.isfinite(values))[0, 0])
+            raise ValueError(
+                f"{agent_type.__name__}.reward() returned {values[row]} for agent "
+                f"{agents[row].unique_id} at step {self.steps}; rewards must be finite"
+            )
+        return values
+
+
+def theta_of(model: AdaptiveModel) -> Theta:
+    """A plain-dict copy of the model's theta."""
+    return dict(model.theta)

@@ -1,0 +1,172 @@
+"""Leader objectives: pure functions from rollouts to a float that the leader maximises.
+
+Statistics summarise one series per episode; :func:`calibration` turns the distance between
+simulated and observed statistics into a score (0 is a perfect fit, lower is worse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mesa_adage.rollout import Rollout
+
+Objective = Callable[[Sequence[Rollout]], float]
+
+
+def mean(x: np.ndarray) -> np.ndarray:
+    """Mean of each row (episode)."""
+    return x.mean(axis=-1)
+
+
+def std(x: np.ndarray) -> np.ndarray:
+    """Standard deviation of each row."""
+    return x.std(axis=-1)
+
+
+def autocorr(x: np.ndarray) -> np.ndarray:
+    """Lag-1 autocorrelation of each row (0 for a constant row)."""
+    d = x - x.mean(axis=-1, keepdims=True)
+    num = (d[..., 1:] * d[..., :-1]).sum(axis=-1)
+    den = (d**2).sum(axis=-1)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
+
+
+def mean_abs_change(x: np.ndarray) -> np.ndarray:
+    """Mean absolute one-step change of each row."""
+    return np.abs(np.diff(x, axis=-1)).mean(axis=-1)
+
+
+STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mean": mean,
+    "std": std,
+    "autocorr": autocorr,
+    "mean_abs_change": mean_abs_change,
+}
+"""Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
+
+DEFAULT_STATISTICS = ("mean", "std", "autocorr", "mean_abs_change", "path_mae")
+
+
+def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
+    """Stack ``column`` into an ``(episodes, steps)`` array.
+
+    ``data`` is either rollouts or a frame with ``column`` and, optionally, an ``episode``
+    column (one episode if absent).
+
+    Raises:
+        ValueError: If the column is missing, episodes differ in length, or values are not
+            finite.
+    """
+    if isinstance(data, pd.DataFrame):
+        if column not in data.columns:
+            raise ValueError(f"data has no column {column!r}; columns are {list(data.columns)}")
+        groups = (
+            [g[column] for _, g in data.groupby("episode")] if "episode" in data else [data[column]]
+        )
+    else:
+        missing = [r for r in data if column not in r.frame.columns]
+        if missing:
+            raise ValueError(
+                f"rollout frame has no column {column!r}; its DataCollector reports "
+                f"{list(missing[0].frame.columns)}"
+            )
+        groups = [r.frame[column] for r in data]
+    lengths = {len(g) for g in groups}
+    if len(lengths) != 1:
+        raise ValueError(f"episodes of {column!r} differ in length: {sorted(lengths)}")
+    arr = np.stack([np.asarray(g, dtype=float) for g in groups])
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{column!r} holds non-finite values")
+    return arr
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Negative distance between simulated and observed statistics of one series.
+
+    Each statistic's difference is divided by its spread across the observed episodes (or
+    across simulated ones when only one episode is observed), so statistics in different units
+    weigh alike. ``path_mae`` is the mean absolute gap between the average simulated path and
+    the average observed path, divided by the mean per-step spread.
+
+    Attributes:
+        target: Observed series, shape ``(episodes, steps)``.
+        column: The series' column in the rollouts' DataCollector frame.
+        statistics: Names from :data:`STATISTICS`, plus ``"path_mae"``.
+        distance: ``"l2"`` (root of summed squares) or ``"l1"`` (sum of absolute values).
+    """
+
+    target: np.ndarray
+    column: str = "price"
+    statistics: tuple[str, ...] = DEFAULT_STATISTICS
+    distance: str = "l2"
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.statistics if s not in STATISTICS and s != "path_mae"]
+        if unknown:
+            raise ValueError(
+                f"unknown statistic {unknown[0]!r}; allowed are {[*STATISTICS, 'path_mae']}"
+            )
+        if self.distance not in ("l1", "l2"):
+            raise ValueError(f"distance={self.distance!r}; allowed are 'l1' and 'l2'")
+
+    def gaps(self, rollouts: Sequence[Rollout]) -> dict[str, float]:
+        """Scaled gap of each statistic (0 means simulated equals observed)."""
+        sim = episodes(rollouts, self.column)
+        out: dict[str, float] = {}
+        for name in self.statistics:
+            if name == "path_mae":
+                if sim.shape[1] != self.target.shape[1]:
+                    raise ValueError(
+                        f"path_mae needs episodes of equal length: simulated {sim.shape[1]} "
+                        f"steps, observed {self.target.shape[1]}"
+                    )
+                spread = _spread(self.target, sim).mean()
+                out[name] = float(np.abs(sim.mean(0) - self.target.mean(0)).mean() / spread)
+                continue
+            s, t = STATISTICS[name](sim), STATISTICS[name](self.target)
+            spread = _spread(t[:, None], s[:, None])[0]
+            out[name] = float((s.mean() - t.mean()) / spread)
+        return out
+
+    def __call__(self, rollouts: Sequence[Rollout]) -> float:
+        g = np.array(list(self.gaps(rollouts).values()))
+        return -float(np.sqrt((g**2).sum()) if self.distance == "l2" else np.abs(g).sum())
+
+
+def _spread(target: np.ndarray, sim: np.ndarray) -> np.ndarray:
+    """Std across episodes (axis 0) of the target, or of the simulation if one episode."""
+    base = target if len(target) > 1 else sim
+    return np.maximum(base.std(axis=0), 1e-6)
+
+
+def calibration(
+    target: pd.DataFrame | np.ndarray,
+    column: str = "price",
+    statistics: Sequence[str] = DEFAULT_STATISTICS,
+    distance: str = "l2",
+) -> Calibration:
+    """Build a calibration objective from observed data.
+
+    Args:
+        target: A frame with ``column`` (and optionally ``episode``), or an array of shape
+            ``(episodes, steps)``.
+        column: Series to match, as the model's DataCollector names it.
+        statistics: Statistics to compare.
+        distance: ``"l2"`` or ``"l1"``.
+    """
+    arr = episodes(target, column) if isinstance(target, pd.DataFrame) else np.atleast_2d(target)
+    return Calibration(arr.astype(float), column, tuple(statistics), distance)
+
+
+def mean_return(agent_type: str) -> Objective:
+    """Objective: the mean episode return of the agents of class ``agent_type``."""
+
+    def objective(rollouts: Sequence[Rollout]) -> float:
+        return float(np.mean([r.returns[agent_type] for r in rollouts]))
+
+    return objective

@@ -1,0 +1,87 @@
+"""PNG plots of a run: theta and the objective over epochs, and fitted versus observed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from mesa_adage.characteristics import Characteristics
+from mesa_adage.objectives import episodes
+
+if TYPE_CHECKING:
+    from mesa_adage.experiment import Experiment
+    from mesa_adage.scheduler import RunResult
+
+
+def plot_theta(
+    history: pd.DataFrame, space: Characteristics, target: dict | None, path: Path
+) -> None:
+    """One panel per parameter: the leader's incumbent over epochs, within the bounds."""
+    fig, axes = plt.subplots(1, len(space), figsize=(4 * len(space), 3), squeeze=False)
+    for ax, p in zip(axes[0], space.params, strict=True):
+        ax.plot(history["epoch"], history[p.name], "o-", label="leader")
+        if target is not None:
+            ax.axhline(target[p.name], color="k", ls="--", label="target")
+        ax.set_ylim(p.low, p.high)
+        ax.set_xlabel("epoch")
+        ax.set_title(p.doc or p.name, fontsize=9)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_objective(history: pd.DataFrame, path: Path) -> None:
+    """The best objective so far, each epoch's best candidate, and the follower return."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    left.plot(history["epoch"], history["objective"], "o-", label="best so far")
+    left.plot(history["epoch"], history["epoch_best"], "x:", label="best this epoch")
+    left.set_xlabel("epoch")
+    left.set_title("leader objective J_L")
+    left.legend(fontsize=8)
+    right.plot(history["epoch"], history["follower_return"], "o-", color="tab:green")
+    right.set_xlabel("epoch")
+    right.set_title("follower episode return")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_fit(observed: np.ndarray, fitted: np.ndarray, column: str, path: Path) -> None:
+    """Mean path and 10-90% band of the observed versus the fitted episodes."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for arr, label, color in ((observed, "observed", "k"), (fitted, "fitted", "tab:orange")):
+        steps = np.arange(1, arr.shape[1] + 1)
+        lo, hi = np.percentile(arr, [10, 90], axis=0)
+        ax.fill_between(steps, lo, hi, color=color, alpha=0.15)
+        ax.plot(steps, arr.mean(0), color=color, label=f"{label} (mean, 10-90%)")
+    ax.set_xlabel("step")
+    ax.set_ylabel(column)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(
+    run_dir: Path, space: Characteristics, result: RunResult, experiment: Experiment
+) -> None:
+    """Write ``theta.png``, ``objective.png`` and, with observed data, ``fit.png``."""
+    if len(result.history):
+        plot_theta(result.history, space, experiment.target_theta, run_dir / "theta.png")
+        plot_objective(result.history, run_dir / "objective.png")
+    column = experiment.fit_column
+    if result.data is not None and column is not None:
+        plot_fit(
+            episodes(result.data, column),
+            episodes(result.rollouts, column),
+            column,
+            run_dir / "fit.png",
+        )

@@ -1,0 +1,56 @@
+"""Policies for batched inference: a stacked observation array in, an action array out.
+
+Any callable ``policy(obs) -> actions`` with ``obs`` of shape ``(n_agents, obs_dim)`` is a
+policy. This module wraps Stable-Baselines3 models and provides a random baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+class SB3Policy:
+    """A trained SB3 model used for batched inference (one forward pass per call).
+
+    Args:
+        model: The SB3 algorithm whose policy is used.
+        deterministic: Use the mean action instead of sampling.
+    """
+
+    def __init__(self, model: BaseAlgorithm, *, deterministic: bool = True) -> None:
+        self.model = model
+        self.deterministic = deterministic
+
+    @classmethod
+    def load(cls, path: str | Path, algo: type[BaseAlgorithm], **kwargs: bool) -> SB3Policy:
+        """Load a saved SB3 model file as a policy."""
+        return cls(algo.load(path, device="cpu"), **kwargs)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            actions, _ = self.model.policy.predict(obs, deterministic=self.deterministic)
+        return actions
+
+
+class RandomPolicy:
+    """Uniformly random actions from ``action_space``: the baseline to beat.
+
+    Args:
+        action_space: Space to sample from.
+        seed: Seed of the policy's own generator.
+    """
+
+    def __init__(self, action_space: gym.spaces.Space, seed: int = 0) -> None:
+        self.action_space = action_space
+        self.action_space.seed(seed)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return np.stack([self.action_space.sample() for _ in range(len(obs))])

@@ -1,0 +1,319 @@
+"""LeaderScheduler: the alternating follower/leader loop of ADAGE (a Stackelberg game).
+
+For epoch k = 1..K, after a warm-up of the followers:
+
+1. *follower phase*: train the shared, theta-conditioned policy for ``N_F`` agent-steps (warm
+   start), theta drawn partly around the leader's incumbent and partly uniform;
+2. *leader phase*: ask the leader for candidates, evaluate each with the frozen policy over
+   ``M`` episodes (the same seeds for every candidate), tell it the values;
+3. *record*: append the epoch to ``history.csv`` and commit a checkpoint.
+
+Every random stream of epoch k is derived from ``(seed, k)``, and the checkpoint holds the
+policy (with its optimiser state) and the leader state, so a resumed run reproduces an
+uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import stable_baselines3
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
+
+from mesa_adage.characteristics import Mixture, Normal, Sampler, Theta, Uniform
+from mesa_adage.experiment import Experiment
+from mesa_adage.leaders import Leader, make_leader
+from mesa_adage.objectives import Objective
+from mesa_adage.plots import plot_run
+from mesa_adage.policies import SB3Policy
+from mesa_adage.record import RunRecord
+from mesa_adage.rollout import Rollout, simulate
+from mesa_adage.vec_env import MesaVecEnv
+
+FOLLOWER, TRAIN_SEED, EVAL, FINAL = range(4)
+
+
+def derive_seed(seed: int, epoch: int, purpose: int) -> int:
+    """An independent 31-bit seed for one purpose in one epoch."""
+    return int(np.random.SeedSequence([seed, epoch, purpose]).generate_state(1)[0] >> 1)
+
+
+def algorithm(name: str) -> type[BaseAlgorithm]:
+    """Resolve an SB3 algorithm class by name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...)."""
+    cls = getattr(stable_baselines3, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseAlgorithm)):
+        allowed = [n for n in stable_baselines3.__all__ if n.isupper()]
+        raise ValueError(f"unknown SB3 algorithm {name!r}; allowed are {allowed}")
+    return cls
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run returns.
+
+    Attributes:
+        theta: The leader's answer, re-ranked with the final policy.
+        objective: Its objective value under the final policy.
+        history: One row per epoch (also ``history.csv``).
+        policy: The final follower policy, ready for batched inference.
+        rollouts: Episodes at ``theta`` with the final policy (the evaluation seeds).
+        data: The observed data, if the experiment has any.
+    """
+
+    theta: Theta
+    objective: float
+    history: pd.DataFrame
+    policy: SB3Policy
+    rollouts: list[Rollout]
+    data: pd.DataFrame | None
+
+
+class _Progress(BaseCallback):
+    def __init__(self, bar: tqdm) -> None:
+        super().__init__()
+        self.bar = bar
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.training_env.num_envs)
+        return True
+
+
+class LeaderScheduler:
+    """Wraps an adaptive Mesa model and runs ADAGE's alternating optimisation.
+
+    Args:
+        experiment: The task: model factory, followers, objective, leader, timescales.
+        run_dir: Run folder for config, history, checkpoints, plots; nothing is written if None.
+        seed: Seed of every random stream in the run.
+        epochs: Leader epochs; the experiment's default if None.
+        leader: Leader name overriding the experiment's.
+        resume: Continue the run in ``run_dir`` from its last checkpoint.
+        progress: Show progress bars.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        run_dir: str | Path | None = None,
+        *,
+        seed: int = 0,
+        epochs: int | None = None,
+        leader: str | None = None,
+        resume: bool = False,
+        progress: bool = True,
+    ) -> None:
+        self.experiment = experiment
+        self.seed = seed
+        self.epochs = experiment.epochs if epochs is None else epochs
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
+        self.leader_name = leader or experiment.leader
+        self.ts = experiment.timescales
+        self.progress = progress
+        self.record = RunRecord(run_dir) if run_dir is not None else None
+        self.space = experiment.characteristics
+        self.algo_cls = algorithm(experiment.algo)
+        storage = None
+        if self.record is not None and self.leader_name in ("tpe", "gp", "cmaes"):
+            storage = f"sqlite:///{(self.record.path / 'checkpoint' / 'leader.db').resolve()}"
+        self.leader: Leader = make_leader(
+            self.leader_name, self.space, seed, storage=storage, **experiment.leader_kwargs
+        )
+        self.eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(self.ts.eval_rollouts)]
+        self.config = {**experiment.config(), "leader": self.leader_name, "seed": seed}
+        if self.record is not None:
+            self.record.check_config(self.config, resume=resume)
+        self.data = self._load_data()
+        objective = experiment.objective
+        self.objective: Objective = objective(self.data) if self.data is not None else objective
+        self.algo: BaseAlgorithm | None = None
+        self.epoch = 0
+        self.env_steps = 0
+
+    # ------------------------------------------------------------------ setup
+
+    def _load_data(self) -> pd.DataFrame | None:
+        data = self.experiment.data
+        if data is None:
+            return None
+        path = self.record.path / "observed.csv" if self.record else None
+        if path is not None and path.exists():
+            return pd.read_csv(path)
+        frame = data(derive_seed(self.seed, 0, FINAL)) if callable(data) else data
+        if path is not None:
+            frame.to_csv(path, index=False)
+        return frame
+
+    def _env(self, sampler: Sampler) -> MesaVecEnv:
+        return MesaVecEnv(
+            self.experiment.make_model,
+            self.experiment.agent_type,
+            sampler,
+            n_copies=self.experiment.n_copies,
+            seed=derive_seed(self.seed, self.epoch, FOLLOWER),
+        )
+
+    def _restore(self) -> None:
+        state = self.record.load_state() if self.record else None
+        if state is None:
+            return
+        self.epoch = int(state["epoch"])
+        self.env_steps = int(state["env_steps"])
+        self.leader.load_state_dict(state["leader"])
+        self.algo = self.algo_cls.load(self.record.policy_path, device="cpu")
+        for name in ("history.csv", "candidates.csv"):
+            self.record.truncate(name, self.epoch)
+
+    def _checkpoint(self) -> None:
+        if self.record is None:
+            return
+        self.algo.save(self.record.policy_path)
+        self.record.commit(
+            {"epoch": self.epoch, "env_steps": self.env_steps, "leader": self.leader.state_dict()}
+        )
+
+    # ------------------------------------------------------------------ phases
+
+    def train_followers(self, steps: int, sampler: Sampler) -> float:
+        """Follower phase: warm-start training for ``steps`` agent-steps on ``sampler``.
+
+        Returns:
+            The mean per-agent episode return over the episodes finished in the phase.
+        """
+        env = self._env(sampler)
+        if self.algo is None:
+            kwargs = {"learning_rate": self.ts.follower_lr, **self.experiment.algo_kwargs}
+            self.algo = self.algo_cls("MlpPolicy", env, seed=self.seed, device="cpu", **kwargs)
+        else:
+            self.algo.set_env(env)
+        self.algo.set_random_seed(derive_seed(self.seed, self.epoch, TRAIN_SEED))
+        with tqdm(
+            total=steps,
+            desc=f"  followers (epoch {self.epoch})",
+            unit="step",
+            disable=not self.progress,
+            leave=False,
+        ) as bar:
+            self.algo.learn(steps, reset_num_timesteps=False, callback=_Progress(bar))
+        self.env_steps += steps
+        returns = env.pop_returns()
+        return float(np.mean(returns)) if returns else float("nan")
+
+    def evaluate(self, thetas: list[Theta]) -> tuple[list[float], list[list[Rollout]]]:
+        """Leader phase evaluation: every theta, ``M`` episodes each, frozen policy, one batch."""
+        m = len(self.eval_seeds)
+        rollouts = simulate(
+            self.experiment.make_model,
+            [t for t in thetas for _ in range(m)],
+            {self.experiment.agent_type: SB3Policy(self.algo)},
+            self.eval_seeds * len(thetas),
+        )
+        groups = [rollouts[i * m : (i + 1) * m] for i in range(len(thetas))]
+        return [float(self.objective(g)) for g in groups], groups
+
+    def _sampler(self) -> Sampler:
+        if self.epoch <= 1 or self.ts.focus == 0 or not self.leader.history:
+            return Uniform()
+        near = Normal(self.leader.incumbent, self.ts.focus_std)
+        return Mixture(near, Uniform(), self.ts.focus)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> RunResult:
+        """Run (or resume) the alternating loop, then re-rank and write the summary."""
+        torch.set_num_threads(1)
+        start = time.perf_counter()
+        self._restore()
+        if self.algo is None:
+            self.train_followers(self.ts.warmup_steps, Uniform())
+            self._checkpoint()
+        epochs = tqdm(
+            range(self.epoch + 1, self.epochs + 1),
+            desc=self.experiment.name,
+            unit="epoch",
+            disable=not self.progress,
+        )
+        for epoch in epochs:
+            self.epoch = epoch
+            t0 = time.perf_counter()
+            follower_return = self.train_followers(self.ts.follower_steps, self._sampler())
+            thetas = self.leader.ask(self.ts.candidates)
+            if not thetas:
+                break
+            values, _ = self.evaluate(thetas)
+            self.leader.tell(thetas, values)
+            self._record_epoch(thetas, values, follower_return, time.perf_counter() - t0)
+            self._checkpoint()
+            epochs.set_postfix(objective=f"{self.leader.best[1]:.4g}")
+        return self._finish(time.perf_counter() - start)
+
+    def _record_epoch(
+        self, thetas: list[Theta], values: list[float], follower_return: float, seconds: float
+    ) -> None:
+        if self.record is None:
+            return
+        self.record.append(
+            "candidates.csv",
+            [
+                {"epoch": self.epoch, **t, "objective": v}
+                for t, v in zip(thetas, values, strict=True)
+            ],
+        )
+        self.record.append(
+            "history.csv",
+            [
+                {
+                    "epoch": self.epoch,
+                    **self.leader.incumbent,
+                    "objective": self.leader.best[1],
+                    "epoch_best": max(values),
+                    "follower_return": follower_return,
+                    "env_steps": self.env_steps,
+                    "seconds": round(seconds, 2),
+                }
+            ],
+        )
+
+    def _finish(self, seconds: float) -> RunResult:
+        ranked = sorted(self.leader.history, key=lambda tv: -tv[1])
+        finalists: list[Theta] = [self.leader.incumbent]
+        for theta, _ in ranked:
+            if len(finalists) > self.ts.final_top_k:
+                break
+            if theta not in finalists:
+                finalists.append(theta)
+        values, groups = self.evaluate(finalists)
+        best = int(np.argmax(values))
+        theta, objective = finalists[best], values[best]
+        history = self.record.table("history.csv") if self.record else pd.DataFrame()
+        result = RunResult(theta, objective, history, SB3Policy(self.algo), groups[best], self.data)
+        if self.record is not None:
+            self.algo.save(self.record.path / "policy.zip")
+            self.record.write_json("summary.json", self._summary(result, seconds))
+            plot_run(self.record.path, self.space, result, self.experiment)
+        return result
+
+    def _summary(self, result: RunResult, seconds: float) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "theta": result.theta,
+            "objective": result.objective,
+            "leader": self.leader_name,
+            "seed": self.seed,
+            "epochs": self.epoch,
+            "env_steps": self.env_steps,
+            "candidates_evaluated": len(self.leader.history),
+            "wall_seconds_this_session": round(seconds, 1),
+        }
+        target = self.experiment.target_theta
+        if target is not None:
+            summary["target_theta"] = target
+            summary["error_fraction_of_range"] = self.space.range_error(result.theta, target)
+        return summary

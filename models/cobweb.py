@@ -1,0 +1,218 @@
+r"""Cobweb market with learning producers, after Hommes et al. (2007).
+
+Source: Hommes, Sonnemans, Tuinstra and van de Velden, "Learning in cobweb experiments",
+Macroeconomic Dynamics 11, 2007.
+
+Each period t, every producer i forecasts the price, ``p_e_{i,t}``, and supplies
+
+    S(p_e) = tanh(lambda (p_e - 6)) + 1.
+
+Demand is linear, ``D(p) = a - d p``, scaled to six producers as in the experiments, so the
+market clears at
+
+    p_t = (a - 6 * mean_i S(p_e_{i,t})) / d + eps_t,      eps_t ~ N(0, sigma^2),
+
+with ``a = 13.8``, ``d = 1.5`` and ``sigma = 0.5`` (Hommes et al. 2007, section 2). ``lambda``
+is the supply steepness: with naive forecasts the steady state is stable for
+``lambda < 0.25`` and unstable above (treatments 0.22, 0.5 and 2 in the paper).
+
+The producers are followers: one PPO policy, shared by all of them and conditioned on
+``theta_hat = (lambda, kappa)``, picks each forecast. A producer's reward is forecast accuracy
+less an adjustment cost,
+
+    r_{i,t} = -(p_t - p_e_{i,t})^2 - kappa (p_e_{i,t} - p_e_{i,t-1})^2,
+
+so ``kappa`` is a behavioural parameter: the larger it is, the more inert the forecasts (with
+price-taking forecasts the best response is partial adjustment with weight ``1 / (1 + kappa)``).
+Each episode starts after a price shock: the last two prices are ``initial_price`` and each
+producer's last forecast is drawn around it.
+
+The ``calibration`` experiment recovers a hidden ``theta* = (lambda, kappa)`` from price data:
+see :func:`calibration`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from stable_baselines3 import PPO
+
+from agents.producer import Producer
+from mesa_adage import (
+    AdaptiveModel,
+    Characteristics,
+    Experiment,
+    Fixed,
+    Param,
+    SB3Policy,
+    Timescales,
+    objectives,
+    read_observed,
+    simulate,
+    train,
+)
+
+COBWEB_THETA = Characteristics(
+    Param("lam", 0.1, 1.0, default=0.5, doc="supply steepness lambda (1/price unit)"),
+    Param("kappa", 0.0, 8.0, default=2.0, doc="forecast adjustment cost (payoff per price^2)"),
+)
+
+
+@dataclass(frozen=True)
+class CobwebParams:
+    """Market constants (Hommes et al. 2007).
+
+    Attributes:
+        n_producers: Number of forecasting producers.
+        a: Demand intercept, for six producers.
+        d: Demand slope.
+        noise_std: Std of the demand-shock innovation ``eta_t``, in price units.
+        demand_persistence: AR(1) coefficient ``rho`` of the demand shock (0 gives iid shocks,
+            the original design).
+        initial_price: Price in the two periods before the episode (the shock).
+        initial_spread: Std of the producers' first forecasts around ``initial_price``.
+    """
+
+    n_producers: int = 6
+    a: float = 13.8
+    d: float = 1.5
+    noise_std: float = 0.5
+    demand_persistence: float = 0.8
+    initial_price: float = 8.0
+    initial_spread: float = 1.0
+
+
+class CobwebModel(AdaptiveModel):
+    """The cobweb market: producers forecast, supply, and the price clears the market.
+
+    Args:
+        theta: ``{"lam": ..., "kappa": ...}``; missing names take their defaults.
+        params: Market constants.
+        horizon: Periods per episode (50, as in the experiments).
+        **kwargs: Passed to :class:`~mesa_adage.AdaptiveModel` (seed, policies, observation).
+
+    Attributes:
+        price: The price that cleared the market this period.
+        price_history: All prices, starting with the two pre-episode prices.
+    """
+
+    characteristics = COBWEB_THETA
+
+    def __init__(
+        self,
+        theta: Mapping[str, float] | None = None,
+        *,
+        params: CobwebParams = CobwebParams(),
+        horizon: int = 50,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(theta, horizon=horizon, **kwargs)
+        self.params = params
+        self.price = params.initial_price
+        self.shock = 0.0
+        self.price_history = [params.initial_price, params.initial_price]
+        first = params.initial_price + params.initial_spread * self.rng.standard_normal(
+            params.n_producers
+        )
+        Producer.create_agents(self, params.n_producers, forecast=list(np.clip(first, 2, 10)))
+        self.producers = self.agents_by_type[Producer]
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "price": "price",
+                "mean_forecast": lambda m: m.producers.agg("forecast", np.mean),
+                "forecast_spread": lambda m: m.producers.agg("forecast", np.std),
+            }
+        )
+
+    def clearing_price(self) -> float:
+        """Market-clearing price for the current forecasts, plus this period's demand shock."""
+        p = self.params
+        mean_supply = float(np.mean(self.producers.map("supply")))
+        innovation = p.noise_std * float(self.rng.standard_normal())
+        self.shock = p.demand_persistence * self.shock + innovation
+        return (p.a - 6.0 * mean_supply) / p.d + self.shock
+
+    def step(self) -> None:
+        self.decide()
+        self.price = self.clearing_price()
+        self.price_history.append(self.price)
+        self.datacollector.collect(self)
+
+
+# --------------------------------------------------------------------------- the calibration task
+
+PPO_SETTINGS = {
+    "n_steps": 64,
+    "batch_size": 256,
+    "n_epochs": 5,
+    "gamma": 0.9,
+    "policy_kwargs": {"net_arch": [64, 64]},
+}
+DEFAULT_TARGET = {"lam": 0.6, "kappa": 3.0}
+OBSERVED_EPISODES = 32
+
+
+def observed_data(
+    theta: Mapping[str, float], seed: int, *, reference_steps: int = 300_000
+) -> pd.DataFrame:
+    """Synthetic "observed" markets at a known theta.
+
+    The producers in the data are *specialists*: a PPO policy trained at ``theta`` alone
+    (producers who have lived in that market), not the conditional policy being calibrated.
+
+    Returns:
+        A frame with columns ``episode``, ``step``, ``price``, ``mean_forecast`` and
+        ``forecast_spread`` for :data:`OBSERVED_EPISODES` episodes.
+    """
+    theta = COBWEB_THETA.validate(theta, complete=True)
+    ppo = train(
+        CobwebModel, Producer, Fixed(theta), reference_steps, algo=PPO, seed=seed, **PPO_SETTINGS
+    )
+    seeds = [seed * 7_919 + 10_000 + i for i in range(OBSERVED_EPISODES)]
+    rollouts = simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
+    return pd.concat(
+        [r.frame.reset_index().assign(episode=i) for i, r in enumerate(rollouts)],
+        ignore_index=True,
+    )[["episode", "step", "price", "mean_forecast", "forecast_spread"]]
+
+
+def calibration(
+    target_theta: Mapping[str, float] | None = None, data: str | Path | None = None
+) -> Experiment:
+    """Recover the cobweb's ``(lam, kappa)`` from price data.
+
+    Args:
+        target_theta: Generate the observed data at this theta (default
+            :data:`DEFAULT_TARGET` when ``data`` is not given either).
+        data: A CSV of observed prices (a ``price`` column, optionally ``episode``), instead.
+    """
+    if target_theta is not None and data is not None:
+        raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
+    if data is not None:
+        observed: pd.DataFrame | Callable[[int], pd.DataFrame] = read_observed(data, "price")
+        truth = None
+    else:
+        truth = COBWEB_THETA.validate(target_theta or DEFAULT_TARGET, complete=True)
+        observed = partial(observed_data, truth)
+    return Experiment(
+        name="cobweb-calibration",
+        make_model=CobwebModel,
+        characteristics=COBWEB_THETA,
+        agent_type=Producer,
+        objective=lambda frame: objectives.calibration(frame, "price"),
+        data=observed,
+        epochs=8,
+        leader="tpe",
+        timescales=Timescales(candidates=12),
+        algo="PPO",
+        algo_kwargs=PPO_SETTINGS,
+        target_theta=truth,
+        fit_column="price",
+    )
