@@ -35,8 +35,9 @@ class Rollout:
 
 
 def inject_batched(models: Sequence[AdaptiveModel], policies: Mapping[type, Policy]) -> None:
-    """For each agent class, stack observations across ``models``, run one forward pass, and
-    hand each model its slice of the actions.
+    """Stack each agent class's observations across ``models``: one forward pass per class.
+
+    Each model receives its slice of the actions through ``inject_actions``.
     """
     for agent_type, policy in policies.items():
         obs = [m.observations(agent_type) for m in models]

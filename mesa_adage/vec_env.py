@@ -166,3 +166,53 @@ class MesaVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: Any = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
+
+
+class JointEnv(gym.Env):
+    """One model copy as a gymnasium ``Env``: the learning agents stacked, reward their mean.
+
+    It is the centralised view of the same model, for gymnasium's and SB3's environment
+    checkers and for single-agent tools; training uses :class:`MesaVecEnv`.
+
+    Args:
+        make_model: Factory called as ``make_model(theta=..., seed=...)``.
+        agent_type: The :class:`PolicyAgent` class that acts.
+        sampler: Distribution of theta over episodes.
+    """
+
+    def __init__(
+        self,
+        make_model: ModelFactory,
+        agent_type: type[PolicyAgent],
+        sampler: Sampler | None = None,
+    ) -> None:
+        self.make_model = make_model
+        self.agent_type = agent_type
+        self.sampler = sampler or Uniform()
+        probe = make_model(theta=None, seed=0)
+        n = len(probe.agents_by_type[agent_type])
+        one = probe.observation_space(agent_type)
+        self.observation_space = gym.spaces.Box(
+            np.tile(one.low, (n, 1)), np.tile(one.high, (n, 1)), dtype=np.float32
+        )
+        act = agent_type.action_space
+        self.action_space = gym.spaces.Box(
+            np.tile(act.low, (n, 1)), np.tile(act.high, (n, 1)), dtype=act.dtype
+        )
+        self.model: AdaptiveModel = probe
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        theta = self.model.characteristics.sample(self.sampler, self.np_random)[0]
+        self.model = self.make_model(theta=theta, seed=int(self.np_random.integers(2**31 - 1)))
+        return self.model.observations(self.agent_type), {"theta": dict(self.model.theta)}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.model.inject_actions(self.agent_type, np.asarray(action))
+        advance([self.model])
+        reward = float(self.model.rewards(self.agent_type).mean())
+        terminated = not self.model.running
+        truncated = self.model.done and not terminated
+        return self.model.observations(self.agent_type), reward, terminated, truncated, {}

@@ -1,0 +1,138 @@
+"""The ``adage`` command line: ``adage run models.cobweb:calibration``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mesa_adage.characteristics import Characteristics, Theta, parse_theta
+from mesa_adage.experiment import Experiment
+from mesa_adage.leaders import LEADERS
+from mesa_adage.scheduler import LeaderScheduler, RunResult
+
+
+def resolve_spec(spec: str) -> Any:
+    """Import ``"package.module:name"`` with the working directory on the path.
+
+    Raises:
+        ValueError: If the spec is malformed or does not resolve, saying what was tried.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(
+            f"SPEC {spec!r} must look like 'package.module:name', e.g. models.cobweb:calibration"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ValueError(
+            f"SPEC {spec!r}: cannot import {module_name!r} from {os.getcwd()} ({err}); run adage "
+            "from the folder that holds it"
+        ) from None
+    if not hasattr(module, attr):
+        raise ValueError(f"SPEC {spec!r}: module {module_name!r} has no attribute {attr!r}")
+    return getattr(module, attr)
+
+
+def build_experiment(spec: str, target_theta: str | None, data: str | None) -> Experiment:
+    """Resolve ``spec`` to an :class:`Experiment`, passing ``--target-theta``/``--data`` on."""
+    factory = resolve_spec(spec)
+    if isinstance(factory, Experiment):
+        if target_theta or data:
+            raise ValueError(
+                f"SPEC {spec!r} is a fixed Experiment; it takes no --target-theta or --data"
+            )
+        return factory
+    if not callable(factory):
+        raise ValueError(f"SPEC {spec!r} is neither an Experiment nor a function returning one")
+    params = inspect.signature(factory).parameters
+    kwargs: dict[str, Any] = {}
+    for flag, name, value in (
+        ("--target-theta", "target_theta", target_theta),
+        ("--data", "data", data),
+    ):
+        if value is None:
+            continue
+        if name not in params:
+            raise ValueError(f"SPEC {spec!r} does not accept {flag}")
+        kwargs[name] = value
+    if target_theta is not None:
+        kwargs["target_theta"] = parse_theta(target_theta, factory().characteristics)
+    experiment = factory(**kwargs)
+    if not isinstance(experiment, Experiment):
+        raise ValueError(f"SPEC {spec!r} returned {type(experiment).__name__}, not an Experiment")
+    return experiment
+
+
+def result_table(space: Characteristics, theta: Theta, target: Theta | None) -> str:
+    """A plain-text table of recovered (and true) theta with the error in % of range."""
+    lines = [f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"]
+    for p in space.params:
+        if target is None:
+            lines.append(f"{p.name:<12}{'-':>10}{theta[p.name]:>12.4g}{'-':>10}")
+        else:
+            err = abs(theta[p.name] - target[p.name]) / p.span
+            lines.append(f"{p.name:<12}{target[p.name]:>10.4g}{theta[p.name]:>12.4g}{err:>9.1%}")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``adage``."""
+    top = argparse.ArgumentParser(
+        prog="adage", description="Adaptive agent-based models with Mesa (ADAGE)."
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="run an experiment: train theta-conditioned followers and let the leader optimise",
+        description="Run the alternating follower/leader loop of an experiment spec and write "
+        "a run folder (config, history.csv, checkpoints, summary.json, plots).",
+    )
+    run.add_argument("spec", help="import path of an experiment, e.g. models.cobweb:calibration")
+    run.add_argument("--epochs", type=int, help="leader epochs (default: the experiment's)")
+    run.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    run.add_argument("--out", type=Path, help="run folder (default runs/<experiment>-seed<seed>)")
+    run.add_argument("--leader", help=f"leader, one of {', '.join(LEADERS)}")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run.add_argument("--target-theta", help="calibration: generate data at name=value,...")
+    run.add_argument("--data", help="calibration: CSV of observed series")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``adage``; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        if args.leader is not None and args.leader not in LEADERS:
+            raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {list(LEADERS)}")
+        experiment = build_experiment(args.spec, args.target_theta, args.data)
+        out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
+        scheduler = LeaderScheduler(
+            experiment,
+            out,
+            seed=args.seed,
+            epochs=args.epochs,
+            leader=args.leader,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+        result: RunResult = scheduler.run()
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        print(f"adage: error: {err}", file=sys.stderr)
+        return 2
+    print(result_table(experiment.characteristics, result.theta, experiment.target_theta))
+    print(f"objective {result.objective:.4g}; run folder {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mesa_adage import (
+    Categorical,
+    Characteristics,
+    Fixed,
+    Full,
+    Grid,
+    Mixture,
+    Noisy,
+    Normal,
+    Param,
+    Subset,
+    Uniform,
+    parse_theta,
+)
+
+SPACE = Characteristics(Param("tau", 0.0, 1.0), Param("xi", -2.0, 3.0, default=0.5))
+
+
+@st.composite
+def spaces(draw):
+    n = draw(st.integers(1, 4))
+    params = []
+    for i in range(n):
+        low = draw(st.floats(-1e3, 1e3))
+        width = draw(st.floats(1e-3, 1e3))
+        params.append(Param(f"p{i}", low, low + width))
+    return Characteristics(*params)
+
+
+@given(spaces(), st.data())
+def test_normalize_roundtrip_and_range(space, data):
+    u = np.array([data.draw(st.floats(-1, 1)) for _ in range(len(space))])
+    x = space.denormalize(u)
+    assert np.allclose(space.normalize(x), u, atol=1e-9)
+    assert np.all(x >= space.low - 1e-9 * (1 + abs(space.low)))
+    assert np.all(x <= space.high + 1e-9 * (1 + abs(space.high)))
+
+
+@given(spaces(), st.integers(0, 2**31 - 1))
+def test_samplers_stay_inside_bounds(space, seed):
+    rng = np.random.default_rng(seed)
+    mid = {p.name: p.midpoint for p in space.params}
+    for sampler in (
+        Uniform(),
+        Grid(3),
+        Normal(mid, 0.5),
+        Categorical(3),
+        Fixed(mid),
+        Mixture(Uniform(), Normal(mid, 0.2), 0.3),
+    ):
+        rows = sampler.sample(space, rng, 20)
+        assert rows.shape == (20, len(space))
+        assert np.all(rows >= space.low) and np.all(rows <= space.high)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_validate_accepts_exactly_the_bounds(value):
+    inside = math.isfinite(value) and 0.0 <= value <= 1.0
+    if inside:
+        assert SPACE.validate({"tau": value})["tau"] == value
+    else:
+        with pytest.raises(ValueError, match="'tau'"):
+            SPACE.validate({"tau": value})
+
+
+def test_validate_fills_defaults_and_names_errors():
+    assert SPACE.validate({}) == {"tau": 0.5, "xi": 0.5}
+    with pytest.raises(ValueError, match=r"'tax'.*allowed names are \['tau', 'xi'\]"):
+        SPACE.validate({"tax": 0.1})
+    with pytest.raises(ValueError, match=r"tau'=1.5 is outside its bounds \[0, 1\]"):
+        SPACE.validate({"tau": 1.5})
+    with pytest.raises(ValueError, match="missing"):
+        SPACE.validate({"tau": 0.1}, complete=True)
+    with pytest.raises(ValueError, match="not a number"):
+        SPACE.validate({"tau": "high"})
+
+
+def test_param_and_space_construction_errors():
+    with pytest.raises(ValueError, match="low < high"):
+        Param("a", 1.0, 1.0)
+    with pytest.raises(ValueError, match="default"):
+        Param("a", 0.0, 1.0, default=2.0)
+    with pytest.raises(ValueError, match="duplicate"):
+        Characteristics(Param("a", 0, 1), Param("a", 0, 2))
+
+
+def test_grid_covers_every_point():
+    grid = Grid(4).grid(SPACE)
+    assert grid.shape == (16, 2)
+    rows = Grid(4).sample(SPACE, np.random.default_rng(0), 16)
+    assert {tuple(r) for r in rows} == {tuple(r) for r in grid}
+
+
+def test_categorical_respects_weights():
+    probs = [0.0] * 8 + [1.0]
+    rows = Categorical(3, tuple(probs)).sample(SPACE, np.random.default_rng(0), 50)
+    assert np.all(rows == Grid(3).grid(SPACE)[-1])
+    with pytest.raises(ValueError, match="9 non-negative weights"):
+        Categorical(3, (1.0, 2.0)).sample(SPACE, np.random.default_rng(0), 1)
+
+
+@given(st.text(max_size=30))
+def test_parse_theta_never_returns_invalid(text):
+    try:
+        theta = parse_theta(text, SPACE)
+    except ValueError:
+        return
+    assert set(theta) == {"tau", "xi"}
+    SPACE.validate(theta)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("tau=0.2", "missing"),
+        ("tau=0.2,xi", "bad theta fragment 'xi'"),
+        ("tau=abc,xi=1", "'abc' is not a number"),
+        ("tau=2,xi=1", "outside its bounds"),
+        ("rate=0.1,xi=1", "unknown parameter 'rate'"),
+        ("", "empty theta"),
+    ],
+)
+def test_parse_theta_errors(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_theta(text, SPACE)
+
+
+def test_observation_models():
+    rng = np.random.default_rng(0)
+    unit = np.array([0.2, -0.4])
+    assert np.array_equal(Full()(SPACE, unit, 3, rng), np.tile(unit, (3, 1)))
+    assert Subset(("xi",))(SPACE, unit, 2, rng).tolist() == [[-0.4], [-0.4]]
+    assert Subset(()).dim(SPACE) == 0
+    noisy = Noisy(0.1)(SPACE, unit, 2000, rng)
+    assert noisy.shape == (2000, 2)
+    assert np.allclose(noisy.mean(0), unit, atol=0.01)
+    assert np.allclose(noisy.std(0), 0.1, atol=0.01)
+    with pytest.raises(ValueError, match="unknown parameter 'nope'"):
+        Subset(("nope",)).dim(SPACE)

@@ -1,0 +1,95 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from mesa_adage import Characteristics, Param, make_leader
+from mesa_adage.leaders import LEADERS
+
+SPACE = Characteristics(Param("a", 0.0, 1.0), Param("b", -5.0, 5.0))
+OPTIMUM = {"a": 0.3, "b": 2.0}
+
+
+def score(theta):
+    """A smooth objective with its maximum (0) at OPTIMUM."""
+    return -(((theta["a"] - 0.3) / 1.0) ** 2) - ((theta["b"] - 2.0) / 10.0) ** 2
+
+
+def drive(leader, rounds, n=8):
+    for _ in range(rounds):
+        thetas = leader.ask(n)
+        if not thetas:
+            break
+        leader.tell(thetas, [score(t) for t in thetas])
+    return leader
+
+
+@pytest.mark.parametrize(
+    ("name", "rounds", "tolerance"),
+    [
+        ("grid", 10, 0.09),
+        ("random", 10, 0.1),
+        ("tpe", 8, 0.06),
+        ("cmaes", 8, 0.06),
+        ("gp", 4, 0.05),
+        ("spsa", 30, 0.05),
+    ],
+)
+def test_every_leader_finds_the_optimum(name, rounds, tolerance):
+    leader = drive(make_leader(name, SPACE, seed=0), rounds)
+    error = SPACE.range_error(leader.incumbent, OPTIMUM)
+    assert max(error.values()) < tolerance, (name, leader.incumbent)
+
+
+@pytest.mark.parametrize("name", LEADERS)
+def test_state_dict_round_trip_continues_identically(name, tmp_path):
+    optuna = name in ("tpe", "gp", "cmaes")
+    storage = f"sqlite:///{tmp_path / 'study.db'}" if optuna else None
+    original = drive(make_leader(name, SPACE, seed=3, storage=storage), 3, n=5)
+    state = json.loads(json.dumps(original.state_dict()))
+    if optuna:  # the resumed run gets its own copy of the run folder's study
+        shutil.copy(tmp_path / "study.db", tmp_path / "copy.db")
+        storage = f"sqlite:///{tmp_path / 'copy.db'}"
+    restored = make_leader(name, SPACE, seed=3, storage=storage)
+    restored.load_state_dict(state)
+    assert restored.ask(5) == original.ask(5)
+
+
+def test_optuna_leader_forks_a_study_that_ran_past_its_checkpoint(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    leader = drive(make_leader("tpe", SPACE, seed=1, storage=storage), 2, n=4)
+    state = json.loads(json.dumps(leader.state_dict()))
+    expected = leader.ask(4)
+    leader.tell(expected, [0.0] * 4)  # an epoch that told the study but never committed
+    restored = make_leader("tpe", SPACE, seed=1, storage=storage)
+    restored.load_state_dict(state)
+    assert len(restored.study.trials) == 8
+    assert restored.ask(4) == expected
+
+
+def test_spsa_takes_a_step_of_size_alpha():
+    leader = make_leader("spsa", SPACE, seed=0, alpha_L=0.2)
+    before = SPACE.normalize(SPACE.to_vector(leader.incumbent))
+    drive(leader, 1, n=3)
+    after = SPACE.normalize(SPACE.to_vector(leader.incumbent))
+    assert np.linalg.norm(after - before) == pytest.approx(0.2)
+
+
+def test_bad_leader_input_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"unknown leader 'bayes'; allowed are \['grid'"):
+        make_leader("bayes", SPACE)
+    leader = make_leader("random", SPACE)
+    thetas = leader.ask(2)
+    with pytest.raises(ValueError, match="non-finite objective value nan"):
+        leader.tell(thetas, [0.0, float("nan")])
+    with pytest.raises(ValueError, match="2 thetas but 1 values"):
+        leader.tell(thetas, [0.0])
+    with pytest.raises(ValueError, match="alpha_L=-1"):
+        make_leader("spsa", SPACE, alpha_L=-1)
+
+
+def test_grid_leader_is_exhausted_after_every_point():
+    leader = make_leader("grid", SPACE, points=3)
+    assert len(drive(leader, 5, n=4).history) == 9
+    assert leader.ask(4) == []

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from mesa_adage import Rollout, calibration
+from mesa_adage.objectives import autocorr, episodes, mean_abs_change, std
+
+series = arrays(
+    np.float64, st.tuples(st.integers(2, 5), st.integers(3, 30)), elements=st.floats(-100, 100)
+)
+
+
+def rollouts_of(arr, column="price"):
+    return [Rollout({}, i, pd.DataFrame({column: row})) for i, row in enumerate(arr)]
+
+
+@given(series)
+def test_statistics_are_bounded_and_invariant(x):
+    ac = autocorr(x)
+    assert np.all(np.abs(ac) <= 1 + 1e-9)
+    assert np.allclose(std(x + 7.0), std(x), atol=1e-7)
+    assert np.allclose(mean_abs_change(x + 7.0), mean_abs_change(x), atol=1e-7)
+    assert np.allclose(autocorr(3.0 * x), ac, atol=1e-6)
+
+
+@given(series)
+def test_calibration_of_the_data_itself_is_zero_and_best(x):
+    objective = calibration(x)
+    assert objective(rollouts_of(x)) == pytest.approx(0.0, abs=1e-9)
+    shifted = objective(rollouts_of(x + 5.0))
+    assert shifted < 0.0
+
+
+def test_calibration_ranks_closer_parameters_higher():
+    rng = np.random.default_rng(0)
+
+    def ar1(phi, n=20):
+        x = np.zeros((n, 60))
+        for t in range(1, 60):
+            x[:, t] = phi * x[:, t - 1] + rng.standard_normal(n)
+        return x
+
+    objective = calibration(ar1(0.5))
+    scores = [objective(rollouts_of(ar1(phi))) for phi in (0.0, 0.25, 0.5, 0.75, 0.95)]
+    assert int(np.argmax(scores)) == 2
+
+
+def test_calibration_errors():
+    x = np.ones((2, 5))
+    with pytest.raises(ValueError, match="unknown statistic 'kurtosis'"):
+        calibration(x, statistics=["mean", "kurtosis"])
+    with pytest.raises(ValueError, match="distance='l3'"):
+        calibration(x, distance="l3")
+    with pytest.raises(ValueError, match="no column 'volume'"):
+        calibration(x, column="volume")(rollouts_of(x))
+    with pytest.raises(ValueError, match="equal length"):
+        calibration(np.ones((2, 6)))(rollouts_of(x))
+    with pytest.raises(ValueError, match="non-finite"):
+        episodes(pd.DataFrame({"price": [1.0, np.nan, 2.0]}), "price")

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3 import A2C, PPO, SAC
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from agents.producer import Producer
+from mesa_adage import Fixed, MesaVecEnv, SB3Policy, Uniform, simulate
+from mesa_adage.vec_env import JointEnv
+from models.cobweb import CobwebModel
+from tests.toy import Guesser, Toy
+
+
+@pytest.mark.filterwarnings("ignore:Your observation  has an unconventional shape")
+def test_joint_env_passes_gymnasium_and_sb3_checkers():
+    env = JointEnv(CobwebModel, Producer)
+    gym_check_env(env, skip_render_check=True)
+    sb3_check_env(JointEnv(Toy, Guesser), warn=True)
+
+
+def test_slots_are_agents_of_all_copies():
+    env = MesaVecEnv(CobwebModel, Producer, n_copies=3, seed=1)
+    obs = env.reset()
+    assert env.num_envs == 18 and obs.shape == (18, 5)
+    assert env.observation_space.contains(obs[0])
+
+
+def test_episode_end_autoresets_with_terminal_observation_and_return():
+    env = MesaVecEnv(Toy, Guesser, Uniform(), n_copies=2, seed=0)
+    env.reset()
+    for _t in range(5):
+        obs, _rewards, dones, infos = env.step(np.zeros((6, 1), dtype=np.float32))
+    assert dones.all()
+    assert all(info["TimeLimit.truncated"] for info in infos)
+    assert all("terminal_observation" in info for info in infos)
+    assert all(info["episode"]["l"] == 5 for info in infos)
+    assert len(env.pop_returns()) == 6 and env.pop_returns() == []
+    assert np.array_equal(obs[:, 0], np.zeros(6))  # fresh episodes
+
+
+def test_theta_is_resampled_per_episode():
+    env = MesaVecEnv(Toy, Guesser, Uniform(), n_copies=4, seed=0)
+    env.reset()
+    first = [m.theta["target"] for m in env.models]
+    for _ in range(5):
+        env.step(np.zeros((12, 1), dtype=np.float32))
+    second = [m.theta["target"] for m in env.models]
+    assert len(set(first + second)) == 8
+
+
+def test_vec_env_seed_reproduces_the_stream():
+    a = MesaVecEnv(CobwebModel, Producer, n_copies=2, seed=3).reset()
+    b = MesaVecEnv(CobwebModel, Producer, n_copies=2, seed=3).reset()
+    assert np.array_equal(a, b)
+
+
+def test_agent_type_without_agents_is_an_error():
+    with pytest.raises(ValueError, match="agent_type=Guesser has no agents in CobwebModel"):
+        MesaVecEnv(CobwebModel, Guesser)
+
+
+@pytest.mark.parametrize(
+    ("algo", "kwargs", "steps"),
+    [
+        (PPO, {"learning_rate": 3e-3, "n_steps": 16}, 6000),
+        (A2C, {"learning_rate": 3e-3, "n_steps": 5}, 20000),
+        (SAC, {"learning_rate": 3e-3, "learning_starts": 200, "batch_size": 64}, 3000),
+    ],
+)
+def test_on_and_off_policy_sb3_algorithms_train_the_shared_policy(algo, kwargs, steps):
+    target = {"target": 0.5}
+    env = MesaVecEnv(Toy, Guesser, Fixed(target), n_copies=4, seed=0)
+    model = algo("MlpPolicy", env, seed=0, device="cpu", **kwargs)
+    model.learn(steps)
+    rollouts = simulate(Toy, [target] * 4, {Guesser: SB3Policy(model)}, range(4))
+    # untrained policies sit near 0 (reward about -0.25); trained ones move to the target.
+    assert np.mean([r.returns["Guesser"] for r in rollouts]) / 5 > -0.05

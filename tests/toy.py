@@ -1,0 +1,44 @@
+"""A tiny adaptive model for tests of the framework: agents guess a target set by theta."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import mesa
+import numpy as np
+
+from mesa_adage import AdaptiveModel, Characteristics, Param, PolicyAgent
+
+
+class Guesser(PolicyAgent):
+    """Rewarded for an action close to ``target``; observes its last action."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.action = 0.0
+
+    def observe(self):
+        return np.array([self.action], dtype=np.float32)
+
+    def act(self, action):
+        self.action = float(np.asarray(action).reshape(-1)[0])
+
+    def reward(self):
+        return -((self.action - self.model.theta["target"]) ** 2)
+
+
+class Toy(AdaptiveModel):
+    characteristics = Characteristics(Param("target", -0.8, 0.8, default=0.0))
+
+    def __init__(self, theta=None, *, n=3, horizon=5, **kwargs):
+        super().__init__(theta, horizon=horizon, **kwargs)
+        Guesser.create_agents(self, n)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"mean_action": lambda m: m.agents.agg("action", np.mean)}
+        )
+
+    def step(self):
+        self.decide()
+        self.datacollector.collect(self)
