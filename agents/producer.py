@@ -26,7 +26,8 @@ class Producer(PolicyAgent):
 
     Observation: the last two prices and the producer's own last forecast, scaled to about
     [-1, 1]. Action: the forecast in [-1, 1], mapped to a price in [2, 10].
-    Reward: ``-(p_t - p_e)^2 - kappa (p_e_t - p_e_{t-1})^2`` (accuracy less an adjustment cost).
+    Reward: ``-(p_t - p_e)^2 - kappa (p_e_t - p_e_{t-1})^2`` (accuracy less an adjustment cost,
+    ``kappa`` from the model's inertia).
 
     Attributes:
         forecast: This period's price forecast ``p_e_t``.
@@ -60,4 +61,4 @@ class Producer(PolicyAgent):
     def reward(self) -> float:
         error = self.model.price - self.forecast
         adjust = self.forecast - self.last_forecast
-        return -(error**2) - self.model.theta["kappa"] * adjust**2
+        return -(error**2) - self.model.adjustment_cost * adjust**2

@@ -22,7 +22,10 @@ class Timescales:
         warmup_steps: Follower environment steps (agent-steps) before the first leader phase,
             with theta uniform over the whole box so the policy covers it.
         follower_steps: Follower steps per epoch (``N_F``), warm-started from the last epoch.
-        follower_lr: Follower learning rate ``alpha_F`` (the SB3 optimiser's).
+        follower_lr: Follower learning rate ``alpha_F`` at the start of the warm-up; it decays
+            linearly to ``follower_lr_final`` by the warm-up's end.
+        follower_lr_final: Follower learning rate in the epochs (small, so the followers track
+            the leader's moves without forgetting).
         leader_lr: Step size ``alpha_L`` of gradient leaders, in normalised theta units.
         candidates: Candidates the leader proposes per epoch.
         eval_rollouts: Episodes per candidate (``M``); every candidate sees the same seeds.
@@ -35,6 +38,7 @@ class Timescales:
     warmup_steps: int = 400_000
     follower_steps: int = 40_000
     follower_lr: float = 1e-3
+    follower_lr_final: float = 1e-4
     leader_lr: float = 0.3
     candidates: int = 8
     eval_rollouts: int = 16
@@ -56,7 +60,7 @@ class Timescales:
                 raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
         if not 0.0 <= self.focus <= 1.0:
             raise ValueError(f"Timescales.focus={self.focus!r} must be in [0, 1]")
-        for name in ("follower_lr", "leader_lr", "focus_std"):
+        for name in ("follower_lr", "follower_lr_final", "leader_lr", "focus_std"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be positive")
 
@@ -100,6 +104,15 @@ class Experiment:
     n_copies: int = 8
     target_theta: Theta | None = None
     fit_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if "learning_rate" in self.algo_kwargs:
+            raise ValueError(
+                "algo_kwargs sets learning_rate; set the follower learning rates through "
+                "Timescales(follower_lr=..., follower_lr_final=...) instead"
+            )
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
 
     def config(self) -> dict[str, Any]:
         """The JSON-serialisable settings that define a run (checked on resume)."""

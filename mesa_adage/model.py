@@ -103,6 +103,11 @@ class AdaptiveModel(mesa.Model):
         """True once the episode reached its horizon or the model stopped running."""
         return self.steps >= self.horizon or not self.running
 
+    def run_episode(self) -> None:
+        """Step the model until the episode is done."""
+        while not self.done:
+            self.step()
+
     # ------------------------------------------------------------------ agents and policies
 
     @property

@@ -86,7 +86,7 @@ def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Negative distance between simulated and observed statistics of one series.
+    """Negative distance between simulated and observed statistics of one or more series.
 
     Each statistic's difference is divided by its spread across the observed episodes (or
     across simulated ones when only one episode is observed), so statistics in different units
@@ -94,14 +94,12 @@ class Calibration:
     the average observed path, divided by the mean per-step spread.
 
     Attributes:
-        target: Observed series, shape ``(episodes, steps)``.
-        column: The series' column in the rollouts' DataCollector frame.
+        targets: Observed series by column, each of shape ``(episodes, steps)``.
         statistics: Names from :data:`STATISTICS`, plus ``"path_mae"``.
         distance: ``"l2"`` (root of summed squares) or ``"l1"`` (sum of absolute values).
     """
 
-    target: np.ndarray
-    column: str = "price"
+    targets: dict[str, np.ndarray]
     statistics: tuple[str, ...] = DEFAULT_STATISTICS
     distance: str = "l2"
 
@@ -115,27 +113,30 @@ class Calibration:
             raise ValueError(f"distance={self.distance!r}; allowed are 'l1' and 'l2'")
 
     def gaps(self, rollouts: Sequence[Rollout]) -> dict[str, float]:
-        """Scaled gap of each statistic (0 means simulated equals observed)."""
-        sim = episodes(rollouts, self.column)
+        """Scaled gap of each ``column:statistic`` (0 means simulated equals observed)."""
         out: dict[str, float] = {}
-        for name in self.statistics:
-            if name == "path_mae":
-                if sim.shape[1] != self.target.shape[1]:
-                    raise ValueError(
-                        f"path_mae needs episodes of equal length: simulated {sim.shape[1]} "
-                        f"steps, observed {self.target.shape[1]}"
-                    )
-                spread = _spread(self.target, sim).mean()
-                out[name] = float(np.abs(sim.mean(0) - self.target.mean(0)).mean() / spread)
-                continue
-            s, t = STATISTICS[name](sim), STATISTICS[name](self.target)
-            spread = _spread(t[:, None], s[:, None])[0]
-            out[name] = float((s.mean() - t.mean()) / spread)
+        for column, target in self.targets.items():
+            sim = episodes(rollouts, column)
+            for name in self.statistics:
+                out[f"{column}:{name}"] = _gap(name, sim, target)
         return out
 
     def __call__(self, rollouts: Sequence[Rollout]) -> float:
         g = np.array(list(self.gaps(rollouts).values()))
         return -float(np.sqrt((g**2).sum()) if self.distance == "l2" else np.abs(g).sum())
+
+
+def _gap(name: str, sim: np.ndarray, target: np.ndarray) -> float:
+    if name == "path_mae":
+        if sim.shape[1] != target.shape[1]:
+            raise ValueError(
+                f"path_mae needs episodes of equal length: simulated {sim.shape[1]} "
+                f"steps, observed {target.shape[1]}"
+            )
+        spread = _spread(target, sim).mean()
+        return float(np.abs(sim.mean(0) - target.mean(0)).mean() / spread)
+    s, t = STATISTICS[name](sim), STATISTICS[name](target)
+    return float((s.mean() - t.mean()) / _spread(t[:, None], s[:, None])[0])
 
 
 def _spread(target: np.ndarray, sim: np.ndarray) -> np.ndarray:
@@ -146,21 +147,27 @@ def _spread(target: np.ndarray, sim: np.ndarray) -> np.ndarray:
 
 def calibration(
     target: pd.DataFrame | np.ndarray,
-    column: str = "price",
+    columns: str | Sequence[str] = "price",
     statistics: Sequence[str] = DEFAULT_STATISTICS,
     distance: str = "l2",
 ) -> Calibration:
     """Build a calibration objective from observed data.
 
     Args:
-        target: A frame with ``column`` (and optionally ``episode``), or an array of shape
-            ``(episodes, steps)``.
-        column: Series to match, as the model's DataCollector names it.
-        statistics: Statistics to compare.
+        target: A frame with the ``columns`` (and optionally ``episode``), or, for one column,
+            an array of shape ``(episodes, steps)``.
+        columns: Series to match, as the model's DataCollector names them.
+        statistics: Statistics compared for every column.
         distance: ``"l2"`` or ``"l1"``.
     """
-    arr = episodes(target, column) if isinstance(target, pd.DataFrame) else np.atleast_2d(target)
-    return Calibration(arr.astype(float), column, tuple(statistics), distance)
+    columns = (columns,) if isinstance(columns, str) else tuple(columns)
+    if isinstance(target, pd.DataFrame):
+        targets = {c: episodes(target, c) for c in columns}
+    else:
+        if len(columns) != 1:
+            raise ValueError(f"an array target holds one series; got columns={list(columns)}")
+        targets = {columns[0]: np.atleast_2d(np.asarray(target, dtype=float))}
+    return Calibration(targets, tuple(statistics), distance)
 
 
 def mean_return(agent_type: str) -> Objective:

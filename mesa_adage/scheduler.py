@@ -26,6 +26,7 @@ import stable_baselines3
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
 from mesa_adage.characteristics import Mixture, Normal, Sampler, Theta, Uniform
@@ -185,15 +186,22 @@ class LeaderScheduler:
     def train_followers(self, steps: int, sampler: Sampler) -> float:
         """Follower phase: warm-start training for ``steps`` agent-steps on ``sampler``.
 
+        The warm-up (epoch 0) anneals the learning rate from ``follower_lr`` to
+        ``follower_lr_final``; epochs train at ``follower_lr_final``.
+
         Returns:
             The mean per-agent episode return over the episodes finished in the phase.
         """
         env = self._env(sampler)
         if self.algo is None:
-            kwargs = {"learning_rate": self.ts.follower_lr, **self.experiment.algo_kwargs}
-            self.algo = self.algo_cls("MlpPolicy", env, seed=self.seed, device="cpu", **kwargs)
+            self.algo = self.algo_cls(
+                "MlpPolicy", env, seed=self.seed, device="cpu", **self.experiment.algo_kwargs
+            )
         else:
             self.algo.set_env(env)
+        lr, final = self.ts.follower_lr, self.ts.follower_lr_final
+        self.algo.learning_rate = LinearSchedule(lr, final, 1.0) if self.epoch == 0 else final
+        self.algo._setup_lr_schedule()
         self.algo.set_random_seed(derive_seed(self.seed, self.epoch, TRAIN_SEED))
         with tqdm(
             total=steps,

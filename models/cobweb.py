@@ -17,17 +17,19 @@ is the supply steepness: with naive forecasts the steady state is stable for
 ``lambda < 0.25`` and unstable above (treatments 0.22, 0.5 and 2 in the paper).
 
 The producers are followers: one PPO policy, shared by all of them and conditioned on
-``theta_hat = (lambda, kappa)``, picks each forecast. A producer's reward is forecast accuracy
+``theta_hat = (lambda, eta)``, picks each forecast. A producer's reward is forecast accuracy
 less an adjustment cost,
 
-    r_{i,t} = -(p_t - p_e_{i,t})^2 - kappa (p_e_{i,t} - p_e_{i,t-1})^2,
+    r_{i,t} = -(p_t - p_e_{i,t})^2 - kappa (p_e_{i,t} - p_e_{i,t-1})^2,   kappa = eta / (1 - eta),
 
-so ``kappa`` is a behavioural parameter: the larger it is, the more inert the forecasts (with
-price-taking forecasts the best response is partial adjustment with weight ``1 / (1 + kappa)``).
+so the *inertia* ``eta`` is a behavioural parameter. For a price-taking forecaster the best
+response is partial adjustment, ``p_e_t = (1 - eta) E[p_t] + eta p_e_{t-1}``: ``eta`` is the
+weight on the last forecast, which makes behaviour change evenly across its range (a raw cost
+``kappa`` would bunch all the inert behaviour at one end).
 Each episode starts after a price shock: the last two prices are ``initial_price`` and each
 producer's last forecast is drawn around it.
 
-The ``calibration`` experiment recovers a hidden ``theta* = (lambda, kappa)`` from price data:
+The ``calibration`` experiment recovers a hidden ``theta* = (lambda, eta)`` from market data:
 see :func:`calibration`.
 """
 
@@ -43,6 +45,7 @@ import mesa
 import numpy as np
 import pandas as pd
 from stable_baselines3 import PPO
+from stable_baselines3.common.utils import LinearSchedule
 
 from agents.producer import Producer
 from mesa_adage import (
@@ -61,7 +64,7 @@ from mesa_adage import (
 
 COBWEB_THETA = Characteristics(
     Param("lam", 0.1, 1.0, default=0.5, doc="supply steepness lambda (1/price unit)"),
-    Param("kappa", 0.0, 8.0, default=2.0, doc="forecast adjustment cost (payoff per price^2)"),
+    Param("inertia", 0.0, 0.9, default=0.5, doc="forecast inertia eta (weight on last forecast)"),
 )
 
 
@@ -93,7 +96,7 @@ class CobwebModel(AdaptiveModel):
     """The cobweb market: producers forecast, supply, and the price clears the market.
 
     Args:
-        theta: ``{"lam": ..., "kappa": ...}``; missing names take their defaults.
+        theta: ``{"lam": ..., "inertia": ...}``; missing names take their defaults.
         params: Market constants.
         horizon: Periods per episode (50, as in the experiments).
         **kwargs: Passed to :class:`~mesa_adage.AdaptiveModel` (seed, policies, observation).
@@ -131,6 +134,12 @@ class CobwebModel(AdaptiveModel):
             }
         )
 
+    @property
+    def adjustment_cost(self) -> float:
+        """``kappa = eta / (1 - eta)``: the payoff cost of moving a forecast, per price^2."""
+        eta = self.theta["inertia"]
+        return eta / (1.0 - eta)
+
     def clearing_price(self) -> float:
         """Market-clearing price for the current forecasts, plus this period's demand shock."""
         p = self.params
@@ -153,14 +162,19 @@ PPO_SETTINGS = {
     "batch_size": 256,
     "n_epochs": 5,
     "gamma": 0.9,
-    "policy_kwargs": {"net_arch": [64, 64]},
+    "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2.0},
 }
-DEFAULT_TARGET = {"lam": 0.6, "kappa": 3.0}
-OBSERVED_EPISODES = 32
+LEARNING_RATE = (1e-3, 1e-4)
+"""PPO's learning rate, annealed linearly from the first to the second value."""
+DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
+OBSERVED_EPISODES = 64
+MATCHED_SERIES = ("price", "mean_forecast")
+"""Series the calibration matches: forecasts too when the data hold them (as the experiments
+of Hommes et al. recorded every forecast)."""
 
 
 def observed_data(
-    theta: Mapping[str, float], seed: int, *, reference_steps: int = 300_000
+    theta: Mapping[str, float], seed: int, *, reference_steps: int = 1_000_000
 ) -> pd.DataFrame:
     """Synthetic "observed" markets at a known theta.
 
@@ -173,7 +187,14 @@ def observed_data(
     """
     theta = COBWEB_THETA.validate(theta, complete=True)
     ppo = train(
-        CobwebModel, Producer, Fixed(theta), reference_steps, algo=PPO, seed=seed, **PPO_SETTINGS
+        CobwebModel,
+        Producer,
+        Fixed(theta),
+        reference_steps,
+        algo=PPO,
+        seed=seed,
+        learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
+        **PPO_SETTINGS,
     )
     seeds = [seed * 7_919 + 10_000 + i for i in range(OBSERVED_EPISODES)]
     rollouts = simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
@@ -186,12 +207,13 @@ def observed_data(
 def calibration(
     target_theta: Mapping[str, float] | None = None, data: str | Path | None = None
 ) -> Experiment:
-    """Recover the cobweb's ``(lam, kappa)`` from price data.
+    """Recover the cobweb's ``(lam, inertia)`` from market data (prices and mean forecasts).
 
     Args:
         target_theta: Generate the observed data at this theta (default
             :data:`DEFAULT_TARGET` when ``data`` is not given either).
-        data: A CSV of observed prices (a ``price`` column, optionally ``episode``), instead.
+        data: A CSV of observed data instead: a ``price`` column, optionally ``episode`` and
+            ``mean_forecast`` (matched too when present).
     """
     if target_theta is not None and data is not None:
         raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
@@ -206,11 +228,15 @@ def calibration(
         make_model=CobwebModel,
         characteristics=COBWEB_THETA,
         agent_type=Producer,
-        objective=lambda frame: objectives.calibration(frame, "price"),
+        objective=lambda frame: objectives.calibration(
+            frame, [c for c in MATCHED_SERIES if c in frame.columns]
+        ),
         data=observed,
-        epochs=8,
+        epochs=10,
         leader="tpe",
-        timescales=Timescales(candidates=12),
+        timescales=Timescales(
+            warmup_steps=1_000_000, follower_steps=50_000, candidates=12, eval_rollouts=64
+        ),
         algo="PPO",
         algo_kwargs=PPO_SETTINGS,
         target_theta=truth,

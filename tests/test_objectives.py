@@ -55,7 +55,7 @@ def test_calibration_errors():
     with pytest.raises(ValueError, match="distance='l3'"):
         calibration(x, distance="l3")
     with pytest.raises(ValueError, match="no column 'volume'"):
-        calibration(x, column="volume")(rollouts_of(x))
+        calibration(x, columns="volume")(rollouts_of(x))
     with pytest.raises(ValueError, match="equal length"):
         calibration(np.ones((2, 6)))(rollouts_of(x))
     with pytest.raises(ValueError, match="non-finite"):

@@ -1,0 +1,22 @@
+"""Tiny experiment specs for end-to-end tests (seconds, not minutes)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+from mesa_adage import Timescales
+from models import cobweb
+
+TINY = Timescales(
+    warmup_steps=3000, follower_steps=1000, candidates=3, eval_rollouts=2, final_top_k=1
+)
+
+
+def tiny_calibration(target_theta=None, data=None):
+    """The cobweb calibration with a budget small enough for a test."""
+    experiment = cobweb.calibration(target_theta, data)
+    if data is None:
+        generate = partial(cobweb.observed_data, experiment.target_theta, reference_steps=3000)
+        experiment = replace(experiment, data=generate)
+    return replace(experiment, epochs=2, timescales=TINY)

@@ -1,0 +1,143 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mesa_adage.cli import main
+
+SPEC = "tests.specs:tiny_calibration"
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_through_the_installed_entry_point():
+    out = subprocess.run(["adage", "run", "--help"], capture_output=True, text=True, check=True)
+    for flag in ("--epochs", "--seed", "--out", "--leader", "--resume", "--target-theta", "--data"):
+        assert flag in out.stdout
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "mesa_adage.cli", "--help"], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
+def test_tiny_calibration_end_to_end_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(
+        capsys,
+        "run",
+        SPEC,
+        "--target-theta",
+        "lam=0.4,inertia=0.5",
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+        "--quiet",
+    )
+    assert code == 0
+    assert "lam" in stdout and "inertia" in stdout and "recovered" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target_theta"] == {"lam": 0.4, "inertia": 0.5}
+    assert set(summary["theta"]) == {"lam", "inertia"}
+    assert isinstance(summary["objective"], float)
+    assert (out / "fit.png").exists() and (out / "theta.png").exists()
+
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        SPEC,
+        "--target-theta",
+        "lam=0.4,inertia=0.5",
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+        "--quiet",
+    )
+    assert code == 2 and "--resume" in err
+    code, _, _ = run_cli(
+        capsys,
+        "run",
+        SPEC,
+        "--target-theta",
+        "lam=0.4,inertia=0.5",
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+        "--quiet",
+        "--resume",
+    )
+    assert code == 0
+    assert json.loads((out / "summary.json").read_text())["theta"] == summary["theta"]
+
+
+def test_calibration_from_a_csv(tmp_path, capsys):
+    data = tmp_path / "prices.csv"
+    data.write_text(
+        "episode,price\n"
+        + "".join(f"{e},{5.5 + 0.1 * (t % 3)}\n" for e in range(3) for t in range(50))
+    )
+    code, stdout, _ = run_cli(
+        capsys, "run", SPEC, "--data", str(data), "--out", str(tmp_path / "run"), "--quiet"
+    )
+    assert code == 0 and "recovered" in stdout
+    assert "target_theta" not in json.loads((tmp_path / "run" / "summary.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target-theta", "lam=0.4"], "missing parameters ['inertia']"),
+        (["--target-theta", "lam=5,inertia=0.1"], "'lam'=5.0 is outside its bounds [0.1, 1]"),
+        (["--target-theta", "lam:0.4"], "bad theta fragment 'lam:0.4'"),
+        (["--target-theta", "speed=1,inertia=0.1"], "unknown parameter 'speed'"),
+        (["--leader", "bayes"], "--leader 'bayes' is unknown; allowed are ['grid', 'random'"),
+        (["--data", "missing.csv"], "'missing.csv' does not exist"),
+        (["--epochs", "0"], "epochs=0 must be a positive integer"),
+    ],
+)
+def test_bad_input_is_a_clear_error(capsys, tmp_path, args, message):
+    code, _, err = run_cli(capsys, "run", SPEC, "--out", str(tmp_path / "r"), "--quiet", *args)
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("episode,volume\n0,1\n0,2\n0,3\n", "has no 'price' column"),
+        ("price\n5.1\nabc\n5.3\n", "'price' at row 3 is 'abc', not a finite number"),
+        ("price\n5.1\n", "need at least 3"),
+        ("", "not a readable CSV"),
+    ],
+)
+def test_corrupt_csv_is_a_clear_error(capsys, tmp_path, content, message):
+    data = tmp_path / "bad.csv"
+    data.write_text(content)
+    code, _, err = run_cli(
+        capsys, "run", SPEC, "--data", str(data), "--quiet", "--out", str(tmp_path / "r")
+    )
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("models.cobweb", "must look like 'package.module:name'"),
+        ("models.nowhere:calibration", "cannot import 'models.nowhere'"),
+        ("models.cobweb:nothing", "has no attribute 'nothing'"),
+        ("models.cobweb:COBWEB_THETA", "neither an Experiment nor a function"),
+    ],
+)
+def test_bad_spec_is_a_clear_error(capsys, spec, message):
+    code, _, err = run_cli(capsys, "run", spec, "--quiet")
+    assert code == 2 and message in err

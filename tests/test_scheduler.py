@@ -1,0 +1,140 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mesa_adage import Experiment, LeaderScheduler, SB3Policy, Timescales, simulate
+from mesa_adage.objectives import calibration
+from tests.toy import Guesser, Toy
+
+TINY = Timescales(
+    warmup_steps=3000,
+    follower_steps=600,
+    follower_lr=3e-3,
+    follower_lr_final=1e-3,
+    candidates=4,
+    eval_rollouts=2,
+    final_top_k=2,
+)
+
+
+def toy_data(seed):
+    """Observed data: agents that play the target 0.4 exactly."""
+    return pd.DataFrame({"episode": np.repeat([0, 1], 5), "mean_action": 0.4})
+
+
+def experiment(**changes):
+    base = Experiment(
+        name="toy",
+        make_model=Toy,
+        characteristics=Toy.characteristics,
+        agent_type=Guesser,
+        objective=lambda frame: calibration(frame, "mean_action", ["mean", "path_mae"]),
+        data=toy_data,
+        epochs=3,
+        leader="tpe",
+        timescales=TINY,
+        algo_kwargs={"n_steps": 16},
+        n_copies=4,
+        target_theta={"target": 0.4},
+        fit_column="mean_action",
+    )
+    return replace(base, **changes)
+
+
+def test_run_writes_the_run_folder(tmp_path):
+    result = LeaderScheduler(experiment(), tmp_path / "run", seed=1, progress=False).run()
+    run = tmp_path / "run"
+    for name in (
+        "config.json",
+        "history.csv",
+        "candidates.csv",
+        "summary.json",
+        "policy.zip",
+        "observed.csv",
+        "theta.png",
+        "objective.png",
+        "fit.png",
+        "checkpoint/state.json",
+        "checkpoint/policy.zip",
+        "checkpoint/leader.db",
+    ):
+        assert (run / name).exists(), name
+    history = pd.read_csv(run / "history.csv")
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert {"target", "objective", "follower_return", "env_steps"} <= set(history.columns)
+    assert len(pd.read_csv(run / "candidates.csv")) == 12
+    assert set(result.theta) == {"target"}
+    assert result.objective <= 0.0  # a calibration score: 0 is a perfect fit
+
+
+def test_same_seed_same_history(tmp_path):
+    a = LeaderScheduler(experiment(), tmp_path / "a", seed=7, progress=False).run()
+    b = LeaderScheduler(experiment(), tmp_path / "b", seed=7, progress=False).run()
+    pd.testing.assert_frame_equal(
+        a.history.drop(columns="seconds"), b.history.drop(columns="seconds")
+    )
+    assert a.theta == b.theta and a.objective == b.objective
+
+
+@pytest.mark.parametrize("leader", ["tpe", "spsa"])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch, leader):
+    exp = experiment(leader=leader)
+    full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
+
+    calls = {"n": 0}
+    evaluate = LeaderScheduler.evaluate
+
+    def crash_in_epoch_two(self, thetas):
+        out = evaluate(self, thetas)
+        calls["n"] += 1
+        if calls["n"] == 2:  # after epoch 2's evaluation, before its checkpoint
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(LeaderScheduler, "evaluate", crash_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        LeaderScheduler(exp, tmp_path / "cut", seed=3, progress=False).run()
+    monkeypatch.setattr(LeaderScheduler, "evaluate", evaluate)
+    resumed = LeaderScheduler(exp, tmp_path / "cut", seed=3, progress=False, resume=True).run()
+
+    pd.testing.assert_frame_equal(
+        full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds")
+    )
+    assert resumed.theta == full.theta and resumed.objective == full.objective
+
+
+def test_resume_guards(tmp_path):
+    LeaderScheduler(experiment(epochs=1), tmp_path / "r", seed=0, progress=False).run()
+    with pytest.raises(FileExistsError, match="--resume"):
+        LeaderScheduler(experiment(), tmp_path / "r", seed=0, progress=False)
+    with pytest.raises(ValueError, match=r"settings differ from the saved run in \['seed'\]"):
+        LeaderScheduler(experiment(), tmp_path / "r", seed=1, progress=False, resume=True)
+    # more epochs on resume is allowed: the run continues where it stopped
+    more = LeaderScheduler(
+        experiment(epochs=2), tmp_path / "r", seed=0, progress=False, resume=True
+    )
+    assert list(more.run().history["epoch"]) == [1, 2]
+
+
+def test_timescales_and_leader_errors():
+    with pytest.raises(ValueError, match=r"Timescales\.candidates=0"):
+        Timescales(candidates=0)
+    with pytest.raises(ValueError, match=r"focus=1\.5"):
+        Timescales(focus=1.5)
+    with pytest.raises(ValueError, match="unknown leader 'nope'"):
+        LeaderScheduler(experiment(leader="nope"))
+    with pytest.raises(ValueError, match="unknown SB3 algorithm 'PPO2'"):
+        LeaderScheduler(experiment(algo="PPO2"))
+    with pytest.raises(ValueError, match="epochs=0"):
+        LeaderScheduler(experiment(), epochs=0)
+    with pytest.raises(ValueError, match=r"Timescales\(follower_lr"):
+        experiment(algo_kwargs={"learning_rate": 0.1})
+
+
+def test_scheduler_in_memory_recovers_the_toy_target():
+    result = LeaderScheduler(experiment(epochs=4), seed=0, progress=False).run()
+    assert abs(result.theta["target"] - 0.4) < 0.08
+    rollouts = simulate(Toy, [{"target": 0.4}] * 2, {Guesser: result.policy}, [0, 1])
+    assert isinstance(result.policy, SB3Policy) and len(rollouts) == 2
