@@ -21,14 +21,27 @@ if TYPE_CHECKING:
 
 
 def plot_theta(
-    history: pd.DataFrame, space: Characteristics, target: dict | None, path: Path
+    history: pd.DataFrame,
+    space: Characteristics,
+    target: dict | None,
+    final: dict | None,
+    path: Path,
 ) -> None:
-    """One panel per parameter: the leader's incumbent over epochs, within the bounds."""
+    """One panel per parameter: the leader's incumbent over epochs and its final answer."""
     fig, axes = plt.subplots(1, len(space), figsize=(4 * len(space), 3), squeeze=False)
     for ax, p in zip(axes[0], space.params, strict=True):
         ax.plot(history["epoch"], history[p.name], "o-", label="leader")
         if target is not None:
             ax.axhline(target[p.name], color="k", ls="--", label="target")
+        if final is not None:
+            ax.plot(
+                history["epoch"].iloc[-1] + 0.5,
+                final[p.name],
+                "*",
+                ms=12,
+                color="tab:red",
+                label="answer (re-ranked)",
+            )
         ax.set_ylim(p.low, p.high)
         ax.set_xlabel("epoch")
         ax.set_title(p.doc or p.name, fontsize=9)
@@ -75,7 +88,9 @@ def plot_run(
 ) -> None:
     """Write ``theta.png``, ``objective.png`` and, with observed data, ``fit.png``."""
     if len(result.history):
-        plot_theta(result.history, space, experiment.target_theta, run_dir / "theta.png")
+        plot_theta(
+            result.history, space, experiment.target_theta, result.theta, run_dir / "theta.png"
+        )
         plot_objective(result.history, run_dir / "objective.png")
     column = experiment.fit_column
     if result.data is not None and column is not None:

@@ -125,9 +125,10 @@ class LeaderScheduler:
         storage = None
         if self.record is not None and self.leader_name in ("tpe", "gp", "cmaes"):
             storage = f"sqlite:///{(self.record.path / 'checkpoint' / 'leader.db').resolve()}"
-        self.leader: Leader = make_leader(
-            self.leader_name, self.space, seed, storage=storage, **experiment.leader_kwargs
-        )
+        kwargs = dict(experiment.leader_kwargs)
+        if self.leader_name == "spsa":
+            kwargs.setdefault("alpha_L", self.ts.leader_lr)
+        self.leader: Leader = make_leader(self.leader_name, self.space, seed, storage, **kwargs)
         self.eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(self.ts.eval_rollouts)]
         self.config = {**experiment.config(), "leader": self.leader_name, "seed": seed}
         if self.record is not None:

@@ -138,3 +138,10 @@ def test_scheduler_in_memory_recovers_the_toy_target():
     assert abs(result.theta["target"] - 0.4) < 0.08
     rollouts = simulate(Toy, [{"target": 0.4}] * 2, {Guesser: result.policy}, [0, 1])
     assert isinstance(result.policy, SB3Policy) and len(rollouts) == 2
+
+
+def test_leader_lr_is_the_spsa_step_size():
+    scheduler = LeaderScheduler(
+        experiment(leader="spsa", timescales=replace(TINY, leader_lr=0.05)), progress=False
+    )
+    assert scheduler.leader.alpha_L == 0.05

@@ -1,0 +1,194 @@
+"""Cobweb calibration: ADAGE acceptance runs, and the classical route at an equal step budget.
+
+ADAGE (``--mode adage``) runs ``adage``'s default ``models.cobweb:calibration`` for each target
+theta and seed, and records the recovery error (fraction of each parameter's range) and the
+wall time, data generation included.
+
+The classical route (``--mode classical``) calibrates to the *same* observed data (read from
+the ADAGE run folder) with the same leader (Optuna TPE), but trains a fresh, unconditioned PPO
+policy (producers do not see theta) at every candidate theta, splitting the same number of
+environment steps the ADAGE run used (``env_steps`` in its summary) evenly over the candidates.
+
+    python benchmarks/calibration.py --mode adage --seeds 0 1 2
+    python benchmarks/calibration.py --mode classical --seeds 0 1 2 --candidates 30
+
+Results are appended to ``benchmarks/results/calibration.jsonl``; ``--table`` prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.utils import LinearSchedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.producer import Producer
+from mesa_adage import (
+    Fixed,
+    LeaderScheduler,
+    SB3Policy,
+    Subset,
+    make_leader,
+    objectives,
+    simulate,
+    train,
+)
+from mesa_adage.scheduler import EVAL, derive_seed
+from models import cobweb
+
+TARGETS = [
+    {"lam": 0.3, "inertia": 0.2},
+    {"lam": 0.6, "inertia": 0.6},
+    {"lam": 0.85, "inertia": 0.4},
+]
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "calibration.jsonl"
+RUNS = HERE / "runs"
+
+
+def run_dir(theta: dict, seed: int) -> Path:
+    return RUNS / f"adage-lam{theta['lam']}-eta{theta['inertia']}-seed{seed}"
+
+
+def adage(theta: dict, seed: int) -> dict:
+    start = time.perf_counter()
+    experiment = cobweb.calibration(theta)
+    result = LeaderScheduler(experiment, run_dir(theta, seed), seed=seed, progress=False).run()
+    seconds = time.perf_counter() - start
+    summary = json.loads((run_dir(theta, seed) / "summary.json").read_text())
+    return {
+        "mode": "adage",
+        "target": theta,
+        "seed": seed,
+        "theta": result.theta,
+        "error": cobweb.COBWEB_THETA.range_error(result.theta, theta),
+        "env_steps": summary["env_steps"],
+        "candidates": summary["candidates_evaluated"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
+    folder = run_dir(theta, seed)
+    data = pd.read_csv(folder / "observed.csv")
+    budget = json.loads((folder / "summary.json").read_text())["env_steps"]
+    per_candidate = budget // candidates
+    objective = objectives.calibration(data, list(cobweb.MATCHED_SERIES))
+    blind = partial(cobweb.CobwebModel, observation=Subset(()))
+    eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(64)]
+    leader = make_leader("tpe", cobweb.COBWEB_THETA, seed)
+    start = time.perf_counter()
+    for k in range(0, candidates, batch):
+        thetas = leader.ask(min(batch, candidates - k))
+        values = []
+        for i, candidate in enumerate(thetas):
+            ppo = train(
+                blind,
+                Producer,
+                Fixed(candidate),
+                per_candidate,
+                algo=PPO,
+                seed=seed * 1000 + k + i,
+                learning_rate=LinearSchedule(*cobweb.LEARNING_RATE, 1.0),
+                **cobweb.PPO_SETTINGS,
+            )
+            rollouts = simulate(
+                blind, [candidate] * len(eval_seeds), {Producer: SB3Policy(ppo)}, eval_seeds
+            )
+            values.append(objective(rollouts))
+        leader.tell(thetas, values)
+    best = leader.best[0]
+    return {
+        "mode": f"classical-{candidates}",
+        "target": theta,
+        "seed": seed,
+        "theta": best,
+        "error": cobweb.COBWEB_THETA.range_error(best, theta),
+        "env_steps": per_candidate * candidates,
+        "candidates": candidates,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines += [
+        "| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def table() -> str:
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    frame = pd.DataFrame(
+        [
+            {
+                "mode": r["mode"],
+                "target": f"lam={r['target']['lam']}, eta={r['target']['inertia']}",
+                "seed": r["seed"],
+                "lam err %": 100 * r["error"]["lam"],
+                "eta err %": 100 * r["error"]["inertia"],
+                "max err %": 100 * max(r["error"].values()),
+                "seconds": r["seconds"],
+                "env steps": r["env_steps"],
+            }
+            for r in rows
+        ]
+    )
+    agg = frame.groupby(["mode", "target"]).agg(
+        seeds=("seed", "count"),
+        lam_err_mean=("lam err %", "mean"),
+        lam_err_max=("lam err %", "max"),
+        eta_err_mean=("eta err %", "mean"),
+        eta_err_max=("eta err %", "max"),
+        within_5pct=("max err %", lambda s: f"{int((s <= 5).sum())}/{len(s)}"),
+        seconds_mean=("seconds", "mean"),
+        env_steps=("env steps", "first"),
+    )
+    return markdown(frame.round(1)) + "\n\n" + markdown(agg.round(1).reset_index())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["adage", "classical"], default="adage")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--targets",
+        type=int,
+        nargs="+",
+        default=list(range(len(TARGETS))),
+        help="indices into TARGETS",
+    )
+    parser.add_argument("--candidates", type=int, default=30, help="classical: candidates")
+    parser.add_argument("--table", action="store_true", help="print the recorded results")
+    args = parser.parse_args()
+    if args.table:
+        print(table())
+        return
+    torch.set_num_threads(1)
+    RESULTS.parent.mkdir(exist_ok=True)
+    for index in args.targets:
+        for seed in args.seeds:
+            theta = TARGETS[index]
+            row = (
+                adage(theta, seed)
+                if args.mode == "adage"
+                else classical(theta, seed, args.candidates)
+            )
+            print(json.dumps(row), flush=True)
+            with RESULTS.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
