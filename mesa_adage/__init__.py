@@ -2,6 +2,7 @@
 
 from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import (
+    Belief,
     Categorical,
     Characteristics,
     Fixed,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AdaptiveModel",
+    "Belief",
     "Calibration",
     "Categorical",
     "Characteristics",

@@ -9,7 +9,7 @@ samples theta from a :class:`Sampler`. Observation models (:class:`Full`, :class
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -418,6 +418,18 @@ class Noisy(ObservationModel):
         return view + self.sigma * rng.standard_normal((n_agents, len(view)))
 
 
-def as_names(names: Iterable[str] | str) -> tuple[str, ...]:
-    """Normalise a name or names to a tuple."""
-    return (names,) if isinstance(names, str) else tuple(names)
+@dataclass(frozen=True)
+class Belief(ObservationModel):
+    """Agents see a fixed ``theta`` whatever the real one is: behaviour frozen at that theta.
+
+    This is the non-adapting population of the Lucas critique: agents keep acting as they did
+    under the old policy while the leader changes the real characteristics.
+    """
+
+    theta: Mapping[str, float]
+
+    def dim(self, space: Characteristics) -> int:
+        return len(space)
+
+    def __call__(self, space, unit_theta, n_agents, rng):
+        return np.tile(space.normalize(space.to_vector(self.theta)), (n_agents, 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -87,6 +88,9 @@ class Experiment:
         n_copies: Model copies in the training VecEnv.
         target_theta: The true theta, when known (synthetic calibration).
         fit_column: DataCollector column plotted against the observed data.
+        track: DataCollector columns whose episode means at each epoch's best candidate go
+            into ``history.csv`` (and at the answer into ``summary.json``).
+        report: Called as ``report(run_dir, result)`` at the end, for task-specific plots.
     """
 
     name: str
@@ -104,6 +108,8 @@ class Experiment:
     n_copies: int = 8
     target_theta: Theta | None = None
     fit_column: str | None = None
+    track: tuple[str, ...] = ()
+    report: Callable[[Path, Any], None] | None = None
 
     def __post_init__(self) -> None:
         if "learning_rate" in self.algo_kwargs:

@@ -49,6 +49,7 @@ STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 """Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
 
 DEFAULT_STATISTICS = ("mean", "std", "autocorr", "mean_abs_change", "path_mae")
+DISTANCES = ("l2", "l1", "mahalanobis")
 
 
 def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
@@ -93,10 +94,16 @@ class Calibration:
     weigh alike. ``path_mae`` is the mean absolute gap between the average simulated path and
     the average observed path, divided by the mean per-step spread.
 
+    ``distance="mahalanobis"`` weighs the per-episode statistics by the inverse of their
+    covariance across the observed episodes (the efficient weighting of the method of
+    simulated moments), so correlated or noisy statistics do not count twice; ``path_mae``
+    terms are added as scaled squares.
+
     Attributes:
         targets: Observed series by column, each of shape ``(episodes, steps)``.
         statistics: Names from :data:`STATISTICS`, plus ``"path_mae"``.
-        distance: ``"l2"`` (root of summed squares) or ``"l1"`` (sum of absolute values).
+        distance: ``"l2"`` (root of summed squares), ``"l1"`` (sum of absolute values) or
+            ``"mahalanobis"``.
     """
 
     targets: dict[str, np.ndarray]
@@ -109,8 +116,28 @@ class Calibration:
             raise ValueError(
                 f"unknown statistic {unknown[0]!r}; allowed are {[*STATISTICS, 'path_mae']}"
             )
-        if self.distance not in ("l1", "l2"):
-            raise ValueError(f"distance={self.distance!r}; allowed are 'l1' and 'l2'")
+        if self.distance not in DISTANCES:
+            raise ValueError(f"distance={self.distance!r}; allowed are {list(DISTANCES)}")
+        if self.distance == "mahalanobis":
+            stats = self._episode_statistics(self.targets)
+            if len(stats) <= stats.shape[1]:
+                raise ValueError(
+                    f"distance='mahalanobis' needs more observed episodes ({len(stats)}) than "
+                    f"statistics ({stats.shape[1]}); use distance='l2'"
+                )
+            cov = np.atleast_2d(np.cov(stats, rowvar=False))
+            ridge = 1e-9 * np.trace(cov) / len(cov) + 1e-12
+            object.__setattr__(self, "_precision", np.linalg.pinv(cov + ridge * np.eye(len(cov))))
+
+    def _episode_statistics(self, series: dict[str, np.ndarray]) -> np.ndarray:
+        """Per-episode statistics (``path_mae`` excluded), shape ``(episodes, k)``."""
+        cols = [
+            STATISTICS[name](series[column])
+            for column in self.targets
+            for name in self.statistics
+            if name != "path_mae"
+        ]
+        return np.stack(cols, axis=1) if cols else np.zeros((len(next(iter(series.values()))), 0))
 
     def gaps(self, rollouts: Sequence[Rollout]) -> dict[str, float]:
         """Scaled gap of each ``column:statistic`` (0 means simulated equals observed)."""
@@ -122,8 +149,15 @@ class Calibration:
         return out
 
     def __call__(self, rollouts: Sequence[Rollout]) -> float:
-        g = np.array(list(self.gaps(rollouts).values()))
-        return -float(np.sqrt((g**2).sum()) if self.distance == "l2" else np.abs(g).sum())
+        if self.distance != "mahalanobis":
+            g = np.array(list(self.gaps(rollouts).values()))
+            return -float(np.sqrt((g**2).sum()) if self.distance == "l2" else np.abs(g).sum())
+        sims = {c: episodes(rollouts, c) for c in self.targets}
+        g = self._episode_statistics(sims).mean(0) - self._episode_statistics(self.targets).mean(0)
+        d2 = float(g @ self._precision @ g)
+        if "path_mae" in self.statistics:
+            d2 += sum(_gap("path_mae", sims[c], t) ** 2 for c, t in self.targets.items())
+        return -float(np.sqrt(max(d2, 0.0)))
 
 
 def _gap(name: str, sim: np.ndarray, target: np.ndarray) -> float:
@@ -158,7 +192,7 @@ def calibration(
             an array of shape ``(episodes, steps)``.
         columns: Series to match, as the model's DataCollector names them.
         statistics: Statistics compared for every column.
-        distance: ``"l2"`` or ``"l1"``.
+        distance: ``"l2"``, ``"l1"`` or ``"mahalanobis"``.
     """
     columns = (columns,) if isinstance(columns, str) else tuple(columns)
     if isinstance(target, pd.DataFrame):
@@ -168,6 +202,20 @@ def calibration(
             raise ValueError(f"an array target holds one series; got columns={list(columns)}")
         targets = {columns[0]: np.atleast_2d(np.asarray(target, dtype=float))}
     return Calibration(targets, tuple(statistics), distance)
+
+
+def mean_of(column: str) -> Objective:
+    """Objective: the mean of a DataCollector column over all steps of all rollouts.
+
+    ``mean_of("welfare")`` is the social welfare per period when the model reports the sum
+    of utilities as ``welfare``.
+    """
+
+    def objective(rollouts: Sequence[Rollout]) -> float:
+        return float(episodes(rollouts, column).mean())
+
+    objective.__name__ = f"mean_of_{column}"
+    return objective
 
 
 def mean_return(agent_type: str) -> Objective:

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from mesa_adage.characteristics import Mixture, Normal, Sampler, Theta, Uniform
 from mesa_adage.experiment import Experiment
 from mesa_adage.leaders import Leader, make_leader
-from mesa_adage.objectives import Objective
+from mesa_adage.objectives import Objective, episodes
 from mesa_adage.plots import plot_run
 from mesa_adage.policies import SB3Policy
 from mesa_adage.record import RunRecord
@@ -126,8 +126,10 @@ class LeaderScheduler:
         if self.record is not None and self.leader_name in ("tpe", "gp", "cmaes"):
             storage = f"sqlite:///{(self.record.path / 'checkpoint' / 'leader.db').resolve()}"
         kwargs = dict(experiment.leader_kwargs)
-        if self.leader_name == "spsa":
+        if self.leader_name in ("spsa", "rl"):
             kwargs.setdefault("alpha_L", self.ts.leader_lr)
+        if self.leader_name == "rl":
+            kwargs.setdefault("candidates", self.ts.candidates)
         self.leader: Leader = make_leader(self.leader_name, self.space, seed, storage, **kwargs)
         self.eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(self.ts.eval_rollouts)]
         self.config = {**experiment.config(), "leader": self.leader_name, "seed": seed}
@@ -137,6 +139,7 @@ class LeaderScheduler:
         objective = experiment.objective
         self.objective: Objective = objective(self.data) if self.data is not None else objective
         self.algo: BaseAlgorithm | None = None
+        self._scored: list[tuple[float, list[Rollout]]] = []
         self.epoch = 0
         self.env_steps = 0
 
@@ -228,6 +231,16 @@ class LeaderScheduler:
         groups = [rollouts[i * m : (i + 1) * m] for i in range(len(thetas))]
         return [float(self.objective(g)) for g in groups], groups
 
+    def score(self, thetas: list[Theta]) -> list[float]:
+        """Objective values of ``thetas`` under the frozen followers (the leader's feedback)."""
+        values, groups = self.evaluate(thetas)
+        self._scored.extend(zip(values, groups, strict=True))
+        return values
+
+    def tracked(self, rollouts: list[Rollout]) -> dict[str, float]:
+        """Episode means of the experiment's tracked columns."""
+        return {c: float(episodes(rollouts, c).mean()) for c in self.experiment.track}
+
     def _sampler(self) -> Sampler:
         if self.epoch <= 1 or self.ts.focus == 0 or not self.leader.history:
             return Uniform()
@@ -254,11 +267,10 @@ class LeaderScheduler:
             self.epoch = epoch
             t0 = time.perf_counter()
             follower_return = self.train_followers(self.ts.follower_steps, self._sampler())
-            thetas = self.leader.ask(self.ts.candidates)
+            self._scored = []
+            thetas, values = self.leader.phase(self.score, self.ts.candidates)
             if not thetas:
                 break
-            values, _ = self.evaluate(thetas)
-            self.leader.tell(thetas, values)
             self._record_epoch(thetas, values, follower_return, time.perf_counter() - t0)
             self._checkpoint()
             epochs.set_postfix(objective=f"{self.leader.best[1]:.4g}")
@@ -285,6 +297,7 @@ class LeaderScheduler:
                     "objective": self.leader.best[1],
                     "epoch_best": max(values),
                     "follower_return": follower_return,
+                    **self.tracked(max(self._scored, key=lambda vg: vg[0])[1]),
                     "env_steps": self.env_steps,
                     "seconds": round(seconds, 2),
                 }
@@ -308,6 +321,8 @@ class LeaderScheduler:
             self.algo.save(self.record.path / "policy.zip")
             self.record.write_json("summary.json", self._summary(result, seconds))
             plot_run(self.record.path, self.space, result, self.experiment)
+            if self.experiment.report is not None:
+                self.experiment.report(self.record.path, result)
         return result
 
     def _summary(self, result: RunResult, seconds: float) -> dict[str, Any]:
@@ -319,6 +334,7 @@ class LeaderScheduler:
             "epochs": self.epoch,
             "env_steps": self.env_steps,
             "candidates_evaluated": len(self.leader.history),
+            "tracked": self.tracked(result.rollouts),
             "wall_seconds_this_session": round(seconds, 1),
         }
         target = self.experiment.target_theta

@@ -56,6 +56,7 @@ from mesa_adage import (
     Param,
     SB3Policy,
     Timescales,
+    Uniform,
     objectives,
     read_observed,
     simulate,
@@ -167,29 +168,39 @@ PPO_SETTINGS = {
 LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
 DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
-OBSERVED_EPISODES = 64
+OBSERVED_EPISODES = 128
 MATCHED_SERIES = ("price", "mean_forecast")
 """Series the calibration matches: forecasts too when the data hold them (as the experiments
 of Hommes et al. recorded every forecast)."""
 
 
 def observed_data(
-    theta: Mapping[str, float], seed: int, *, reference_steps: int = 1_000_000
+    theta: Mapping[str, float],
+    seed: int,
+    *,
+    reference: str = "model",
+    reference_steps: int = 1_000_000,
 ) -> pd.DataFrame:
     """Synthetic "observed" markets at a known theta.
 
-    The producers in the data are *specialists*: a PPO policy trained at ``theta`` alone
-    (producers who have lived in that market), not the conditional policy being calibrated.
+    The producers in the data are never the policy being calibrated. With
+    ``reference="model"`` they are the model's own kind of followers, a theta-conditioned PPO
+    policy trained from an independent seed; with ``reference="specialist"`` they are a PPO
+    policy trained at ``theta`` alone (producers who only ever lived in that market), a
+    harder, mis-specified test.
 
     Returns:
         A frame with columns ``episode``, ``step``, ``price``, ``mean_forecast`` and
         ``forecast_spread`` for :data:`OBSERVED_EPISODES` episodes.
     """
     theta = COBWEB_THETA.validate(theta, complete=True)
+    samplers = {"model": Uniform(), "specialist": Fixed(theta)}
+    if reference not in samplers:
+        raise ValueError(f"reference={reference!r}; allowed are {list(samplers)}")
     ppo = train(
         CobwebModel,
         Producer,
-        Fixed(theta),
+        samplers[reference],
         reference_steps,
         algo=PPO,
         seed=seed,
@@ -205,7 +216,9 @@ def observed_data(
 
 
 def calibration(
-    target_theta: Mapping[str, float] | None = None, data: str | Path | None = None
+    target_theta: Mapping[str, float] | None = None,
+    data: str | Path | None = None,
+    reference: str = "model",
 ) -> Experiment:
     """Recover the cobweb's ``(lam, inertia)`` from market data (prices and mean forecasts).
 
@@ -214,6 +227,7 @@ def calibration(
             :data:`DEFAULT_TARGET` when ``data`` is not given either).
         data: A CSV of observed data instead: a ``price`` column, optionally ``episode`` and
             ``mean_forecast`` (matched too when present).
+        reference: Who generates synthetic data (see :func:`observed_data`).
     """
     if target_theta is not None and data is not None:
         raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
@@ -222,18 +236,18 @@ def calibration(
         truth = None
     else:
         truth = COBWEB_THETA.validate(target_theta or DEFAULT_TARGET, complete=True)
-        observed = partial(observed_data, truth)
+        observed = partial(observed_data, truth, reference=reference)
     return Experiment(
-        name="cobweb-calibration",
+        name="cobweb-calibration" + ("" if reference == "model" else f"-{reference}"),
         make_model=CobwebModel,
         characteristics=COBWEB_THETA,
         agent_type=Producer,
         objective=lambda frame: objectives.calibration(
-            frame, [c for c in MATCHED_SERIES if c in frame.columns]
+            frame, [c for c in MATCHED_SERIES if c in frame.columns], distance="mahalanobis"
         ),
         data=observed,
         epochs=10,
-        leader="tpe",
+        leader="gp",
         timescales=Timescales(
             warmup_steps=1_000_000, follower_steps=50_000, candidates=12, eval_rollouts=64
         ),

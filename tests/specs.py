@@ -20,3 +20,11 @@ def tiny_calibration(target_theta=None, data=None):
         generate = partial(cobweb.observed_data, experiment.target_theta, reference_steps=3000)
         experiment = replace(experiment, data=generate)
     return replace(experiment, epochs=2, timescales=TINY)
+
+
+def tiny_policy_design():
+    """The taxation policy design with 20 households and a test-sized budget."""
+    from models import taxation
+
+    experiment = taxation.policy_design(n_households=20)
+    return replace(experiment, epochs=2, timescales=replace(TINY, candidates=3), n_copies=2)

@@ -93,3 +93,13 @@ def test_grid_leader_is_exhausted_after_every_point():
     leader = make_leader("grid", SPACE, points=3)
     assert len(drive(leader, 5, n=4).history) == 9
     assert leader.ask(4) == []
+
+
+def test_rl_leader_learns_towards_the_optimum():
+    leader = make_leader("rl", SPACE, seed=0, alpha_L=3e-2, candidates=8)
+    start = max(SPACE.range_error(leader.incumbent, OPTIMUM).values())
+    for _ in range(40):
+        thetas, values = leader.phase(lambda ts: [score(t) for t in ts], 8)
+        assert len(thetas) == len(values) == 8
+    end = max(SPACE.range_error(leader.incumbent, OPTIMUM).values())
+    assert end < 0.1 < start, (start, end)

@@ -26,6 +26,16 @@ def test_statistics_are_bounded_and_invariant(x):
     assert np.allclose(autocorr(3.0 * x), ac, atol=1e-6)
 
 
+@given(
+    arrays(
+        np.float64, st.tuples(st.integers(8, 12), st.integers(3, 20)), elements=st.floats(-100, 100)
+    )
+)
+def test_mahalanobis_of_the_data_itself_is_zero(x):
+    objective = calibration(x, statistics=["mean", "std", "path_mae"], distance="mahalanobis")
+    assert objective(rollouts_of(x)) == pytest.approx(0.0, abs=1e-9)
+
+
 @given(series)
 def test_calibration_of_the_data_itself_is_zero_and_best(x):
     objective = calibration(x)
@@ -43,9 +53,11 @@ def test_calibration_ranks_closer_parameters_higher():
             x[:, t] = phi * x[:, t - 1] + rng.standard_normal(n)
         return x
 
-    objective = calibration(ar1(0.5))
-    scores = [objective(rollouts_of(ar1(phi))) for phi in (0.0, 0.25, 0.5, 0.75, 0.95)]
-    assert int(np.argmax(scores)) == 2
+    target = ar1(0.5)
+    for distance in ("l2", "l1", "mahalanobis"):
+        objective = calibration(target, distance=distance)
+        scores = [objective(rollouts_of(ar1(phi))) for phi in (0.0, 0.25, 0.5, 0.75, 0.95)]
+        assert int(np.argmax(scores)) == 2, distance
 
 
 def test_calibration_errors():
@@ -54,6 +66,8 @@ def test_calibration_errors():
         calibration(x, statistics=["mean", "kurtosis"])
     with pytest.raises(ValueError, match="distance='l3'"):
         calibration(x, distance="l3")
+    with pytest.raises(ValueError, match="more observed episodes"):
+        calibration(x, distance="mahalanobis")
     with pytest.raises(ValueError, match="no column 'volume'"):
         calibration(x, columns="volume")(rollouts_of(x))
     with pytest.raises(ValueError, match="equal length"):

@@ -8,15 +8,16 @@ from mesa_adage.characteristics import Characteristics
 from mesa_adage.leaders.base import Leader
 from mesa_adage.leaders.gradient import SPSALeader
 from mesa_adage.leaders.optuna_leader import SAMPLERS, OptunaLeader
+from mesa_adage.leaders.rl import RLLeader
 from mesa_adage.leaders.search import GridLeader, RandomLeader
 
-LEADERS = ("grid", "random", *SAMPLERS, "spsa")
+LEADERS = ("grid", "random", *SAMPLERS, "spsa", "rl")
 
 
 def make_leader(
     name: str, space: Characteristics, seed: int = 0, storage: str | None = None, **kwargs: Any
 ) -> Leader:
-    """Build a leader by name: ``grid``, ``random``, ``tpe``, ``gp``, ``cmaes`` or ``spsa``.
+    """Build a leader by name: ``grid``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``spsa``, ``rl``.
 
     Args:
         name: Leader name.
@@ -36,6 +37,8 @@ def make_leader(
         return OptunaLeader(space, seed, sampler=name, storage=storage, **kwargs)
     if name == "spsa":
         return SPSALeader(space, seed, **kwargs)
+    if name == "rl":
+        return RLLeader(space, seed, **kwargs)
     raise ValueError(f"unknown leader {name!r}; allowed are {list(LEADERS)}")
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
+
+Evaluate = Callable[[list[Theta]], list[float]]
+"""Scores a batch of thetas with the frozen followers (the objective, maximised)."""
 
 
 class Leader(ABC):
@@ -44,6 +48,22 @@ class Leader(ABC):
                 f"tell got a non-finite objective value {bad[0]}; values must be finite"
             )
         self.history.extend(zip((dict(t) for t in thetas), map(float, values), strict=True))
+
+    def phase(self, evaluate: Evaluate, n: int) -> tuple[list[Theta], list[float]]:
+        """One leader phase: ask ``n`` candidates, evaluate them, tell the values.
+
+        Leaders that learn differently (the RL leader) override this; the scheduler only
+        calls :meth:`phase`.
+
+        Returns:
+            The evaluated thetas and their values (empty when the search is exhausted).
+        """
+        thetas = self.ask(n)
+        if not thetas:
+            return [], []
+        values = evaluate(thetas)
+        self.tell(thetas, values)
+        return thetas, values
 
     @property
     def best(self) -> tuple[Theta, float]:

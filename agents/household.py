@@ -1,0 +1,75 @@
+"""Households of the taxation economy: they choose labour and saving through a shared policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import numpy as np
+
+from mesa_adage import PolicyAgent
+
+if TYPE_CHECKING:
+    from models.taxation import TaxationModel
+
+MAX_SAVING_RATE = 0.95
+"""Households consume at least 5% of their resources, so consumption stays positive."""
+
+
+class Household(PolicyAgent):
+    """A household with idiosyncratic productivity that works, saves and consumes.
+
+    Observation: log productivity, log(1 + wealth), and last period's wage and interest rate,
+    each scaled to about [-1, 1]. Action (in [-1, 1]^2): hours worked ``h`` in [0, 1] and the
+    saving rate ``s`` in [0, 0.95] of this period's resources. Reward: period utility
+    ``u(c) - v(h)`` (see :mod:`models.taxation`).
+
+    Attributes:
+        productivity: Labour productivity ``e``.
+        wealth: Assets ``a`` at the start of the period (capital lent to the firm).
+        hours: Hours worked this period.
+        saving_rate: Share of resources saved this period.
+        income: Pre-tax income ``y = w e h + r a``.
+        tax: Income tax paid ``T(y)`` (negative is a transfer).
+        resources: ``m = a + y - T(y) + b``, split between consumption and saving.
+        consumption: Consumption this period.
+        utility: Period utility.
+    """
+
+    observation_space = gym.spaces.Box(-5.0, 5.0, shape=(4,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    model: TaxationModel
+
+    def __init__(self, model: TaxationModel, productivity: float, wealth: float) -> None:
+        super().__init__(model)
+        self.productivity = productivity
+        self.wealth = wealth
+        self.hours = 0.0
+        self.saving_rate = 0.0
+        self.income = 0.0
+        self.tax = 0.0
+        self.resources = 0.0
+        self.consumption = 0.0
+        self.utility = 0.0
+
+    def observe(self) -> np.ndarray:
+        m = self.model
+        return np.array(
+            [
+                np.log(self.productivity) / 0.5,
+                np.log1p(max(self.wealth, 0.0)) - 1.0,
+                (m.wage - 1.0) * 2.0,
+                m.interest * 10.0,
+            ],
+            dtype=np.float32,
+        )
+
+    def act(self, action: np.ndarray) -> None:
+        a = np.asarray(action, dtype=float).reshape(-1)
+        if a.shape != (2,) or not np.all(np.abs(a) <= 1.0):
+            raise ValueError(f"Household action {a.tolist()} is outside the action space [-1, 1]^2")
+        self.hours = 0.5 * (a[0] + 1.0)
+        self.saving_rate = MAX_SAVING_RATE * 0.5 * (a[1] + 1.0)
+
+    def reward(self) -> float:
+        return self.utility

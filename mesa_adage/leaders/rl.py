@@ -1,0 +1,148 @@
+"""An RL leader: a Stable-Baselines3 agent whose action is theta.
+
+Each epoch's leader phase is one PPO update: ``n`` slots each propose a theta (a sample of the
+Gaussian policy), the batch is evaluated with the frozen followers, and the objective values are
+the rewards of a one-step episode (a continuous bandit). The leader's learning rate is the
+PPO learning rate, ``alpha_L``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecEnv
+
+from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.leaders.base import Evaluate, Leader
+
+
+class _BanditEnv(VecEnv):
+    """``n`` slots; each step every slot proposes a theta and gets its objective as reward."""
+
+    def __init__(self, space: Characteristics, n: int, record: Callable) -> None:
+        k = len(space)
+        super().__init__(
+            n,
+            gym.spaces.Box(0.0, 0.0, shape=(1,), dtype=np.float32),
+            gym.spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32),
+        )
+        self.space = space
+        self.record = record
+        self.evaluate: Evaluate | None = None
+        self._actions: np.ndarray | None = None
+
+    def reset(self) -> np.ndarray:
+        return np.zeros((self.num_envs, 1), dtype=np.float32)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        if self.evaluate is None or self._actions is None:
+            raise RuntimeError("the RL leader's bandit stepped outside a leader phase")
+        units = np.clip(self._actions, -1.0, 1.0)
+        thetas = [self.space.to_dict(self.space.denormalize(u)) for u in units]
+        values = self.evaluate(thetas)
+        self.record(thetas, values)
+        obs = self.reset()
+        infos = [{"terminal_observation": o} for o in obs]
+        return obs, np.asarray(values, dtype=np.float32), np.ones(self.num_envs, bool), infos
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        return [getattr(self, attr_name, None) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kw: Any) -> list:
+        return [getattr(self, method_name)(*args, **kw) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+
+class RLLeader(Leader):
+    """A PPO agent that proposes theta; one policy update per leader phase.
+
+    Args:
+        space: The characteristics searched.
+        seed: Seed of the agent.
+        alpha_L: PPO learning rate of the leader.
+        candidates: Proposals per phase (the bandit's slots).
+        log_std_init: Initial exploration, log std in normalised units.
+    """
+
+    name = "rl"
+
+    def __init__(
+        self,
+        space: Characteristics,
+        seed: int = 0,
+        alpha_L: float = 3e-3,
+        candidates: int = 8,
+        log_std_init: float = -0.5,
+    ) -> None:
+        super().__init__(space, seed)
+        if not alpha_L > 0 or candidates < 2:
+            raise ValueError(
+                f"RLLeader: alpha_L={alpha_L} must be > 0, candidates={candidates} >= 2"
+            )
+        self.env = _BanditEnv(space, candidates, super().tell)
+        self.agent = PPO(
+            "MlpPolicy",
+            self.env,
+            n_steps=1,
+            batch_size=candidates,
+            n_epochs=10,
+            learning_rate=alpha_L,
+            gamma=0.0,
+            ent_coef=0.0,
+            seed=seed,
+            device="cpu",
+            policy_kwargs={"net_arch": [16], "log_std_init": log_std_init},
+        )
+
+    @property
+    def incumbent(self) -> Theta:
+        """The policy's mean proposal."""
+        unit, _ = self.agent.predict(np.zeros((1, 1), np.float32), deterministic=True)
+        return self.space.to_dict(self.space.denormalize(np.clip(unit[0], -1, 1)))
+
+    def ask(self, n: int) -> list[Theta]:
+        """Samples of the current policy, drawn with the leader's own generator."""
+        with torch.no_grad():
+            dist = self.agent.policy.get_distribution(torch.zeros((1, 1))).distribution
+            mean, std = dist.mean.numpy()[0], dist.stddev.numpy()[0]
+        units = np.clip(mean + std * self.rng.standard_normal((n, len(mean))), -1, 1)
+        return [self.space.to_dict(self.space.denormalize(u)) for u in units]
+
+    def phase(self, evaluate: Evaluate, n: int) -> tuple[list[Theta], list[float]]:
+        """One PPO update on ``n`` proposals evaluated together."""
+        if n != self.env.num_envs:
+            raise ValueError(f"RLLeader was built for {self.env.num_envs} candidates, asked {n}")
+        before = len(self.history)
+        self.env.evaluate = evaluate
+        self.agent.learn(n, reset_num_timesteps=False)
+        self.env.evaluate = None
+        thetas, values = zip(*self.history[before:], strict=True)
+        return list(thetas), list(values)
+
+    def state_dict(self) -> dict[str, Any]:
+        buffer = io.BytesIO()
+        self.agent.save(buffer)
+        return {**super().state_dict(), "agent": base64.b64encode(buffer.getvalue()).decode()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        buffer = io.BytesIO(base64.b64decode(state["agent"]))
+        self.agent = PPO.load(buffer, env=self.env, device="cpu")

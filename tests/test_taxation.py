@@ -1,0 +1,87 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents.household import Household
+from mesa_adage import RandomPolicy
+from models.taxation import US_SCHEDULE, TaxationModel, TaxParams, gini, hsv_tax
+
+
+@pytest.mark.parametrize("theta", [{"tau": 0.0, "xi": 0.0}, US_SCHEDULE, {"tau": 0.7, "xi": 0.45}])
+def test_accounting_identities_hold_every_step(theta):
+    m = TaxationModel(theta, seed=3, policies={Household: RandomPolicy(Household.action_space, 1)})
+    alpha, delta = m.params.alpha, m.params.delta
+    for _ in range(20):
+        before = {a.unique_id: a.wealth for a in m.households}
+        m.step()
+        # goods market: C + K' = Y + (1 - delta) K
+        assert m.consumption + m.next_capital == pytest.approx(m.gdp + (1 - delta) * m.capital)
+        # factor payments exhaust output
+        assert m.wage * m.labour + (m.interest + delta) * m.capital == pytest.approx(m.gdp)
+        assert alpha * m.gdp == pytest.approx((m.interest + delta) * m.capital)
+        # the government rebates exactly what it collects
+        assert m.revenue == pytest.approx(m.rebate * len(m.households))
+        assert m.revenue == pytest.approx(sum(a.tax for a in m.households))
+        for a in m.households:  # every budget: c + a' = a + y - T + b
+            assert a.consumption + a.wealth == pytest.approx(a.resources)
+            assert a.resources == pytest.approx(before[a.unique_id] + a.income - a.tax + m.rebate)
+            assert a.consumption > 0
+
+
+def test_free_market_collects_nothing_and_hsv_is_progressive():
+    y = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    assert np.allclose(hsv_tax(y, 0.0, 0.0), 0.0)
+    avg = hsv_tax(y[1:], 0.2, 0.18) / y[1:]
+    assert np.all(np.diff(avg) > 0)  # average tax rate rises with income
+    assert hsv_tax(np.array([0.2]), 0.2, 0.18)[0] < 0  # low incomes receive a transfer
+
+
+def test_gini():
+    assert gini(np.ones(10)) == pytest.approx(0.0)
+    assert gini(np.r_[np.zeros(99), 1.0]) == pytest.approx(0.99)
+
+
+def test_productivity_process_keeps_mean_one():
+    m = TaxationModel(
+        params=TaxParams(n_households=4000),
+        seed=0,
+        policies={Household: lambda o: np.zeros((len(o), 2))},
+    )
+    for _ in range(10):
+        m.step()
+    e = np.array(m.households.get("productivity"))
+    assert e.mean() == pytest.approx(1.0, abs=0.03)
+    assert np.log(e).std() == pytest.approx(0.2 / np.sqrt(1 - 0.81), abs=0.03)
+
+
+def test_bad_theta_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"'tau'=1.2 is outside its bounds \[0, 1\]"):
+        TaxationModel({"tau": 1.2})
+    with pytest.raises(ValueError, match=r"'xi'=-0.1 is outside its bounds \[0, 0.5\]"):
+        TaxationModel({"xi": -0.1})
+    with pytest.raises(ValueError, match="unknown parameter 'wealth_tax'"):
+        TaxationModel({"wealth_tax": 0.01})
+
+
+def test_tiny_policy_design_run_end_to_end(tmp_path, capsys):
+    from mesa_adage.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "tests.specs:tiny_policy_design", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["theta"]) == {"tau", "xi"}
+    assert set(summary["tracked"]) == {
+        "welfare",
+        "gdp",
+        "gini_income",
+        "gini_wealth",
+        "revenue",
+        "mean_labour",
+    }
+    history = pd.read_csv(out / "history.csv")
+    assert {"welfare", "gdp", "gini_income"} <= set(history.columns)
+    for png in ("tax_schedule.png", "economy.png", "theta.png", "objective.png"):
+        assert (out / png).stat().st_size > 10_000, png
+    assert "tau" in capsys.readouterr().out
