@@ -243,7 +243,7 @@ def calibration(
         characteristics=COBWEB_THETA,
         agent_type=Producer,
         objective=lambda frame: objectives.calibration(
-            frame, [c for c in MATCHED_SERIES if c in frame.columns], distance="mahalanobis"
+            frame, [c for c in MATCHED_SERIES if c in frame.columns]
         ),
         data=observed,
         epochs=10,

@@ -101,6 +101,27 @@ def hsv_tax(income: np.ndarray, tau: float, xi: float) -> np.ndarray:
     return y - (1.0 - tau) * np.power(y, 1.0 - xi)
 
 
+def consumption_equivalent(
+    policy: Mapping[str, float], baseline: Mapping[str, float], crra: float = 2.0
+) -> float:
+    """Consumption-equivalent welfare gain of ``policy`` over ``baseline``.
+
+    The uniform proportional change ``Delta`` in every household's consumption, every period,
+    under the baseline that would give the policy's welfare:
+    ``(1 + Delta)^(1 - sigma) U_b - V_b = W_p`` with ``U`` the consumption utility, ``V`` the
+    labour disutility and ``W = U - V`` (all summed, or all averaged, alike).
+
+    Args:
+        policy: ``{"welfare": W_p}`` (other keys are ignored).
+        baseline: ``{"consumption_utility": U_b, "labour_disutility": V_b}``.
+        crra: Relative risk aversion ``sigma`` (not 1).
+    """
+    ratio = (policy["welfare"] + baseline["labour_disutility"]) / baseline["consumption_utility"]
+    if ratio <= 0:
+        raise ValueError(f"no consumption equivalent: (W_p + V_b) / U_b = {ratio} is not positive")
+    return float(ratio ** (1.0 / (1.0 - crra)) - 1.0)
+
+
 def gini(x: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0 = equal; negatives count as 0)."""
     v = np.sort(np.maximum(np.asarray(x, dtype=float), 0.0))
@@ -151,6 +172,7 @@ class TaxationModel(AdaptiveModel):
         self.wage, self.interest = 1.0, 0.04
         self.gdp = self.capital = self.labour = self.revenue = self.rebate = 0.0
         self.consumption = self.next_capital = 0.0
+        self.consumption_utility = self.labour_disutility = 0.0
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "gdp": "gdp",
@@ -160,6 +182,8 @@ class TaxationModel(AdaptiveModel):
                 "gini_wealth": lambda m: gini(m.households.get("wealth")),
                 "mean_labour": lambda m: float(np.mean(m.households.get("hours"))),
                 "consumption": "consumption",
+                "consumption_utility": "consumption_utility",
+                "labour_disutility": "labour_disutility",
                 "capital": "capital",
                 "wage": "wage",
                 "interest": "interest",
@@ -195,9 +219,11 @@ class TaxationModel(AdaptiveModel):
         consumption = resources - saved
 
         c_util = np.maximum(consumption, p.min_consumption)
-        utility = c_util ** (1.0 - p.crra) / (1.0 - p.crra) - p.chi * h ** (
-            1.0 + 1.0 / p.frisch
-        ) / (1.0 + 1.0 / p.frisch)
+        u_consumption = c_util ** (1.0 - p.crra) / (1.0 - p.crra)
+        v_labour = p.chi * h ** (1.0 + 1.0 / p.frisch) / (1.0 + 1.0 / p.frisch)
+        utility = u_consumption - v_labour
+        self.consumption_utility = float(u_consumption.sum())
+        self.labour_disutility = float(v_labour.sum())
         self.consumption = float(consumption.sum())
         self.next_capital = float(saved.sum())
 
