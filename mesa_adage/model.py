@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from mesa_adage.agent import PolicyAgent
-from mesa_adage.characteristics import Characteristics, Full, ObservationModel, Theta
+from mesa_adage.characteristics import Characteristics, Full, ObservationModel
 from mesa_adage.policies import Policy
 
 
@@ -212,8 +212,3 @@ class AdaptiveModel(mesa.Model):
                 f"{agents[row].unique_id} at step {self.steps}; rewards must be finite"
             )
         return values
-
-
-def theta_of(model: AdaptiveModel) -> Theta:
-    """A plain-dict copy of the model's theta."""
-    return dict(model.theta)

@@ -216,12 +216,3 @@ def mean_of(column: str) -> Objective:
 
     objective.__name__ = f"mean_of_{column}"
     return objective
-
-
-def mean_return(agent_type: str) -> Objective:
-    """Objective: the mean episode return of the agents of class ``agent_type``."""
-
-    def objective(rollouts: Sequence[Rollout]) -> float:
-        return float(np.mean([r.returns[agent_type] for r in rollouts]))
-
-    return objective

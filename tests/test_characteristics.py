@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesa_adage import (
+    Belief,
     Categorical,
     Characteristics,
     Fixed,
@@ -144,3 +145,5 @@ def test_observation_models():
     assert np.allclose(noisy.std(0), 0.1, atol=0.01)
     with pytest.raises(ValueError, match="unknown parameter 'nope'"):
         Subset(("nope",)).dim(SPACE)
+    frozen = Belief({"tau": 0.0, "xi": -2.0})(SPACE, unit, 2, rng)
+    assert frozen.tolist() == [[-1.0, -1.0], [-1.0, -1.0]]  # whatever the real theta is

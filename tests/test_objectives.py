@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mesa_adage import Rollout, calibration
-from mesa_adage.objectives import autocorr, episodes, mean_abs_change, std
+from mesa_adage.objectives import autocorr, episodes, mean_abs_change, mean_of, std
 
 series = arrays(
     np.float64, st.tuples(st.integers(2, 5), st.integers(3, 30)), elements=st.floats(-100, 100)
@@ -74,3 +74,8 @@ def test_calibration_errors():
         calibration(np.ones((2, 6)))(rollouts_of(x))
     with pytest.raises(ValueError, match="non-finite"):
         episodes(pd.DataFrame({"price": [1.0, np.nan, 2.0]}), "price")
+
+
+@given(series)
+def test_mean_of_is_the_mean_over_steps_and_rollouts(x):
+    assert mean_of("price")(rollouts_of(x)) == pytest.approx(x.mean())
