@@ -22,7 +22,7 @@ from mesa_adage.characteristics import (
 from mesa_adage.data import read_observed
 from mesa_adage.experiment import Experiment, Timescales
 from mesa_adage.leaders import Leader, make_leader
-from mesa_adage.model import AdaptiveModel
+from mesa_adage.model import AdaptiveModel, theta_reporters
 from mesa_adage.objectives import Calibration, calibration
 from mesa_adage.policies import Policy, RandomPolicy, SB3Policy
 from mesa_adage.rollout import Rollout, simulate
@@ -66,5 +66,6 @@ __all__ = [
     "parse_theta",
     "read_observed",
     "simulate",
+    "theta_reporters",
     "train",
 ]

@@ -212,3 +212,8 @@ class AdaptiveModel(mesa.Model):
                 f"{agents[row].unique_id} at step {self.steps}; rewards must be finite"
             )
         return values
+
+
+def theta_reporters(space: Characteristics) -> dict[str, Any]:
+    """DataCollector model reporters for every parameter of theta (it can change mid-episode)."""
+    return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}

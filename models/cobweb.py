@@ -60,6 +60,7 @@ from mesa_adage import (
     objectives,
     read_observed,
     simulate,
+    theta_reporters,
     train,
 )
 
@@ -132,6 +133,7 @@ class CobwebModel(AdaptiveModel):
                 "price": "price",
                 "mean_forecast": lambda m: m.producers.agg("forecast", np.mean),
                 "forecast_spread": lambda m: m.producers.agg("forecast", np.std),
+                **theta_reporters(COBWEB_THETA),
             }
         )
 

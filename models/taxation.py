@@ -55,6 +55,7 @@ from mesa_adage import (
     RunResult,
     Timescales,
     objectives,
+    theta_reporters,
 )
 
 TAX_THETA = Characteristics(
@@ -187,6 +188,7 @@ class TaxationModel(AdaptiveModel):
                 "capital": "capital",
                 "wage": "wage",
                 "interest": "interest",
+                **theta_reporters(TAX_THETA),
             }
         )
 

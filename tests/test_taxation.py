@@ -86,11 +86,13 @@ def test_bad_theta_is_a_clear_error():
         TaxationModel({"wealth_tax": 0.01})
 
 
-def test_tiny_policy_design_run_end_to_end(tmp_path, capsys):
+@pytest.mark.parametrize("leader", ["gp", "spsa", "rl"])
+def test_tiny_policy_design_run_end_to_end(tmp_path, capsys, leader):
     from mesa_adage.cli import main
 
     out = tmp_path / "run"
-    assert main(["run", "tests.specs:tiny_policy_design", "--out", str(out), "--quiet"]) == 0
+    args = ["run", "tests.specs:tiny_policy_design", "--out", str(out), "--quiet"]
+    assert main([*args, "--leader", leader]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["theta"]) == {"tau", "xi"}
     assert set(summary["tracked"]) == {
@@ -138,3 +140,18 @@ def test_trained_households_work_less_under_a_higher_tax():
         )
         hours[tau] = np.mean([r.frame["mean_labour"].mean() for r in rollouts])
     assert hours[0.1] - hours[0.7] > 0.05, hours
+
+
+def test_ten_thousand_households_run_and_clear_markets():
+    m = TaxationModel(
+        US_SCHEDULE,
+        params=TaxParams(n_households=10_000),
+        seed=0,
+        policies={Household: lambda o: np.zeros((len(o), 2), np.float32)},
+    )
+    for _ in range(3):
+        m.step()
+        assert m.consumption + m.next_capital == pytest.approx(
+            m.gdp + (1 - m.params.delta) * m.capital
+        )
+    assert len(m.households) == 10_000
