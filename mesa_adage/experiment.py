@@ -34,6 +34,11 @@ class Timescales:
             (the rest stay uniform, so zero-shot coverage is kept).
         focus_std: Std of those draws, as a fraction of each parameter's range.
         final_top_k: Best candidates re-evaluated with the final policy to pick the answer.
+        follower_average: Weight ``beta`` of the running average of the follower's weights
+            (Polyak averaging after each follower phase,
+            ``avg = beta * avg + (1 - beta) * current``). The leader evaluates candidates with
+            the averaged policy, which moves slowly: the leader sees a quasi-stationary
+            follower. 0 evaluates the latest weights.
     """
 
     warmup_steps: int = 400_000
@@ -46,6 +51,7 @@ class Timescales:
     focus: float = 0.5
     focus_std: float = 0.1
     final_top_k: int = 5
+    follower_average: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -59,8 +65,9 @@ class Timescales:
             low = 0 if name in ("warmup_steps", "follower_steps") else 1
             if not (isinstance(value, int) and value >= low):
                 raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
-        if not 0.0 <= self.focus <= 1.0:
-            raise ValueError(f"Timescales.focus={self.focus!r} must be in [0, 1]")
+        for name in ("focus", "follower_average"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be in [0, 1]")
         for name in ("follower_lr", "follower_lr_final", "leader_lr", "focus_std"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be positive")

@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
 
 Policy = Callable[[np.ndarray], np.ndarray]
 
@@ -21,12 +22,12 @@ class SB3Policy:
     """A trained SB3 model used for batched inference (one forward pass per call).
 
     Args:
-        model: The SB3 algorithm whose policy is used.
+        model: The SB3 algorithm, or just its policy network (``algo.policy``).
         deterministic: Use the mean action instead of sampling.
     """
 
-    def __init__(self, model: BaseAlgorithm, *, deterministic: bool = True) -> None:
-        self.model = model
+    def __init__(self, model: BaseAlgorithm | BasePolicy, *, deterministic: bool = True) -> None:
+        self.policy: BasePolicy = model.policy if isinstance(model, BaseAlgorithm) else model
         self.deterministic = deterministic
 
     @classmethod
@@ -36,7 +37,7 @@ class SB3Policy:
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            actions, _ = self.model.policy.predict(obs, deterministic=self.deterministic)
+            actions, _ = self.policy.predict(obs, deterministic=self.deterministic)
         return actions
 
 

@@ -72,6 +72,10 @@ class RunRecord:
     def policy_path(self) -> Path:
         return self.path / CHECKPOINT / "policy.zip"
 
+    @property
+    def average_path(self) -> Path:
+        return self.path / CHECKPOINT / "policy_average.pt"
+
     def load_state(self) -> dict[str, Any] | None:
         """The last committed checkpoint state, or None for a fresh run."""
         if not self.state_path.exists():

@@ -64,7 +64,8 @@ class RunResult:
         theta: The leader's answer, re-ranked with the final policy.
         objective: Its objective value under the final policy.
         history: One row per epoch (also ``history.csv``).
-        policy: The final follower policy, ready for batched inference.
+        policy: The final follower policy the leader evaluates (the averaged weights when
+            ``Timescales.follower_average`` > 0), ready for batched inference.
         rollouts: Episodes at ``theta`` with the final policy (the evaluation seeds).
         data: The observed data, if the experiment has any.
     """
@@ -139,6 +140,7 @@ class LeaderScheduler:
         objective = experiment.objective
         self.objective: Objective = objective(self.data) if self.data is not None else objective
         self.algo: BaseAlgorithm | None = None
+        self.average: dict[str, torch.Tensor] | None = None
         self._scored: list[tuple[float, list[Rollout]]] = []
         self.epoch = 0
         self.env_steps = 0
@@ -174,6 +176,9 @@ class LeaderScheduler:
         self.env_steps = int(state["env_steps"])
         self.leader.load_state_dict(state["leader"])
         self.algo = self.algo_cls.load(self.record.policy_path, device="cpu")
+        self.average = (
+            torch.load(self.record.average_path) if self.record.average_path.exists() else None
+        )
         for name in ("history.csv", "candidates.csv"):
             self.record.truncate(name, self.epoch)
 
@@ -181,6 +186,7 @@ class LeaderScheduler:
         if self.record is None:
             return
         self.algo.save(self.record.policy_path)
+        torch.save(self.average, self.record.average_path)
         self.record.commit(
             {"epoch": self.epoch, "env_steps": self.env_steps, "leader": self.leader.state_dict()}
         )
@@ -216,8 +222,31 @@ class LeaderScheduler:
         ) as bar:
             self.algo.learn(steps, reset_num_timesteps=False, callback=_Progress(bar))
         self.env_steps += steps
+        self._update_average()
         returns = env.pop_returns()
         return float(np.mean(returns)) if returns else float("nan")
+
+    def _update_average(self) -> None:
+        beta = self.ts.follower_average
+        current = {k: v.detach().clone() for k, v in self.algo.policy.state_dict().items()}
+        if self.average is None or beta == 0.0:
+            self.average = current
+            return
+        for key, value in current.items():
+            if value.is_floating_point():
+                self.average[key].mul_(beta).add_(value, alpha=1.0 - beta)
+            else:
+                self.average[key] = value
+
+    def follower_policy(self) -> SB3Policy:
+        """The policy the leader evaluates: the followers' averaged weights."""
+        algo = self.algo
+        net = algo.policy_class(
+            algo.observation_space, algo.action_space, algo.lr_schedule, **algo.policy_kwargs
+        )
+        net.load_state_dict(self.average)
+        net.set_training_mode(False)
+        return SB3Policy(net)
 
     def evaluate(self, thetas: list[Theta]) -> tuple[list[float], list[list[Rollout]]]:
         """Leader phase evaluation: every theta, ``M`` episodes each, frozen policy, one batch."""
@@ -225,7 +254,7 @@ class LeaderScheduler:
         rollouts = simulate(
             self.experiment.make_model,
             [t for t in thetas for _ in range(m)],
-            {self.experiment.agent_type: SB3Policy(self.algo)},
+            {self.experiment.agent_type: self.follower_policy()},
             self.eval_seeds * len(thetas),
         )
         groups = [rollouts[i * m : (i + 1) * m] for i in range(len(thetas))]
@@ -316,9 +345,13 @@ class LeaderScheduler:
         best = int(np.argmax(values))
         theta, objective = finalists[best], values[best]
         history = self.record.table("history.csv") if self.record else pd.DataFrame()
-        result = RunResult(theta, objective, history, SB3Policy(self.algo), groups[best], self.data)
+        policy = self.follower_policy()
+        result = RunResult(theta, objective, history, policy, groups[best], self.data)
         if self.record is not None:
-            self.algo.save(self.record.path / "policy.zip")
+            latest = {k: v.clone() for k, v in self.algo.policy.state_dict().items()}
+            self.algo.policy.load_state_dict(self.average)
+            self.algo.save(self.record.path / "policy.zip")  # the policy the answer rests on
+            self.algo.policy.load_state_dict(latest)
             self.record.write_json("summary.json", self._summary(result, seconds))
             plot_run(self.record.path, self.space, result, self.experiment)
             if self.experiment.report is not None:

@@ -171,9 +171,10 @@ LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
 DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
 OBSERVED_EPISODES = 128
-MATCHED_SERIES = ("price", "mean_forecast")
-"""Series the calibration matches: forecasts too when the data hold them (as the experiments
-of Hommes et al. recorded every forecast)."""
+MATCHED_SERIES = ("price", "mean_forecast", "forecast_spread")
+"""Series the calibration matches, those the data hold: forecasts too (the experiments of
+Hommes et al. recorded every forecast). How fast the forecasts' dispersion decays after the
+shock is what separates inertia from supply steepness."""
 
 
 def observed_data(
@@ -181,15 +182,18 @@ def observed_data(
     seed: int,
     *,
     reference: str = "model",
-    reference_steps: int = 1_000_000,
+    reference_steps: int = 600_000,
+    populations: int = 3,
 ) -> pd.DataFrame:
     """Synthetic "observed" markets at a known theta.
 
     The producers in the data are never the policy being calibrated. With
-    ``reference="model"`` they are the model's own kind of followers, a theta-conditioned PPO
-    policy trained from an independent seed; with ``reference="specialist"`` they are a PPO
-    policy trained at ``theta`` alone (producers who only ever lived in that market), a
-    harder, mis-specified test.
+    ``reference="model"`` they are the model's own kind of followers, theta-conditioned PPO
+    policies trained from independent seeds; with ``reference="specialist"`` they are PPO
+    policies trained at ``theta`` alone (producers who only ever lived in that market), a
+    harder, mis-specified test. ``populations`` independently trained policies each play an
+    equal share of the episodes, as different groups of subjects would, so one unlucky
+    training run does not define the data.
 
     Returns:
         A frame with columns ``episode``, ``step``, ``price``, ``mean_forecast`` and
@@ -199,18 +203,24 @@ def observed_data(
     samplers = {"model": Uniform(), "specialist": Fixed(theta)}
     if reference not in samplers:
         raise ValueError(f"reference={reference!r}; allowed are {list(samplers)}")
-    ppo = train(
-        CobwebModel,
-        Producer,
-        samplers[reference],
-        reference_steps,
-        algo=PPO,
-        seed=seed,
-        learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
-        **PPO_SETTINGS,
-    )
-    seeds = [seed * 7_919 + 10_000 + i for i in range(OBSERVED_EPISODES)]
-    rollouts = simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
+    if not (isinstance(populations, int) and 1 <= populations <= OBSERVED_EPISODES):
+        raise ValueError(
+            f"populations={populations!r} must be an integer in [1, {OBSERVED_EPISODES}]"
+        )
+    rollouts = []
+    for group, episodes in enumerate(np.array_split(np.arange(OBSERVED_EPISODES), populations)):
+        ppo = train(
+            CobwebModel,
+            Producer,
+            samplers[reference],
+            reference_steps,
+            algo=PPO,
+            seed=seed + group,
+            learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
+            **PPO_SETTINGS,
+        )
+        seeds = [seed * 7_919 + 10_000 + int(i) for i in episodes]
+        rollouts += simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
     return pd.concat(
         [r.frame.reset_index().assign(episode=i) for i, r in enumerate(rollouts)],
         ignore_index=True,
@@ -251,7 +261,11 @@ def calibration(
         epochs=10,
         leader="gp",
         timescales=Timescales(
-            warmup_steps=1_000_000, follower_steps=50_000, candidates=12, eval_rollouts=64
+            warmup_steps=1_000_000,
+            follower_steps=50_000,
+            candidates=12,
+            eval_rollouts=64,
+            follower_average=0.5,
         ),
         algo="PPO",
         algo_kwargs=PPO_SETTINGS,

@@ -80,7 +80,7 @@ def test_same_seed_same_history(tmp_path):
 
 @pytest.mark.parametrize("leader", ["tpe", "spsa"])
 def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch, leader):
-    exp = experiment(leader=leader)
+    exp = experiment(leader=leader, timescales=replace(TINY, follower_average=0.5))
     full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
 
     calls = {"n": 0}
