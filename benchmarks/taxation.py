@@ -160,9 +160,62 @@ def zeroshot(steps: int, seed: int = 0) -> None:
             f.write(json.dumps(row) + "\n")
 
 
+def table() -> str:
+    """Markdown tables of the recorded comparison and zero-shot results."""
+    rows = [json.loads(line) for line in (RESULTS / "taxation_compare.jsonl").open()]
+    everything = pd.DataFrame(rows)
+    frame = everything[everything["leader"] == "gp"]
+    out = [
+        "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
+        "| Gini wealth | revenue | hours |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, group in frame.groupby("policy", sort=True):
+        thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
+
+        def cell(col, scale=1.0, fmt=".2f", group=group):
+            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
+
+        out.append(
+            f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
+            f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
+            f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
+            f"{cell('mean_labour', fmt='.3f')} |"
+        )
+    rl = everything[everything["leader"] == "rl"]
+    if len(rl):
+        out += [
+            "",
+            "RL leader (its own run and household policy, seed 0):",
+            "",
+            "| policy | theta (tau, xi) | welfare | CE gain over (a) |",
+            "|---|---|---|---|",
+        ]
+        for r in rl.itertuples():
+            out.append(
+                f"| {r.policy} | ({r.theta['tau']:.2f}, {r.theta['xi']:.2f}) | "
+                f"{r.welfare:.2f} | {100 * r.ce_gain:+.2f}% |"
+            )
+    zs_path = RESULTS / "taxation_zeroshot.jsonl"
+    if zs_path.exists():
+        out += [
+            "",
+            "| unseen theta | zero-shot welfare | retrained welfare | gap (CE) |",
+            "|---|---|---|---|",
+        ]
+        for line in zs_path.open():
+            r = json.loads(line)
+            out.append(
+                f"| ({r['theta']['tau']}, {r['theta']['xi']}) | "
+                f"{r['zero_shot_welfare']:.2f} | {r['retrained_welfare']:.2f} | "
+                f"{100 * r['gap_ce']:+.2f}% |"
+            )
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["run", "compare", "zeroshot"])
+    parser.add_argument("mode", choices=["run", "compare", "zeroshot", "table"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--leader", default="gp")
     parser.add_argument("--steps", type=int, default=3_000_000, help="zeroshot: training steps")
@@ -171,6 +224,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     if args.mode == "run":
         run(args.seeds, args.leader)
+    elif args.mode == "table":
+        print(table())
     elif args.mode == "compare":
         compare(args.seeds, args.leader)
     else:
