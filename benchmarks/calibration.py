@@ -145,6 +145,7 @@ def table() -> str:
             for r in rows
         ]
     )
+    frame = frame.sort_values(["mode", "target", "seed"])
     agg = frame.groupby(["mode", "target"]).agg(
         seeds=("seed", "count"),
         lam_err_mean=("lam err %", "mean"),
