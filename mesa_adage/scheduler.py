@@ -154,10 +154,13 @@ class LeaderScheduler:
         path = self.record.path / "observed.csv" if self.record else None
         if path is not None and path.exists():
             return pd.read_csv(path)
-        frame = data(derive_seed(self.seed, 0, FINAL)) if callable(data) else data
+        if callable(data):
+            if self.progress:
+                tqdm.write(f"{self.experiment.name}: generating the observed data ...")
+            data = data(derive_seed(self.seed, 0, FINAL))
         if path is not None:
-            frame.to_csv(path, index=False)
-        return frame
+            data.to_csv(path, index=False)
+        return data
 
     def _env(self, sampler: Sampler) -> MesaVecEnv:
         return MesaVecEnv(
