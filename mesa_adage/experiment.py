@@ -94,7 +94,7 @@ class Experiment:
         algo_kwargs: Arguments of the algorithm.
         n_copies: Model copies in the training VecEnv.
         target_theta: The true theta, when known (synthetic calibration).
-        fit_column: DataCollector column plotted against the observed data.
+        fit_columns: DataCollector columns plotted against the observed data.
         track: DataCollector columns whose episode means at each epoch's best candidate go
             into ``history.csv`` (and at the answer into ``summary.json``).
         report: Called as ``report(run_dir, result)`` at the end, for task-specific plots.
@@ -114,7 +114,7 @@ class Experiment:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     n_copies: int = 8
     target_theta: Theta | None = None
-    fit_column: str | None = None
+    fit_columns: tuple[str, ...] = ()
     track: tuple[str, ...] = ()
     report: Callable[[Path, Any], None] | None = None
 

@@ -67,17 +67,21 @@ def plot_objective(history: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_fit(observed: np.ndarray, fitted: np.ndarray, column: str, path: Path) -> None:
-    """Mean path and 10-90% band of the observed versus the fitted episodes."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for arr, label, color in ((observed, "observed", "k"), (fitted, "fitted", "tab:orange")):
-        steps = np.arange(1, arr.shape[1] + 1)
-        lo, hi = np.percentile(arr, [10, 90], axis=0)
-        ax.fill_between(steps, lo, hi, color=color, alpha=0.15)
-        ax.plot(steps, arr.mean(0), color=color, label=f"{label} (mean, 10-90%)")
-    ax.set_xlabel("step")
-    ax.set_ylabel(column)
-    ax.legend(fontsize=8)
+def plot_fit(observed: dict[str, np.ndarray], fitted: dict[str, np.ndarray], path: Path) -> None:
+    """Per column: mean path and 10-90% band of the observed versus the fitted episodes."""
+    fig, axes = plt.subplots(1, len(observed), figsize=(5 * len(observed), 3.2), squeeze=False)
+    for ax, column in zip(axes[0], observed, strict=True):
+        for arr, label, color in (
+            (observed[column], "observed", "k"),
+            (fitted[column], "fitted", "tab:orange"),
+        ):
+            steps = np.arange(1, arr.shape[1] + 1)
+            lo, hi = np.percentile(arr, [10, 90], axis=0)
+            ax.fill_between(steps, lo, hi, color=color, alpha=0.15)
+            ax.plot(steps, arr.mean(0), color=color, label=f"{label} (mean, 10-90%)")
+        ax.set_xlabel("step")
+        ax.set_title(column, fontsize=9)
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -92,11 +96,10 @@ def plot_run(
             result.history, space, experiment.target_theta, result.theta, run_dir / "theta.png"
         )
         plot_objective(result.history, run_dir / "objective.png")
-    column = experiment.fit_column
-    if result.data is not None and column is not None:
+    columns = [c for c in experiment.fit_columns if result.data is not None and c in result.data]
+    if columns:
         plot_fit(
-            episodes(result.data, column),
-            episodes(result.rollouts, column),
-            column,
+            {c: episodes(result.data, c) for c in columns},
+            {c: episodes(result.rollouts, c) for c in columns},
             run_dir / "fit.png",
         )

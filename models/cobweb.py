@@ -270,5 +270,5 @@ def calibration(
         algo="PPO",
         algo_kwargs=PPO_SETTINGS,
         target_theta=truth,
-        fit_column="price",
+        fit_columns=MATCHED_SERIES,
     )

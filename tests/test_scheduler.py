@@ -38,7 +38,7 @@ def experiment(**changes):
         algo_kwargs={"n_steps": 16},
         n_copies=4,
         target_theta={"target": 0.4},
-        fit_column="mean_action",
+        fit_columns=("mean_action",),
     )
     return replace(base, **changes)
 
