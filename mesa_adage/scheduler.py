@@ -27,6 +27,7 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import LinearSchedule
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from mesa_adage.characteristics import Mixture, Normal, Sampler, Theta, Uniform
@@ -157,7 +158,8 @@ class LeaderScheduler:
         if callable(data):
             if self.progress:
                 tqdm.write(f"{self.experiment.name}: generating the observed data ...")
-            data = data(derive_seed(self.seed, 0, FINAL))
+            with threadpool_limits(limits=1):
+                data = data(derive_seed(self.seed, 0, FINAL))
         if path is not None:
             data.to_csv(path, index=False)
         return data
@@ -282,8 +284,16 @@ class LeaderScheduler:
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> RunResult:
-        """Run (or resume) the alternating loop, then re-rank and write the summary."""
-        torch.set_num_threads(1)
+        """Run (or resume) the alternating loop, then re-rank and write the summary.
+
+        BLAS and torch run single-threaded during the run: small matrices gain nothing from
+        threads, and a fixed thread count keeps floating-point sums, hence results, identical.
+        """
+        with threadpool_limits(limits=1):
+            torch.set_num_threads(1)
+            return self._run()
+
+    def _run(self) -> RunResult:
         start = time.perf_counter()
         self._restore()
         if self.algo is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from threadpoolctl import threadpool_limits
 
 from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import Sampler
@@ -30,6 +31,7 @@ def train(
     ``observation=Subset(())`` in the factory for a policy that does not see theta at all.
     """
     torch.set_num_threads(1)
-    env = MesaVecEnv(make_model, agent_type, sampler, n_copies=n_copies, seed=seed)
-    model = algo("MlpPolicy", env, seed=seed, device="cpu", **algo_kwargs)
-    return model.learn(steps)
+    with threadpool_limits(limits=1):
+        env = MesaVecEnv(make_model, agent_type, sampler, n_copies=n_copies, seed=seed)
+        model = algo("MlpPolicy", env, seed=seed, device="cpu", **algo_kwargs)
+        return model.learn(steps)
