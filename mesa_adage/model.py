@@ -143,14 +143,20 @@ class AdaptiveModel(mesa.Model):
         """
         agents = self.agents_by_type[agent_type]
         own_dim = agent_type.observation_space.shape[0]
-        own = [np.asarray(a.observe(), dtype=np.float32) for a in agents]
-        for agent, o in zip(agents, own, strict=True):
-            if o.shape != (own_dim,):
-                raise ValueError(
-                    f"{agent_type.__name__}.observe() returned shape {o.shape} for agent "
-                    f"{agent.unique_id}; its observation_space expects ({own_dim},)"
-                )
-        own_arr = np.stack(own) if own else np.zeros((0, own_dim), np.float32)
+        own = [a.observe() for a in agents]
+        try:  # one conversion for all agents; per-agent checks only to name a failure
+            own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
+            uniform = not own or np.shape(own[0]) == (own_dim,)
+        except ValueError:  # ragged, or another length
+            uniform = False
+        if not uniform:
+            bad = next(
+                (a, o) for a, o in zip(agents, own, strict=True) if np.shape(o) != (own_dim,)
+            )
+            raise ValueError(
+                f"{agent_type.__name__}.observe() returned shape {np.shape(bad[1])} for agent "
+                f"{bad[0].unique_id}; its observation_space expects ({own_dim},)"
+            )
         if not np.isfinite(own_arr).all():
             row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
             raise ValueError(
