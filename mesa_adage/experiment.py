@@ -39,6 +39,10 @@ class Timescales:
             ``avg = beta * avg + (1 - beta) * current``). The leader evaluates candidates with
             the averaged policy, which moves slowly: the leader sees a quasi-stationary
             follower. 0 evaluates the latest weights.
+        followers: Independently seeded follower policies, each trained with the steps above
+            (so the step budget grows with them). A candidate's episodes are dealt among them,
+            so the model's population is a mixture of learners, not one training run's
+            quirks; observed data are never one policy either.
     """
 
     warmup_steps: int = 400_000
@@ -52,6 +56,7 @@ class Timescales:
     focus_std: float = 0.1
     final_top_k: int = 5
     follower_average: float = 0.0
+    followers: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -60,11 +65,17 @@ class Timescales:
             "candidates",
             "eval_rollouts",
             "final_top_k",
+            "followers",
         ):
             value = getattr(self, name)
             low = 0 if name in ("warmup_steps", "follower_steps") else 1
             if not (isinstance(value, int) and value >= low):
                 raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
+        if self.eval_rollouts < self.followers:
+            raise ValueError(
+                f"Timescales.eval_rollouts={self.eval_rollouts} must be at least "
+                f"followers={self.followers}, so every follower plays an episode"
+            )
         for name in ("focus", "follower_average"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be in [0, 1]")

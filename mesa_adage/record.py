@@ -22,7 +22,8 @@ class RunRecord:
     """Reads and writes one run folder.
 
     Layout: ``config.json``, ``history.csv`` (one row per epoch), ``candidates.csv`` (every
-    evaluated theta), ``checkpoint/`` (``state.json``, ``policy.zip``, the leader state),
+    evaluated theta), ``checkpoint/`` (``state.json``, ``policy.zip`` and ``policy-<k>.zip`` for
+    further followers, their averaged weights, the leader state),
     ``observed.csv`` (calibration data), ``summary.json`` and PNG plots.
 
     ``checkpoint/state.json`` is written last in each epoch: it is the commit point, so rows
@@ -68,13 +69,18 @@ class RunRecord:
     def state_path(self) -> Path:
         return self.path / CHECKPOINT / "state.json"
 
-    @property
-    def policy_path(self) -> Path:
-        return self.path / CHECKPOINT / "policy.zip"
+    @staticmethod
+    def policy_name(member: int = 0) -> str:
+        """File name of a follower policy: ``policy.zip``, then ``policy-1.zip``, ..."""
+        return "policy.zip" if member == 0 else f"policy-{member}.zip"
 
-    @property
-    def average_path(self) -> Path:
-        return self.path / CHECKPOINT / "policy_average.pt"
+    def policy_path(self, member: int = 0) -> Path:
+        """Checkpointed SB3 model (with optimiser state) of one follower policy."""
+        return self.path / CHECKPOINT / self.policy_name(member)
+
+    def average_path(self, member: int = 0) -> Path:
+        """Checkpointed averaged weights of one follower policy."""
+        return self.path / CHECKPOINT / self.policy_name(member).replace(".zip", "_average.pt")
 
     def load_state(self) -> dict[str, Any] | None:
         """The last committed checkpoint state, or None for a fresh run."""

@@ -8,8 +8,11 @@ For epoch k = 1..K, after a warm-up of the followers:
    ``M`` episodes (the same seeds for every candidate), tell it the values;
 3. *record*: append the epoch to ``history.csv`` and commit a checkpoint.
 
+With ``Timescales.followers`` > 1 the followers are a population of independently seeded
+policies, each trained like the one above; a candidate's episodes are dealt among them.
+
 Every random stream of epoch k is derived from ``(seed, k)``, and the checkpoint holds the
-policy (with its optimiser state) and the leader state, so a resumed run reproduces an
+policies (with their optimiser states) and the leader state, so a resumed run reproduces an
 uninterrupted one exactly.
 """
 
@@ -43,9 +46,10 @@ from mesa_adage.vec_env import MesaVecEnv
 FOLLOWER, TRAIN_SEED, EVAL, FINAL = range(4)
 
 
-def derive_seed(seed: int, epoch: int, purpose: int) -> int:
-    """An independent 31-bit seed for one purpose in one epoch."""
-    return int(np.random.SeedSequence([seed, epoch, purpose]).generate_state(1)[0] >> 1)
+def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:
+    """An independent 31-bit seed for one purpose in one epoch (of one follower policy)."""
+    entropy = [seed, epoch, purpose] + ([member] if member else [])
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0] >> 1)
 
 
 def algorithm(name: str) -> type[BaseAlgorithm]:
@@ -66,8 +70,9 @@ class RunResult:
         objective: Its objective value under the final policy.
         history: One row per epoch (also ``history.csv``).
         policy: The final follower policy the leader evaluates (the averaged weights when
-            ``Timescales.follower_average`` > 0), ready for batched inference.
-        rollouts: Episodes at ``theta`` with the final policy (the evaluation seeds).
+            ``Timescales.follower_average`` > 0), ready for batched inference; the first of
+            ``policies``.
+        rollouts: Episodes at ``theta`` with the final policies (the evaluation seeds).
         data: The observed data, if the experiment has any.
     """
 
@@ -77,6 +82,8 @@ class RunResult:
     policy: SB3Policy
     rollouts: list[Rollout]
     data: pd.DataFrame | None
+    policies: tuple[SB3Policy, ...] = ()
+    """Every follower policy of the population (``Timescales.followers`` of them)."""
 
 
 class _Progress(BaseCallback):
@@ -140,8 +147,8 @@ class LeaderScheduler:
         self.data = self._load_data()
         objective = experiment.objective
         self.objective: Objective = objective(self.data) if self.data is not None else objective
-        self.algo: BaseAlgorithm | None = None
-        self.average: dict[str, torch.Tensor] | None = None
+        self.algos: list[BaseAlgorithm] = []
+        self.averages: list[dict[str, torch.Tensor]] = []
         self._scored: list[tuple[float, list[Rollout]]] = []
         self.epoch = 0
         self.env_steps = 0
@@ -164,13 +171,13 @@ class LeaderScheduler:
             data.to_csv(path, index=False)
         return data
 
-    def _env(self, sampler: Sampler) -> MesaVecEnv:
+    def _env(self, sampler: Sampler, member: int) -> MesaVecEnv:
         return MesaVecEnv(
             self.experiment.make_model,
             self.experiment.agent_type,
             sampler,
             n_copies=self.experiment.n_copies,
-            seed=derive_seed(self.seed, self.epoch, FOLLOWER),
+            seed=derive_seed(self.seed, self.epoch, FOLLOWER, member),
         )
 
     def _restore(self) -> None:
@@ -180,18 +187,18 @@ class LeaderScheduler:
         self.epoch = int(state["epoch"])
         self.env_steps = int(state["env_steps"])
         self.leader.load_state_dict(state["leader"])
-        self.algo = self.algo_cls.load(self.record.policy_path, device="cpu")
-        self.average = (
-            torch.load(self.record.average_path) if self.record.average_path.exists() else None
-        )
+        members = range(self.ts.followers)
+        self.algos = [self.algo_cls.load(self.record.policy_path(k), device="cpu") for k in members]
+        self.averages = [torch.load(self.record.average_path(k)) for k in members]
         for name in ("history.csv", "candidates.csv"):
             self.record.truncate(name, self.epoch)
 
     def _checkpoint(self) -> None:
         if self.record is None:
             return
-        self.algo.save(self.record.policy_path)
-        torch.save(self.average, self.record.average_path)
+        for k, (algo, average) in enumerate(zip(self.algos, self.averages, strict=True)):
+            algo.save(self.record.policy_path(k))
+            torch.save(average, self.record.average_path(k))
         self.record.commit(
             {"epoch": self.epoch, "env_steps": self.env_steps, "leader": self.leader.state_dict()}
         )
@@ -199,7 +206,7 @@ class LeaderScheduler:
     # ------------------------------------------------------------------ phases
 
     def train_followers(self, steps: int, sampler: Sampler) -> float:
-        """Follower phase: warm-start training for ``steps`` agent-steps on ``sampler``.
+        """Follower phase: warm-start training of every follower policy for ``steps`` agent-steps.
 
         The warm-up (epoch 0) anneals the learning rate from ``follower_lr`` to
         ``follower_lr_final``; epochs train at ``follower_lr_final``.
@@ -207,62 +214,85 @@ class LeaderScheduler:
         Returns:
             The mean per-agent episode return over the episodes finished in the phase.
         """
-        env = self._env(sampler)
-        if self.algo is None:
-            self.algo = self.algo_cls(
-                "MlpPolicy", env, seed=self.seed, device="cpu", **self.experiment.algo_kwargs
+        returns = []
+        for member in range(self.ts.followers):
+            returns += self._train_member(member, steps, sampler)
+        return float(np.mean(returns)) if returns else float("nan")
+
+    def _train_member(self, member: int, steps: int, sampler: Sampler) -> list[float]:
+        env = self._env(sampler, member)
+        if member == len(self.algos):
+            seed = self.seed if member == 0 else derive_seed(self.seed, 0, TRAIN_SEED, member)
+            algo = self.algo_cls(
+                "MlpPolicy", env, seed=seed, device="cpu", **self.experiment.algo_kwargs
             )
+            self.algos.append(algo)
         else:
-            self.algo.set_env(env)
+            algo = self.algos[member]
+            algo.set_env(env)
         lr, final = self.ts.follower_lr, self.ts.follower_lr_final
-        self.algo.learning_rate = LinearSchedule(lr, final, 1.0) if self.epoch == 0 else final
-        self.algo._setup_lr_schedule()
-        self.algo.set_random_seed(derive_seed(self.seed, self.epoch, TRAIN_SEED))
+        algo.learning_rate = LinearSchedule(lr, final, 1.0) if self.epoch == 0 else final
+        algo._setup_lr_schedule()
+        algo.set_random_seed(derive_seed(self.seed, self.epoch, TRAIN_SEED, member))
+        population = f" {member + 1}/{self.ts.followers}" if self.ts.followers > 1 else ""
         with tqdm(
             total=steps,
-            desc=f"  followers (epoch {self.epoch})",
+            desc=f"  followers{population} (epoch {self.epoch})",
             unit="step",
             disable=not self.progress,
             leave=False,
         ) as bar:
-            self.algo.learn(steps, reset_num_timesteps=False, callback=_Progress(bar))
+            algo.learn(steps, reset_num_timesteps=False, callback=_Progress(bar))
         self.env_steps += steps
-        self._update_average()
-        returns = env.pop_returns()
-        return float(np.mean(returns)) if returns else float("nan")
+        self._update_average(member)
+        return env.pop_returns()
 
-    def _update_average(self) -> None:
+    def _update_average(self, member: int) -> None:
         beta = self.ts.follower_average
-        current = {k: v.detach().clone() for k, v in self.algo.policy.state_dict().items()}
-        if self.average is None or beta == 0.0:
-            self.average = current
+        weights = self.algos[member].policy.state_dict()
+        current = {k: v.detach().clone() for k, v in weights.items()}
+        if member == len(self.averages):
+            self.averages.append(current)
             return
+        average = self.averages[member]
         for key, value in current.items():
-            if value.is_floating_point():
-                self.average[key].mul_(beta).add_(value, alpha=1.0 - beta)
+            if value.is_floating_point() and beta > 0.0:
+                average[key].mul_(beta).add_(value, alpha=1.0 - beta)
             else:
-                self.average[key] = value
+                average[key] = value
 
-    def follower_policy(self) -> SB3Policy:
-        """The policy the leader evaluates: the followers' averaged weights."""
-        algo = self.algo
-        net = algo.policy_class(
-            algo.observation_space, algo.action_space, algo.lr_schedule, **algo.policy_kwargs
-        )
-        net.load_state_dict(self.average)
-        net.set_training_mode(False)
-        return SB3Policy(net)
+    def follower_policies(self) -> list[SB3Policy]:
+        """The policies the leader evaluates: each follower's averaged weights."""
+        policies = []
+        for algo, average in zip(self.algos, self.averages, strict=True):
+            net = algo.policy_class(
+                algo.observation_space, algo.action_space, algo.lr_schedule, **algo.policy_kwargs
+            )
+            net.load_state_dict(average)
+            net.set_training_mode(False)
+            policies.append(SB3Policy(net))
+        return policies
 
     def evaluate(self, thetas: list[Theta]) -> tuple[list[float], list[list[Rollout]]]:
-        """Leader phase evaluation: every theta, ``M`` episodes each, frozen policy, one batch."""
-        m = len(self.eval_seeds)
-        rollouts = simulate(
-            self.experiment.make_model,
-            [t for t in thetas for _ in range(m)],
-            {self.experiment.agent_type: self.follower_policy()},
-            self.eval_seeds * len(thetas),
-        )
-        groups = [rollouts[i * m : (i + 1) * m] for i in range(len(thetas))]
+        """Leader phase evaluation: every theta, ``M`` episodes each, frozen policies.
+
+        Episode ``j`` of every candidate is played by follower ``j mod followers``, so all
+        candidates meet the same population on the same seeds; one batch per follower.
+        """
+        m, n = len(self.eval_seeds), self.ts.followers
+        groups: list[list[Rollout]] = [[] for _ in thetas]
+        for member, policy in enumerate(self.follower_policies()):
+            seeds = self.eval_seeds[member::n]
+            rollouts = simulate(
+                self.experiment.make_model,
+                [t for t in thetas for _ in seeds],
+                {self.experiment.agent_type: policy},
+                seeds * len(thetas),
+            )
+            for i, group in enumerate(groups):
+                group += rollouts[i * len(seeds) : (i + 1) * len(seeds)]
+        order = [j for member in range(n) for j in range(member, m, n)]
+        groups = [[g[order.index(j)] for j in range(m)] for g in groups]
         return [float(self.objective(g)) for g in groups], groups
 
     def score(self, thetas: list[Theta]) -> list[float]:
@@ -296,7 +326,7 @@ class LeaderScheduler:
     def _run(self) -> RunResult:
         start = time.perf_counter()
         self._restore()
-        if self.algo is None:
+        if not self.algos:
             self.train_followers(self.ts.warmup_steps, Uniform())
             self._checkpoint()
         epochs = tqdm(
@@ -358,13 +388,16 @@ class LeaderScheduler:
         best = int(np.argmax(values))
         theta, objective = finalists[best], values[best]
         history = self.record.table("history.csv") if self.record else pd.DataFrame()
-        policy = self.follower_policy()
-        result = RunResult(theta, objective, history, policy, groups[best], self.data)
+        policies = tuple(self.follower_policies())
+        result = RunResult(
+            theta, objective, history, policies[0], groups[best], self.data, policies
+        )
         if self.record is not None:
-            latest = {k: v.clone() for k, v in self.algo.policy.state_dict().items()}
-            self.algo.policy.load_state_dict(self.average)
-            self.algo.save(self.record.path / "policy.zip")  # the policy the answer rests on
-            self.algo.policy.load_state_dict(latest)
+            for k, (algo, average) in enumerate(zip(self.algos, self.averages, strict=True)):
+                latest = {name: v.clone() for name, v in algo.policy.state_dict().items()}
+                algo.policy.load_state_dict(average)
+                algo.save(self.record.path / self.record.policy_name(k))  # the answer's policy
+                algo.policy.load_state_dict(latest)
             self.record.write_json("summary.json", self._summary(result, seconds))
             plot_run(self.record.path, self.space, result, self.experiment)
             if self.experiment.report is not None:

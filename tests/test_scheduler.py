@@ -78,9 +78,12 @@ def test_same_seed_same_history(tmp_path):
     assert a.theta == b.theta and a.objective == b.objective
 
 
-@pytest.mark.parametrize("leader", ["tpe", "spsa"])
-def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch, leader):
-    exp = experiment(leader=leader, timescales=replace(TINY, follower_average=0.5))
+@pytest.mark.parametrize(("leader", "followers"), [("tpe", 1), ("spsa", 1), ("tpe", 2)])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(
+    tmp_path, monkeypatch, leader, followers
+):
+    timescales = replace(TINY, follower_average=0.5, followers=followers)
+    exp = experiment(leader=leader, timescales=timescales)
     full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
 
     calls = {"n": 0}
@@ -118,9 +121,31 @@ def test_resume_guards(tmp_path):
     assert list(more.run().history["epoch"]) == [1, 2]
 
 
+def test_a_population_of_followers_shares_every_candidate(tmp_path):
+    exp = experiment(epochs=1, timescales=replace(TINY, followers=2, eval_rollouts=4))
+    scheduler = LeaderScheduler(exp, tmp_path / "run", seed=2, progress=False)
+    result = scheduler.run()
+    for name in ("policy.zip", "policy-1.zip", "checkpoint/policy-1.zip"):
+        assert (tmp_path / "run" / name).exists(), name
+    first, second = (p.policy.state_dict() for p in result.policies)
+    assert any(not np.allclose(first[k], second[k]) for k in first)  # independent seeds
+    assert scheduler.env_steps == 2 * (TINY.warmup_steps + TINY.follower_steps)
+    # episode j of a candidate is played by follower j % 2, on the shared evaluation seeds
+    theta = {"target": 0.3}
+    _, [episodes] = scheduler.evaluate([theta])
+    for j, episode in enumerate(episodes):
+        policy = result.policies[j % 2]
+        [alone] = simulate(Toy, [theta], {Guesser: policy}, [scheduler.eval_seeds[j]])
+        pd.testing.assert_frame_equal(episode.frame, alone.frame)
+
+
 def test_timescales_and_leader_errors():
     with pytest.raises(ValueError, match=r"Timescales\.candidates=0"):
         Timescales(candidates=0)
+    with pytest.raises(ValueError, match=r"Timescales\.followers=0"):
+        Timescales(followers=0)
+    with pytest.raises(ValueError, match="eval_rollouts=2 must be at least followers=3"):
+        Timescales(eval_rollouts=2, followers=3)
     with pytest.raises(ValueError, match=r"focus=1\.5"):
         Timescales(focus=1.5)
     with pytest.raises(ValueError, match="unknown leader 'nope'"):

@@ -1,0 +1,129 @@
+"""How strongly, and how reproducibly, trained producers respond to their inertia.
+
+A producer's best response is partial adjustment, ``p_e_t = (1 - eta) E[p_t] + eta p_e_{t-1}``:
+its forecast should follow its own last forecast with slope ``eta``. Calibration can only
+recover ``eta`` if trained policies show that dependence, and only precisely if independently
+trained policies agree on it. For each setting this script trains theta-conditioned PPO
+producers from several seeds and probes the slope ``d p_e_t / d p_e_{t-1}`` of the mean action
+at a grid of ``(lam, eta)``, at two price levels. It reports
+
+- ``sensitivity``: the slope's rise per unit of ``eta`` (the best response: 1);
+- ``seed_std``: the slope's std across seeds, averaged over the grid;
+- ``eta_err``: ``seed_std / sensitivity`` as a share of eta's range, the error one would
+  expect from reading one policy's behaviour with another's.
+
+    python benchmarks/follower_response.py --settings 50,0.9 20,0.5 --seeds 0 1 2
+
+Each setting is ``horizon,gamma``; everything else is ``models.cobweb``'s. Results are
+appended to ``benchmarks/results/follower_response.jsonl``; ``--table`` prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from stable_baselines3 import PPO
+from stable_baselines3.common.utils import LinearSchedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.producer import Producer
+from benchmarks.calibration import markdown
+from mesa_adage import SB3Policy, Uniform, train
+from models import cobweb
+
+RESULTS = Path(__file__).parent / "results" / "follower_response.jsonl"
+LAMS = (0.3, 0.6, 0.9)
+ETAS = (0.1, 0.3, 0.5, 0.7, 0.9)
+PRICES = (0.0, 0.25)
+"""Probe points: last two prices (unit scale) equal to these; last forecast +- 0.125 around."""
+
+
+def slopes(policy: SB3Policy) -> np.ndarray:
+    """``d p_e_t / d p_e_{t-1}`` at every ``(lam, eta)``, averaged over :data:`PRICES`."""
+    out = np.zeros((len(LAMS), len(ETAS)))
+    for i, lam in enumerate(LAMS):
+        for j, eta in enumerate(ETAS):
+            theta_hat = cobweb.COBWEB_THETA.normalize([lam, eta])
+            rows = [np.r_[p, p, p + d, theta_hat] for p in PRICES for d in (-0.125, 0.125)]
+            actions = policy(np.array(rows, dtype=np.float32)).reshape(len(PRICES), 2)
+            out[i, j] = np.mean((actions[:, 1] - actions[:, 0]) / 0.25)
+    return out
+
+
+def measure(horizon: int, gamma: float, seed: int, steps: int) -> dict:
+    """Train one policy and probe it."""
+    start = time.perf_counter()
+    ppo = train(
+        partial(cobweb.CobwebModel, horizon=horizon),
+        Producer,
+        Uniform(),
+        steps,
+        algo=PPO,
+        seed=seed,
+        learning_rate=LinearSchedule(*cobweb.LEARNING_RATE, 1.0),
+        **{**cobweb.PPO_SETTINGS, "gamma": gamma},
+    )
+    return {
+        "horizon": horizon,
+        "gamma": gamma,
+        "seed": seed,
+        "steps": steps,
+        "seconds": round(time.perf_counter() - start, 1),
+        "slopes": slopes(SB3Policy(ppo)).round(4).tolist(),
+    }
+
+
+def table() -> pd.DataFrame:
+    """One row per (horizon, gamma, steps): sensitivity, seed spread and implied eta error."""
+    runs = pd.DataFrame([json.loads(line) for line in RESULTS.read_text().splitlines()])
+    rows = []
+    for (horizon, gamma, steps), group in runs.groupby(["horizon", "gamma", "steps"]):
+        s = np.array(group["slopes"].tolist())  # seeds x lam x eta
+        sensitivity = (s[:, :, -1] - s[:, :, 0]).mean() / (ETAS[-1] - ETAS[0])
+        spread = s.std(axis=0).mean()
+        rows.append(
+            {
+                "horizon": horizon,
+                "gamma": gamma,
+                "steps": steps,
+                "seeds": len(group),
+                "slope_at_eta_0.1": round(s[:, :, 0].mean(), 3),
+                "slope_at_eta_0.9": round(s[:, :, -1].mean(), 3),
+                "sensitivity": round(sensitivity, 3),
+                "seed_std": round(spread, 4),
+                "eta_err_pct": round(100 * spread / sensitivity / 0.9, 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--settings", nargs="+", default=["50,0.9", "20,0.5"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=600_000)
+    parser.add_argument("--table", action="store_true", help="print the recorded results")
+    args = parser.parse_args()
+    if args.table:
+        print(markdown(table()))
+        return
+    RESULTS.parent.mkdir(exist_ok=True)
+    for setting in args.settings:
+        horizon, gamma = setting.split(",")
+        for seed in args.seeds:
+            row = measure(int(horizon), float(gamma), seed, args.steps)
+            with RESULTS.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps({k: v for k, v in row.items() if k != "slopes"}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
