@@ -79,9 +79,7 @@ def test_same_seed_same_history(tmp_path):
 
 
 @pytest.mark.parametrize(("leader", "followers"), [("tpe", 1), ("spsa", 1), ("tpe", 2)])
-def test_resume_after_a_crash_equals_an_uninterrupted_run(
-    tmp_path, monkeypatch, leader, followers
-):
+def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch, leader, followers):
     timescales = replace(TINY, follower_average=0.5, followers=followers)
     exp = experiment(leader=leader, timescales=timescales)
     full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
