@@ -49,14 +49,22 @@ TARGETS = [
     {"lam": 0.3, "inertia": 0.2},
     {"lam": 0.6, "inertia": 0.6},
     {"lam": 0.85, "inertia": 0.4},
+    {"lam": 0.3, "inertia": 0.8},
 ]
+"""Hidden thetas: low, middle and high supply steepness; inertia low, middle and high."""
+FOLLOWERS = cobweb.calibration().timescales.followers
+SETTINGS = f"(h={cobweb.HORIZON}, gamma={cobweb.PPO_SETTINGS['gamma']}, followers={FOLLOWERS})"
+"""The producers' episode length and discount and the run's follower population, recorded
+with every result."""
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "calibration.jsonl"
 RUNS = HERE / "runs"
 
 
 def run_dir(theta: dict, seed: int) -> Path:
-    return RUNS / f"adage-lam{theta['lam']}-eta{theta['inertia']}-seed{seed}"
+    name = f"adage-lam{theta['lam']}-eta{theta['inertia']}-seed{seed}"
+    settings = f"h{cobweb.HORIZON}-gamma{cobweb.PPO_SETTINGS['gamma']}-followers{FOLLOWERS}"
+    return RUNS / settings / name
 
 
 def adage(theta: dict, seed: int) -> dict:
@@ -66,7 +74,7 @@ def adage(theta: dict, seed: int) -> dict:
     seconds = time.perf_counter() - start
     summary = json.loads((run_dir(theta, seed) / "summary.json").read_text())
     return {
-        "mode": "adage",
+        "mode": f"adage {SETTINGS}",
         "target": theta,
         "seed": seed,
         "theta": result.theta,
@@ -84,7 +92,8 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
     per_candidate = budget // candidates
     objective = objectives.calibration(data, list(cobweb.MATCHED_SERIES))
     blind = partial(cobweb.CobwebModel, observation=Subset(()))
-    eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(64)]
+    episodes = cobweb.calibration().timescales.eval_rollouts  # as many as ADAGE's candidates
+    eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(episodes)]
     leader = make_leader("tpe", cobweb.COBWEB_THETA, seed)
     start = time.perf_counter()
     for k in range(0, candidates, batch):
@@ -108,7 +117,7 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
         leader.tell(thetas, values)
     best = leader.best[0]
     return {
-        "mode": f"classical-{candidates}",
+        "mode": f"classical-{candidates} {SETTINGS}",
         "target": theta,
         "seed": seed,
         "theta": best,

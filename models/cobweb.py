@@ -26,8 +26,9 @@ so the *inertia* ``eta`` is a behavioural parameter. For a price-taking forecast
 response is partial adjustment, ``p_e_t = (1 - eta) E[p_t] + eta p_e_{t-1}``: ``eta`` is the
 weight on the last forecast, which makes behaviour change evenly across its range (a raw cost
 ``kappa`` would bunch all the inert behaviour at one end).
-Each episode starts after a price shock: the last two prices are ``initial_price`` and each
-producer's last forecast is drawn around it.
+Each episode is the market's first :data:`HORIZON` periods after a price shock (50, as in the
+experiments): the last two prices are ``initial_price`` and each producer's last forecast is
+drawn around it.
 
 The ``calibration`` experiment recovers a hidden ``theta* = (lambda, eta)`` from market data:
 see :func:`calibration`.
@@ -63,6 +64,9 @@ from mesa_adage import (
     theta_reporters,
     train,
 )
+
+HORIZON = 50
+"""Periods per episode, as in the experiments."""
 
 COBWEB_THETA = Characteristics(
     Param("lam", 0.1, 1.0, default=0.5, doc="supply steepness lambda (1/price unit)"),
@@ -100,7 +104,7 @@ class CobwebModel(AdaptiveModel):
     Args:
         theta: ``{"lam": ..., "inertia": ...}``; missing names take their defaults.
         params: Market constants.
-        horizon: Periods per episode (50, as in the experiments).
+        horizon: Periods per episode, after the shock.
         **kwargs: Passed to :class:`~mesa_adage.AdaptiveModel` (seed, policies, observation).
 
     Attributes:
@@ -115,7 +119,7 @@ class CobwebModel(AdaptiveModel):
         theta: Mapping[str, float] | None = None,
         *,
         params: CobwebParams = CobwebParams(),
-        horizon: int = 50,
+        horizon: int = HORIZON,
         **kwargs: Any,
     ) -> None:
         super().__init__(theta, horizon=horizon, **kwargs)
@@ -164,9 +168,14 @@ PPO_SETTINGS = {
     "n_steps": 64,
     "batch_size": 256,
     "n_epochs": 5,
-    "gamma": 0.9,
+    "gamma": 0.5,
     "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2.0},
 }
+"""PPO settings of the producers. A short discount (``gamma`` 0.5): a forecast's only lasting
+effect is the next period's adjustment cost. With ``gamma`` 0.9 the trained producers barely
+responded to their inertia: how much a forecast follows the producer's last forecast rose only
+from 0.20 to 0.34 as ``eta`` went from 0.1 to 0.9 (in the best response, from 0.1 to 0.9);
+with 0.5 it rises from 0.15 to 0.53 (``benchmarks/follower_response.py``, 3 seeds)."""
 LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
 DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
@@ -232,26 +241,33 @@ def calibration(
     data: str | Path | None = None,
     reference: str = "model",
 ) -> Experiment:
-    """Recover the cobweb's ``(lam, inertia)`` from market data (prices and mean forecasts).
+    """Recover the cobweb's ``(lam, inertia)`` from market data: prices and forecasts.
+
+    The model's producers are a population too: three independently seeded conditional
+    policies (``Timescales.followers``) share every candidate's episodes, as three groups of
+    producers share the synthetic data, so neither side is one training run's quirks.
 
     Args:
         target_theta: Generate the observed data at this theta (default
             :data:`DEFAULT_TARGET` when ``data`` is not given either).
         data: A CSV of observed data instead: a ``price`` column, optionally ``episode`` and
-            ``mean_forecast`` (matched too when present).
+            ``mean_forecast`` (matched too when present). Its episode length becomes the
+            model's horizon.
         reference: Who generates synthetic data (see :func:`observed_data`).
     """
     if target_theta is not None and data is not None:
         raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
+    make_model: Callable[..., CobwebModel] = CobwebModel
     if data is not None:
         observed: pd.DataFrame | Callable[[int], pd.DataFrame] = read_observed(data, "price")
+        make_model = partial(CobwebModel, horizon=objectives.episodes(observed, "price").shape[1])
         truth = None
     else:
         truth = COBWEB_THETA.validate(target_theta or DEFAULT_TARGET, complete=True)
         observed = partial(observed_data, truth, reference=reference)
     return Experiment(
         name="cobweb-calibration" + ("" if reference == "model" else f"-{reference}"),
-        make_model=CobwebModel,
+        make_model=make_model,
         characteristics=COBWEB_THETA,
         agent_type=Producer,
         objective=lambda frame: objectives.calibration(
@@ -261,11 +277,12 @@ def calibration(
         epochs=10,
         leader="gp",
         timescales=Timescales(
-            warmup_steps=1_000_000,
-            follower_steps=50_000,
+            warmup_steps=600_000,
+            follower_steps=30_000,
             candidates=12,
-            eval_rollouts=64,
+            eval_rollouts=66,
             follower_average=0.5,
+            followers=3,
         ),
         algo="PPO",
         algo_kwargs=PPO_SETTINGS,

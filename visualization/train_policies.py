@@ -1,9 +1,10 @@
 """Train the small theta-conditioned policies the pages ship with.
 
-    python visualization/train_policies.py
+    python visualization/train_policies.py            # both
+    python visualization/train_policies.py cobweb     # one of: cobweb, taxation
 
-The pages load ``visualization/policies/<model>.zip``; this script rebuilds them (about a
-minute on 2 cores) with fixed seeds.
+The pages load ``visualization/policies/<model>.zip``; this script rebuilds them (a few
+minutes on 2 cores) with fixed seeds.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from models import cobweb, taxation
 POLICIES = Path(__file__).parent / "policies"
 
 
-def main() -> None:
-    """Train and save the cobweb and taxation page policies."""
-    POLICIES.mkdir(exist_ok=True)
-    lr = LinearSchedule(1e-3, 1e-4, 1.0)
+def train_cobweb() -> None:
+    """The producers' policy of the cobweb page."""
+    lr = LinearSchedule(*cobweb.LEARNING_RATE, 1.0)
     producers = train(
         cobweb.CobwebModel,
         Producer,
@@ -40,6 +40,11 @@ def main() -> None:
         **cobweb.PPO_SETTINGS,
     )
     producers.save(POLICIES / "cobweb.zip")
+
+
+def train_taxation() -> None:
+    """The households' policy of the taxation page."""
+    lr = LinearSchedule(1e-3, 1e-4, 1.0)
     make = partial(taxation.TaxationModel, params=taxation.TaxParams(n_households=100))
     households = train(
         make,
@@ -55,5 +60,18 @@ def main() -> None:
     households.save(POLICIES / "taxation.zip")
 
 
+TRAINERS = {"cobweb": train_cobweb, "taxation": train_taxation}
+
+
+def main(names: list[str]) -> None:
+    """Train and save the named page policies (all when none are named)."""
+    unknown = sorted(set(names) - set(TRAINERS))
+    if unknown:
+        raise SystemExit(f"unknown page policy {unknown[0]!r}; allowed are {list(TRAINERS)}")
+    POLICIES.mkdir(exist_ok=True)
+    for name in names or TRAINERS:
+        TRAINERS[name]()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
