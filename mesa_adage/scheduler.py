@@ -280,19 +280,20 @@ class LeaderScheduler:
         candidates meet the same population on the same seeds; one batch per follower.
         """
         m, n = len(self.eval_seeds), self.ts.followers
-        groups: list[list[Rollout]] = [[] for _ in thetas]
+        groups: list[list[Rollout]] = [[None] * m for _ in thetas]  # type: ignore[list-item]
         for member, policy in enumerate(self.follower_policies()):
-            seeds = self.eval_seeds[member::n]
-            rollouts = simulate(
-                self.experiment.make_model,
-                [t for t in thetas for _ in seeds],
-                {self.experiment.agent_type: policy},
-                seeds * len(thetas),
+            episodes = range(member, m, n)
+            rollouts = iter(
+                simulate(
+                    self.experiment.make_model,
+                    [t for t in thetas for _ in episodes],
+                    {self.experiment.agent_type: policy},
+                    [self.eval_seeds[j] for _ in thetas for j in episodes],
+                )
             )
-            for i, group in enumerate(groups):
-                group += rollouts[i * len(seeds) : (i + 1) * len(seeds)]
-        order = [j for member in range(n) for j in range(member, m, n)]
-        groups = [[g[order.index(j)] for j in range(m)] for g in groups]
+            for group in groups:
+                for j in episodes:
+                    group[j] = next(rollouts)
         return [float(self.objective(g)) for g in groups], groups
 
     def score(self, thetas: list[Theta]) -> list[float]:
