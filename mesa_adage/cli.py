@@ -8,6 +8,7 @@ import inspect
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--target-theta", help="calibration: generate data at name=value,...")
     run.add_argument("--data", help="calibration: CSV of observed series")
+    run.add_argument(
+        "--followers",
+        type=int,
+        help="independently seeded follower policies that share the evaluations (default: the "
+        "experiment's; more cost more training and reduce one learner's quirks)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     return top
 
@@ -115,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {list(LEADERS)}")
         experiment = build_experiment(args.spec, args.target_theta, args.data)
+        if args.followers is not None:
+            timescales = replace(experiment.timescales, followers=args.followers)
+            experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
         scheduler = LeaderScheduler(
             experiment,

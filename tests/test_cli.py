@@ -17,7 +17,8 @@ def run_cli(capsys, *args):
 
 def test_help_through_the_installed_entry_point():
     out = subprocess.run(["adage", "run", "--help"], capture_output=True, text=True, check=True)
-    for flag in ("--epochs", "--seed", "--out", "--leader", "--resume", "--target-theta", "--data"):
+    flags = ("--epochs", "--seed", "--out", "--leader", "--resume", "--target-theta", "--data")
+    for flag in (*flags, "--followers"):
         assert flag in out.stdout
     assert (
         subprocess.run(
@@ -79,6 +80,14 @@ def test_tiny_calibration_end_to_end_and_resume(tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text())["theta"] == summary["theta"]
 
 
+def test_followers_override_trains_a_population(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, _ = run_cli(capsys, "run", SPEC, "--followers", "2", "--out", str(out), "--quiet")
+    assert code == 0
+    assert (out / "policy.zip").exists() and (out / "policy-1.zip").exists()
+    assert json.loads((out / "config.json").read_text())["timescales"]["followers"] == 2
+
+
 def test_calibration_from_a_csv(tmp_path, capsys):
     data = tmp_path / "prices.csv"
     data.write_text(
@@ -102,6 +111,8 @@ def test_calibration_from_a_csv(tmp_path, capsys):
         (["--leader", "bayes"], "--leader 'bayes' is unknown; allowed are ['grid', 'random'"),
         (["--data", "missing.csv"], "'missing.csv' does not exist"),
         (["--epochs", "0"], "epochs=0 must be a positive integer"),
+        (["--followers", "0"], "Timescales.followers=0 must be an integer >= 1"),
+        (["--followers", "3"], "eval_rollouts=2 must be at least followers=3"),
     ],
 )
 def test_bad_input_is_a_clear_error(capsys, tmp_path, args, message):
