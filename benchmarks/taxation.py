@@ -27,7 +27,6 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from stable_baselines3 import PPO
@@ -43,6 +42,7 @@ from mesa_adage import (
     LeaderScheduler,
     SB3Policy,
     make_leader,
+    objectives,
     simulate,
     train,
 )
@@ -91,12 +91,13 @@ def naive_tax(policy, seed: int, candidates: int = 48) -> dict:
     frozen = partial(taxation.TaxationModel, observation=Belief(taxation.FREE_MARKET))
     leader = make_leader("gp", taxation.TAX_THETA, seed)
     seeds = list(range(8))
+    welfare = objectives.mean_of("welfare")
     for _ in range(candidates // 8):
         thetas = leader.ask(8)
         values = []
         for theta in thetas:
             rollouts = simulate(frozen, [theta] * len(seeds), {Household: policy}, seeds)
-            values.append(float(np.mean([r.frame["welfare"].mean() for r in rollouts])))
+            values.append(welfare(rollouts))
         leader.tell(thetas, values)
     return leader.best[0]
 
@@ -113,9 +114,10 @@ def compare(seeds: list[int], leader: str) -> None:
             "(d) ADAGE": adage_theta,
         }
         make = taxation.TaxationModel
-        base = outcomes(make, taxation.FREE_MARKET, policy)
+        outs = {name: outcomes(make, theta, policy) for name, theta in policies.items()}
+        base = outs["(a) free market"]
         for name, theta in policies.items():
-            out = outcomes(make, theta, policy)
+            out = outs[name]
             row = {
                 "seed": seed,
                 "leader": leader,

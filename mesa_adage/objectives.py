@@ -128,6 +128,7 @@ class Calibration:
             cov = np.atleast_2d(np.cov(stats, rowvar=False))
             ridge = 1e-9 * np.trace(cov) / len(cov) + 1e-12
             object.__setattr__(self, "_precision", np.linalg.pinv(cov + ridge * np.eye(len(cov))))
+            object.__setattr__(self, "_target_means", stats.mean(0))
 
     def _episode_statistics(self, series: dict[str, np.ndarray]) -> np.ndarray:
         """Per-episode statistics (``path_mae`` excluded), shape ``(episodes, k)``."""
@@ -153,7 +154,7 @@ class Calibration:
             g = np.array(list(self.gaps(rollouts).values()))
             return -float(np.sqrt((g**2).sum()) if self.distance == "l2" else np.abs(g).sum())
         sims = {c: episodes(rollouts, c) for c in self.targets}
-        g = self._episode_statistics(sims).mean(0) - self._episode_statistics(self.targets).mean(0)
+        g = self._episode_statistics(sims).mean(0) - self._target_means
         d2 = float(g @ self._precision @ g)
         if "path_mae" in self.statistics:
             d2 += sum(_gap("path_mae", sims[c], t) ** 2 for c, t in self.targets.items())

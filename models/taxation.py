@@ -150,6 +150,10 @@ class TaxationModel(AdaptiveModel):
         capital: Capital ``K`` used this period.
         revenue: Tax revenue ``R``.
         rebate: Lump-sum rebate per household ``b``.
+        welfare: Social welfare, the sum of this period's utilities.
+        gini_income: Gini coefficient of this period's incomes.
+        gini_wealth: Gini coefficient of wealth after saving.
+        mean_labour: Mean hours worked.
     """
 
     characteristics = TAX_THETA
@@ -173,15 +177,17 @@ class TaxationModel(AdaptiveModel):
         self.wage, self.interest = 1.0, 0.04
         self.gdp = self.capital = self.labour = self.revenue = self.rebate = 0.0
         self.consumption = self.next_capital = 0.0
-        self.consumption_utility = self.labour_disutility = 0.0
+        self.consumption_utility = self.labour_disutility = self.welfare = 0.0
+        self.gini_income, self.gini_wealth = 0.0, gini(wealth)
+        self.mean_labour = 0.0
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "gdp": "gdp",
-                "welfare": lambda m: float(np.sum(m.households.get("utility"))),
+                "welfare": "welfare",
                 "revenue": "revenue",
-                "gini_income": lambda m: gini(m.households.get("income")),
-                "gini_wealth": lambda m: gini(m.households.get("wealth")),
-                "mean_labour": lambda m: float(np.mean(m.households.get("hours"))),
+                "gini_income": "gini_income",
+                "gini_wealth": "gini_wealth",
+                "mean_labour": "mean_labour",
                 "consumption": "consumption",
                 "consumption_utility": "consumption_utility",
                 "labour_disutility": "labour_disutility",
@@ -228,6 +234,9 @@ class TaxationModel(AdaptiveModel):
         self.labour_disutility = float(v_labour.sum())
         self.consumption = float(consumption.sum())
         self.next_capital = float(saved.sum())
+        self.welfare = float(np.sum(utility))
+        self.gini_income, self.gini_wealth = gini(income), gini(saved)
+        self.mean_labour = float(np.mean(h))
 
         shocks = p.rho * np.log(e) + p.sigma_e * self.rng.standard_normal(len(e))
         shocks -= 0.5 * p.sigma_e**2 / (1.0 + p.rho)  # keeps the mean of e at 1
