@@ -52,10 +52,22 @@ TARGETS = [
     {"lam": 0.3, "inertia": 0.8},
 ]
 """Hidden thetas: low, middle and high supply steepness; inertia low, middle and high."""
-FOLLOWERS = cobweb.calibration().timescales.followers
-SETTINGS = f"(h={cobweb.HORIZON}, gamma={cobweb.PPO_SETTINGS['gamma']}, followers={FOLLOWERS})"
-"""The producers' episode length and discount and the run's follower population, recorded
-with every result."""
+TIMESCALES = cobweb.calibration().timescales
+PRODUCER_PPO = cobweb.PPO_SETTINGS
+SETTINGS = {
+    "h": cobweb.HORIZON,
+    "gamma": PRODUCER_PPO["gamma"],
+    "batch": f"{PRODUCER_PPO['n_steps']}x{PRODUCER_PPO['batch_size']}",
+    "followers": TIMESCALES.followers,
+    "epoch_steps": f"{TIMESCALES.follower_steps // 1000}k",
+    "stats": "+".join(
+        ["default", *sorted(set(cobweb.MATCHED_STATISTICS) - set(objectives.DEFAULT_STATISTICS))]
+    ),
+}
+"""What the results depend on, recorded with every one: the producers' episode length, PPO
+discount, rollout length per slot x minibatch size, the run's follower population, each
+follower's training steps per epoch (after the warm-up), and the matched statistics."""
+LABEL = "(" + ", ".join(f"{k}={v}" for k, v in SETTINGS.items()) + ")"
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "calibration.jsonl"
 RUNS = HERE / "runs"
@@ -63,8 +75,7 @@ RUNS = HERE / "runs"
 
 def run_dir(theta: dict, seed: int) -> Path:
     name = f"adage-lam{theta['lam']}-eta{theta['inertia']}-seed{seed}"
-    settings = f"h{cobweb.HORIZON}-gamma{cobweb.PPO_SETTINGS['gamma']}-followers{FOLLOWERS}"
-    return RUNS / settings / name
+    return RUNS / "-".join(f"{k}{v}" for k, v in SETTINGS.items()) / name
 
 
 def adage(theta: dict, seed: int) -> dict:
@@ -74,7 +85,7 @@ def adage(theta: dict, seed: int) -> dict:
     seconds = time.perf_counter() - start
     summary = json.loads((run_dir(theta, seed) / "summary.json").read_text())
     return {
-        "mode": f"adage {SETTINGS}",
+        "mode": f"adage {LABEL}",
         "target": theta,
         "seed": seed,
         "theta": result.theta,
@@ -90,7 +101,7 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
     data = pd.read_csv(folder / "observed.csv")
     budget = json.loads((folder / "summary.json").read_text())["env_steps"]
     per_candidate = budget // candidates
-    objective = objectives.calibration(data, list(cobweb.MATCHED_SERIES))
+    objective = objectives.calibration(data, list(cobweb.MATCHED_SERIES), cobweb.MATCHED_STATISTICS)
     blind = partial(cobweb.CobwebModel, observation=Subset(()))
     episodes = cobweb.calibration().timescales.eval_rollouts  # as many as ADAGE's candidates
     eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(episodes)]
@@ -117,7 +128,7 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
         leader.tell(thetas, values)
     best = leader.best[0]
     return {
-        "mode": f"classical-{candidates} {SETTINGS}",
+        "mode": f"classical-{candidates} {LABEL}",
         "target": theta,
         "seed": seed,
         "theta": best,
@@ -155,17 +166,23 @@ def table() -> str:
         ]
     )
     frame = frame.sort_values(["mode", "target", "seed"])
-    agg = frame.groupby(["mode", "target"]).agg(
-        seeds=("seed", "count"),
-        lam_err_mean=("lam err %", "mean"),
-        lam_err_max=("lam err %", "max"),
-        eta_err_mean=("eta err %", "mean"),
-        eta_err_max=("eta err %", "max"),
-        within_5pct=("max err %", lambda s: f"{int((s <= 5).sum())}/{len(s)}"),
-        seconds_mean=("seconds", "mean"),
-        env_steps=("env steps", "first"),
+    columns = {
+        "runs": ("seed", "count"),
+        "lam_err_mean": ("lam err %", "mean"),
+        "lam_err_max": ("lam err %", "max"),
+        "eta_err_mean": ("eta err %", "mean"),
+        "eta_err_max": ("eta err %", "max"),
+        "within_5pct": ("max err %", lambda s: f"{int((s <= 5).sum())}/{len(s)}"),
+        "seconds_mean": ("seconds", "mean"),
+        "env_steps": ("env steps", "first"),
+    }
+    tables = [
+        frame.groupby("mode").agg(**columns),
+        frame.groupby(["mode", "target"]).agg(**columns),
+    ]
+    return "\n\n".join(
+        [*(markdown(t.round(1).reset_index()) for t in tables), markdown(frame.round(1))]
     )
-    return markdown(frame.round(1)) + "\n\n" + markdown(agg.round(1).reset_index())
 
 
 def main() -> None:

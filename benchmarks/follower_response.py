@@ -13,9 +13,13 @@ at a grid of ``(lam, eta)``, at two price levels. It reports
   expect from reading one policy's behaviour with another's.
 
     python benchmarks/follower_response.py --settings 50,0.9 20,0.5 --seeds 0 1 2
+    python benchmarks/follower_response.py --settings 50,0.5 --ppo n_epochs=10
 
-Each setting is ``horizon,gamma``; everything else is ``models.cobweb``'s. Results are
-appended to ``benchmarks/results/follower_response.jsonl``; ``--table`` prints them.
+Each setting is ``horizon,gamma``; ``--ppo name=value`` overrides other PPO settings and
+``--market name=value`` the market's constants (:class:`models.cobweb.CobwebParams`);
+everything else is ``models.cobweb``'s. Results are appended to
+``benchmarks/results/follower_response.jsonl``; ``--table`` prints them, with the same
+error computed over the low-inertia half of the grid (``eta`` 0.1 to 0.3) too.
 """
 
 from __future__ import annotations
@@ -58,22 +62,25 @@ def slopes(policy: SB3Policy) -> np.ndarray:
     return out
 
 
-def measure(horizon: int, gamma: float, seed: int, steps: int) -> dict:
+def measure(
+    horizon: int, gamma: float, seed: int, steps: int, ppo_extra: dict, market: dict
+) -> dict:
     """Train one policy and probe it."""
     start = time.perf_counter()
     ppo = train(
-        partial(cobweb.CobwebModel, horizon=horizon),
+        partial(cobweb.CobwebModel, horizon=horizon, params=cobweb.CobwebParams(**market)),
         Producer,
         Uniform(),
         steps,
         algo=PPO,
         seed=seed,
         learning_rate=LinearSchedule(*cobweb.LEARNING_RATE, 1.0),
-        **{**cobweb.PPO_SETTINGS, "gamma": gamma},
+        **{**cobweb.PPO_SETTINGS, "gamma": gamma, **ppo_extra},
     )
     return {
         "horizon": horizon,
         "gamma": gamma,
+        "variant": variant(ppo_extra, market),
         "seed": seed,
         "steps": steps,
         "seconds": round(time.perf_counter() - start, 1),
@@ -81,28 +88,56 @@ def measure(horizon: int, gamma: float, seed: int, steps: int) -> dict:
     }
 
 
+def variant(ppo_extra: dict, market: dict) -> str:
+    """A label for the rollout and minibatch sizes in use, and any other overrides."""
+    sizes = {k: cobweb.PPO_SETTINGS[k] for k in ("n_steps", "batch_size")}
+    return " ".join(f"{k}={v}" for k, v in {**sizes, **ppo_extra, **market}.items())
+
+
+def eta_error(s: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
+    """Sensitivity and expected eta error (% of range) between grid columns ``lo`` and ``hi``."""
+    sensitivity = (s[:, :, hi] - s[:, :, lo]).mean() / (ETAS[hi] - ETAS[lo])
+    spread = s[:, :, lo : hi + 1].std(axis=0).mean()
+    return sensitivity, 100 * spread / sensitivity / 0.9
+
+
 def table() -> pd.DataFrame:
-    """One row per (horizon, gamma, steps): sensitivity, seed spread and implied eta error."""
+    """One row per setting: sensitivity, seed spread and implied eta error."""
     runs = pd.DataFrame([json.loads(line) for line in RESULTS.read_text().splitlines()])
     rows = []
-    for (horizon, gamma, steps), group in runs.groupby(["horizon", "gamma", "steps"]):
+    keys = ["horizon", "gamma", "variant", "steps"]
+    for (horizon, gamma, label, steps), group in runs.groupby(keys):
         s = np.array(group["slopes"].tolist())  # seeds x lam x eta
-        sensitivity = (s[:, :, -1] - s[:, :, 0]).mean() / (ETAS[-1] - ETAS[0])
+        sensitivity, err = eta_error(s, 0, len(ETAS) - 1)
+        _, err_low = eta_error(s, 0, 1)
         spread = s.std(axis=0).mean()
         rows.append(
             {
                 "horizon": horizon,
                 "gamma": gamma,
+                "variant": label,
                 "steps": steps,
                 "seeds": len(group),
                 "slope_at_eta_0.1": round(s[:, :, 0].mean(), 3),
                 "slope_at_eta_0.9": round(s[:, :, -1].mean(), 3),
                 "sensitivity": round(sensitivity, 3),
                 "seed_std": round(spread, 4),
-                "eta_err_pct": round(100 * spread / sensitivity / 0.9, 1),
+                "eta_err_pct": round(err, 1),
+                "eta_err_low_pct": round(err_low, 1),
             }
         )
     return pd.DataFrame(rows)
+
+
+def overrides(pairs: list[str]) -> dict:
+    """``["n_epochs=10", "policy_kwargs={...}"]`` to a dict; values are read as JSON."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"override {pair!r} must look like name=value")
+        out[name] = json.loads(value)
+    return out
 
 
 def main() -> None:
@@ -110,8 +145,11 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["50,0.9", "20,0.5"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=600_000)
+    parser.add_argument("--ppo", nargs="*", default=[], help="PPO overrides, name=value")
+    parser.add_argument("--market", nargs="*", default=[], help="CobwebParams, name=value")
     parser.add_argument("--table", action="store_true", help="print the recorded results")
     args = parser.parse_args()
+    ppo_extra, market = overrides(args.ppo), overrides(args.market)
     if args.table:
         print(markdown(table()))
         return
@@ -119,7 +157,7 @@ def main() -> None:
     for setting in args.settings:
         horizon, gamma = setting.split(",")
         for seed in args.seeds:
-            row = measure(int(horizon), float(gamma), seed, args.steps)
+            row = measure(int(horizon), float(gamma), seed, args.steps, ppo_extra, market)
             with RESULTS.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps({k: v for k, v in row.items() if k != "slopes"}), flush=True)

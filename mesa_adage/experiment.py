@@ -23,6 +23,8 @@ class Timescales:
         warmup_steps: Follower environment steps (agent-steps) before the first leader phase,
             with theta uniform over the whole box so the policy covers it.
         follower_steps: Follower steps per epoch (``N_F``), warm-started from the last epoch.
+            0 keeps the followers as the warm-up left them, so every candidate of every
+            epoch is scored by the same model (a stationary objective, as in calibration).
         follower_lr: Follower learning rate ``alpha_F`` at the start of the warm-up; it decays
             linearly to ``follower_lr_final`` by the warm-up's end.
         follower_lr_final: Follower learning rate in the epochs (small, so the followers track
@@ -109,6 +111,9 @@ class Experiment:
         track: DataCollector columns whose episode means at each epoch's best candidate go
             into ``history.csv`` (and at the answer into ``summary.json``).
         report: Called as ``report(run_dir, result)`` at the end, for task-specific plots.
+        profile_points: If not 0, the run ends with an identification check: the objective
+            along each parameter's whole range through the answer (the others fixed), at
+            this many evenly spaced values, written to ``profile.csv`` and ``profile.png``.
     """
 
     name: str
@@ -128,6 +133,7 @@ class Experiment:
     fit_columns: tuple[str, ...] = ()
     track: tuple[str, ...] = ()
     report: Callable[[Path, Any], None] | None = None
+    profile_points: int = 0
 
     def __post_init__(self) -> None:
         if "learning_rate" in self.algo_kwargs:
@@ -137,6 +143,9 @@ class Experiment:
             )
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
             raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
+        points = self.profile_points
+        if not (isinstance(points, int) and (points == 0 or points >= 2)):
+            raise ValueError(f"profile_points={points!r} must be 0 (no profile) or an integer >= 2")
 
     def config(self) -> dict[str, Any]:
         """The JSON-serialisable settings that define a run (checked on resume)."""

@@ -40,11 +40,17 @@ def mean_abs_change(x: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(x, axis=-1)).mean(axis=-1)
 
 
+def first(x: np.ndarray) -> np.ndarray:
+    """First value of each row: the response to the episode's start (a shock, a given state)."""
+    return x[..., 0]
+
+
 STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mean": mean,
     "std": std,
     "autocorr": autocorr,
     "mean_abs_change": mean_abs_change,
+    "first": first,
 }
 """Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
 

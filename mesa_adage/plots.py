@@ -1,4 +1,4 @@
-"""PNG plots of a run: theta and the objective over epochs, and fitted versus observed."""
+"""PNG plots of a run: theta and the objective over epochs, fitted versus observed, profiles."""
 
 from __future__ import annotations
 
@@ -59,9 +59,13 @@ def plot_objective(history: pd.DataFrame, path: Path) -> None:
     left.set_xlabel("epoch")
     left.set_title("leader objective J_L")
     left.legend(fontsize=8)
-    right.plot(history["epoch"], history["follower_return"], "o-", color="tab:green")
-    right.set_xlabel("epoch")
     right.set_title("follower episode return")
+    if history["follower_return"].notna().any():
+        right.plot(history["epoch"], history["follower_return"], "o-", color="tab:green")
+        right.set_xlabel("epoch")
+    else:
+        right.text(0.5, 0.5, "followers fixed after the warm-up\n(follower_steps=0)", ha="center")
+        right.set_axis_off()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -84,6 +88,26 @@ def plot_fit(observed: dict[str, np.ndarray], fitted: dict[str, np.ndarray], pat
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_profile(profile: pd.DataFrame, answer: dict, target: dict | None, run_dir: Path) -> None:
+    """``profile.png``: per parameter, the objective along its range through the answer."""
+    names = list(dict.fromkeys(profile["parameter"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        line = profile[profile["parameter"] == name]
+        ax.plot(line["value"], line["objective"], "o-", ms=3)
+        at = line[line["value"] == answer[name]]["objective"]
+        ax.plot([answer[name]] * len(at), at, "*", ms=12, color="tab:red", label="answer")
+        if target is not None:
+            ax.axvline(target[name], color="k", ls="--", label="target")
+        ax.set_xlabel(name)
+        ax.set_title(f"objective along {name}", fontsize=9)
+    axes[0][0].set_ylabel("objective J_L (higher is better)")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(run_dir / "profile.png", dpi=110)
     plt.close(fig)
 
 

@@ -37,7 +37,7 @@ from mesa_adage.characteristics import Mixture, Normal, Sampler, Theta, Uniform
 from mesa_adage.experiment import Experiment
 from mesa_adage.leaders import Leader, make_leader
 from mesa_adage.objectives import Objective, episodes
-from mesa_adage.plots import plot_run
+from mesa_adage.plots import plot_profile, plot_run
 from mesa_adage.policies import SB3Policy
 from mesa_adage.record import RunRecord
 from mesa_adage.rollout import Rollout, simulate
@@ -212,8 +212,11 @@ class LeaderScheduler:
         ``follower_lr_final``; epochs train at ``follower_lr_final``.
 
         Returns:
-            The mean per-agent episode return over the episodes finished in the phase.
+            The mean per-agent episode return over the episodes finished in the phase (NaN
+            when ``steps`` is 0: the followers stay as they are).
         """
+        if steps == 0:
+            return float("nan")
         returns = []
         for member in range(self.ts.followers):
             returns += self._train_member(member, steps, sampler)
@@ -301,6 +304,24 @@ class LeaderScheduler:
         values, groups = self.evaluate(thetas)
         self._scored.extend(zip(values, groups, strict=True))
         return values
+
+    def profile(self, theta: Theta, points: int) -> pd.DataFrame:
+        """The objective along each parameter's range through ``theta``, the others fixed.
+
+        An identification check: a well identified parameter shows one clear optimum. Each
+        line holds ``points`` evenly spaced values and ``theta``'s own, scored like any
+        candidate (same followers, same evaluation seeds).
+
+        Returns:
+            A frame with columns ``parameter``, ``value`` and ``objective``.
+        """
+        rows = [
+            (p.name, float(v))
+            for p in self.space.params
+            for v in np.union1d(np.linspace(p.low, p.high, points), [theta[p.name]])
+        ]
+        values, _ = self.evaluate([{**theta, name: v} for name, v in rows])
+        return pd.DataFrame(rows, columns=["parameter", "value"]).assign(objective=values)
 
     def tracked(self, rollouts: list[Rollout]) -> dict[str, float]:
         """Episode means of the experiment's tracked columns."""
@@ -399,7 +420,14 @@ class LeaderScheduler:
                 algo.policy.load_state_dict(average)
                 algo.save(self.record.path / self.record.policy_name(k))  # the answer's policy
                 algo.policy.load_state_dict(latest)
-            self.record.write_json("summary.json", self._summary(result, seconds))
+            summary = self._summary(result, seconds)
+            if self.experiment.profile_points:
+                profile = self.profile(theta, self.experiment.profile_points)
+                profile.to_csv(self.record.path / "profile.csv", index=False)
+                best = profile.loc[profile.groupby("parameter", sort=False)["objective"].idxmax()]
+                summary["profile_best"] = dict(zip(best["parameter"], best["value"], strict=True))
+                plot_profile(profile, result.theta, self.experiment.target_theta, self.record.path)
+            self.record.write_json("summary.json", summary)
             plot_run(self.record.path, self.space, result, self.experiment)
             if self.experiment.report is not None:
                 self.experiment.report(self.record.path, result)

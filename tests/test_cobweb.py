@@ -47,7 +47,7 @@ def test_producer_rejects_actions_outside_its_space():
 @pytest.mark.slow
 def test_a_few_thousand_ppo_steps_beat_random_and_untrained_forecasters():
     # Measured over seeds 0-2 (benchmarks/RESULTS.md): random -34.0..-34.3, untrained
-    # -1.60..-1.65, 40k agent-steps of PPO -0.54..-0.60 per producer-step.
+    # -1.60..-1.65, 40k agent-steps of PPO -0.67..-0.75 per producer-step.
     trained = per_step_reward(
         SB3Policy(
             train(

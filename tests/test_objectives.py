@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mesa_adage import Rollout, calibration
-from mesa_adage.objectives import autocorr, episodes, mean_abs_change, mean_of, std
+from mesa_adage.objectives import autocorr, episodes, first, mean_abs_change, mean_of, std
 
 series = arrays(
     np.float64, st.tuples(st.integers(2, 5), st.integers(3, 30)), elements=st.floats(-100, 100)
@@ -24,6 +24,19 @@ def test_statistics_are_bounded_and_invariant(x):
     assert np.allclose(std(x + 7.0), std(x), atol=1e-7)
     assert np.allclose(mean_abs_change(x + 7.0), mean_abs_change(x), atol=1e-7)
     assert np.allclose(autocorr(3.0 * x), ac, atol=1e-6)
+
+
+@given(series)
+def test_first_matches_only_the_start(x):
+    assert np.array_equal(first(x), x[:, 0])
+    objective = calibration(x, statistics=["first"])
+    assert objective(rollouts_of(x)) == pytest.approx(0.0, abs=1e-9)
+    later = x.copy()
+    later[:, 1:] += 5.0  # the rest of the path moves, the start does not
+    assert objective(rollouts_of(later)) == pytest.approx(0.0, abs=1e-9)
+    start = x.copy()
+    start[:, 0] += 5.0
+    assert objective(rollouts_of(start)) < 0.0
 
 
 @given(

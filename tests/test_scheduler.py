@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -135,6 +136,34 @@ def test_a_population_of_followers_shares_every_candidate(tmp_path):
         policy = result.policies[j % 2]
         [alone] = simulate(Toy, [theta], {Guesser: policy}, [scheduler.eval_seeds[j]])
         pd.testing.assert_frame_equal(episode.frame, alone.frame)
+
+
+def test_without_follower_steps_the_leader_scores_one_fixed_model(tmp_path):
+    exp = experiment(epochs=2, timescales=replace(TINY, follower_steps=0, follower_average=0.5))
+    scheduler = LeaderScheduler(exp, tmp_path / "run", seed=4, progress=False)
+    result = scheduler.run()
+    assert scheduler.env_steps == TINY.warmup_steps
+    assert result.history["follower_return"].isna().all()
+    warm = scheduler.algos[0].policy.state_dict()  # the warm-up's last weights ...
+    used = result.policy.policy.state_dict()  # ... are what every epoch evaluated with
+    assert all(np.array_equal(warm[k], used[k]) for k in warm)
+
+
+def test_the_profile_scores_each_parameter_s_range_through_the_answer(tmp_path):
+    exp = experiment(epochs=1, profile_points=5)
+    result = LeaderScheduler(exp, tmp_path / "run", seed=5, progress=False).run()
+    profile = pd.read_csv(tmp_path / "run" / "profile.csv")
+    answer = result.theta["target"]
+    assert set(np.linspace(-0.8, 0.8, 5)) | {answer} == set(profile["value"])
+    # same followers, same evaluation seeds: the answer scores exactly as it did in the run
+    at_answer = profile.loc[profile["value"] == answer, "objective"].item()
+    assert at_answer == result.objective
+    best = profile.loc[profile["objective"].idxmax(), "value"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["profile_best"] == {"target": best}
+    assert (tmp_path / "run" / "profile.png").exists()
+    with pytest.raises(ValueError, match=r"profile_points=1 must be 0 \(no profile\) or"):
+        experiment(profile_points=1)
 
 
 def test_timescales_and_leader_errors():
