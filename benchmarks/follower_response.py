@@ -134,9 +134,12 @@ def overrides(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
         if not sep:
-            raise SystemExit(f"override {pair!r} must look like name=value")
-        out[name] = json.loads(value)
+            raise SystemExit(f"override {pair!r} must be name=value with a JSON value (10, 0.5)")
     return out
 
 
