@@ -179,8 +179,8 @@ on the producer's last forecast, which the best response puts at ``eta``):
   adjustment cost. With 0.9 the slope rose only from 0.20 to 0.34 across ``eta``'s range;
 - long rollouts and large minibatches (128 steps per slot, 6,144 per update, in minibatches of
   1,024): the reward is noisy (the demand shock), and with 64 and 256 the seeds disagreed about
-  the slope by 0.03, a seventh of its rise; now by 0.013, with the slope rising from 0.11 to
-  0.65."""
+  the slope by 0.035 while it rose by 0.40 across ``eta``'s range; now by 0.013 while it rises
+  by 0.55 (from 0.10 to 0.66; 5 seeds each)."""
 LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
 DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
@@ -258,9 +258,10 @@ def calibration(
     producers share the synthetic data, so neither side is one training run's quirks. They
     are trained once, across the whole box, and then kept fixed (``follower_steps=0``): being
     conditioned on theta they need no retraining as the leader moves, and the leader then
-    compares every candidate through the same model. Training them further near the leader's
-    incumbent made them a different kind of learner from the data's producers, and the
-    answers drifted (``benchmarks/RESULTS.md``, section 1).
+    compares every candidate through the same model. Training them a further 30k steps per
+    epoch near the leader's incumbent changed that model between epochs and did worse (7 of 9
+    benchmark runs within 5% against 8 of 9, both before the ``first`` statistic was added;
+    ``benchmarks/RESULTS.md``, section 1).
 
     Args:
         target_theta: Generate the observed data at this theta (default
