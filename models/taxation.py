@@ -286,6 +286,7 @@ def policy_design(n_households: int = 100) -> Experiment:
         n_copies=4,
         track=TRACKED,
         report=report,
+        profile_points=11,
     )
 
 

@@ -105,7 +105,7 @@ def test_tiny_policy_design_run_end_to_end(tmp_path, capsys, leader):
     }
     history = pd.read_csv(out / "history.csv")
     assert {"welfare", "gdp", "gini_income"} <= set(history.columns)
-    for png in ("tax_schedule.png", "economy.png", "theta.png", "objective.png"):
+    for png in ("tax_schedule.png", "economy.png", "theta.png", "objective.png", "profile.png"):
         assert (out / png).stat().st_size > 10_000, png
     assert "tau" in capsys.readouterr().out
 
