@@ -105,7 +105,7 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
     per_candidate = budget // candidates
     objective = objectives.calibration(data, list(cobweb.MATCHED_SERIES), cobweb.MATCHED_STATISTICS)
     blind = partial(cobweb.CobwebModel, observation=Subset(()))
-    episodes = cobweb.calibration().timescales.eval_rollouts  # as many as ADAGE's candidates
+    episodes = TIMESCALES.eval_rollouts  # as many as ADAGE's candidates
     eval_seeds = [derive_seed(seed, 0, EVAL) + i for i in range(episodes)]
     leader = make_leader("tpe", cobweb.COBWEB_THETA, seed)
     start = time.perf_counter()

@@ -69,9 +69,9 @@ class RunResult:
         theta: The leader's answer, re-ranked with the final policy.
         objective: Its objective value under the final policy.
         history: One row per epoch (also ``history.csv``).
-        policy: The final follower policy the leader evaluates (the averaged weights when
-            ``Timescales.follower_average`` > 0), ready for batched inference; the first of
-            ``policies``.
+        policies: The final follower policies the leader evaluates (the averaged weights
+            when ``Timescales.follower_average`` > 0), one per follower, ready for batched
+            inference.
         rollouts: Episodes at ``theta`` with the final policies (the evaluation seeds).
         data: The observed data, if the experiment has any.
     """
@@ -79,11 +79,14 @@ class RunResult:
     theta: Theta
     objective: float
     history: pd.DataFrame
-    policy: SB3Policy
+    policies: tuple[SB3Policy, ...]
     rollouts: list[Rollout]
     data: pd.DataFrame | None
-    policies: tuple[SB3Policy, ...] = ()
-    """Every follower policy of the population (``Timescales.followers`` of them)."""
+
+    @property
+    def policy(self) -> SB3Policy:
+        """The first follower's policy (the only one unless ``Timescales.followers`` > 1)."""
+        return self.policies[0]
 
 
 class _Progress(BaseCallback):
@@ -411,9 +414,7 @@ class LeaderScheduler:
         theta, objective = finalists[best], values[best]
         history = self.record.table("history.csv") if self.record else pd.DataFrame()
         policies = tuple(self.follower_policies())
-        result = RunResult(
-            theta, objective, history, policies[0], groups[best], self.data, policies
-        )
+        result = RunResult(theta, objective, history, policies, groups[best], self.data)
         if self.record is not None:
             for k, (algo, average) in enumerate(zip(self.algos, self.averages, strict=True)):
                 latest = {name: v.clone() for name, v in algo.policy.state_dict().items()}
@@ -424,8 +425,8 @@ class LeaderScheduler:
             if self.experiment.profile_points:
                 profile = self.profile(theta, self.experiment.profile_points)
                 profile.to_csv(self.record.path / "profile.csv", index=False)
-                best = profile.loc[profile.groupby("parameter", sort=False)["objective"].idxmax()]
-                summary["profile_best"] = dict(zip(best["parameter"], best["value"], strict=True))
+                tops = profile.loc[profile.groupby("parameter", sort=False)["objective"].idxmax()]
+                summary["profile_best"] = dict(zip(tops["parameter"], tops["value"], strict=True))
                 plot_profile(profile, result.theta, self.experiment.target_theta, self.record.path)
             self.record.write_json("summary.json", summary)
             plot_run(self.record.path, self.space, result, self.experiment)
