@@ -1,32 +1,27 @@
 """mesa-adage: adaptive agent-based models with Mesa (the ADAGE framework)."""
 
 from mesa_adage.agent import PolicyAgent
-from mesa_adage.characteristics import (
-    Belief,
-    Categorical,
-    Characteristics,
-    Fixed,
-    Full,
-    Grid,
-    Mixture,
-    Noisy,
-    Normal,
-    ObservationModel,
-    Param,
-    Sampler,
-    Subset,
-    Theta,
-    Uniform,
-    parse_theta,
-)
+from mesa_adage.characteristics import Characteristics, Param, Theta, parse_theta
 from mesa_adage.data import read_observed
+from mesa_adage.evaluator import Evaluator
+from mesa_adage.executors import (
+    Executor,
+    ProcessExecutor,
+    RayExecutor,
+    SerialExecutor,
+    make_executor,
+)
 from mesa_adage.experiment import Experiment, Timescales
-from mesa_adage.leaders import Leader, make_leader
+from mesa_adage.followers import Followers
+from mesa_adage.leaders import Leader, make_leader, register
 from mesa_adage.model import AdaptiveModel, theta_reporters
 from mesa_adage.objectives import Calibration, calibration
+from mesa_adage.observation import Belief, Full, Noisy, ObservationModel, Subset
 from mesa_adage.policies import Policy, RandomPolicy, SB3Policy
+from mesa_adage.reporting import RunResult
 from mesa_adage.rollout import Rollout, simulate
-from mesa_adage.scheduler import LeaderScheduler, RunResult
+from mesa_adage.samplers import Categorical, Fixed, Grid, Mixture, Normal, Sampler, Uniform
+from mesa_adage.scheduler import LeaderScheduler
 from mesa_adage.training import train
 from mesa_adage.vec_env import MesaVecEnv
 
@@ -38,8 +33,11 @@ __all__ = [
     "Calibration",
     "Categorical",
     "Characteristics",
+    "Evaluator",
+    "Executor",
     "Experiment",
     "Fixed",
+    "Followers",
     "Full",
     "Grid",
     "Leader",
@@ -49,22 +47,27 @@ __all__ = [
     "Noisy",
     "Normal",
     "ObservationModel",
+    "ProcessExecutor",
     "Param",
     "Policy",
     "PolicyAgent",
     "RandomPolicy",
+    "RayExecutor",
     "Rollout",
     "RunResult",
     "SB3Policy",
     "Sampler",
+    "SerialExecutor",
     "Subset",
     "Theta",
     "Timescales",
     "Uniform",
     "calibration",
+    "make_executor",
     "make_leader",
     "parse_theta",
     "read_observed",
+    "register",
     "simulate",
     "theta_reporters",
     "train",

@@ -1,18 +1,22 @@
 """Characteristics (theta): the named, bounded parameters a leader sets.
 
 A :class:`Characteristics` is an ordered set of :class:`Param`. It validates a theta given as a
-mapping, converts between the mapping, a raw vector and a vector normalised to ``[-1, 1]``, and
-samples theta from a :class:`Sampler`. Observation models (:class:`Full`, :class:`Subset`,
-:class:`Noisy`) say how much of theta each agent sees: its ``theta_hat``.
+mapping and converts between the mapping, a raw vector and a vector normalised to ``[-1, 1]``
+(:meth:`Characteristics.to_unit` / :meth:`Characteristics.from_unit`). Distributions over theta
+live in :mod:`mesa_adage.samplers`; how agents see theta, in :mod:`mesa_adage.observation`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mesa_adage.samplers import Sampler
 
 Theta = dict[str, float]
 
@@ -167,6 +171,14 @@ class Characteristics:
         """Inverse of :meth:`normalize`."""
         return self.low + (np.asarray(unit, dtype=float) + 1.0) * 0.5 * (self.high - self.low)
 
+    def to_unit(self, theta: Mapping[str, float]) -> np.ndarray:
+        """Validated theta as a vector normalised to ``[-1, 1]``, in declared order."""
+        return self.normalize(self.to_vector(theta))
+
+    def from_unit(self, unit: Sequence[float] | np.ndarray) -> Theta:
+        """A normalised vector back to a validated theta (inverse of :meth:`to_unit`)."""
+        return self.to_dict(self.denormalize(unit))
+
     def sample(self, sampler: Sampler, rng: np.random.Generator, n: int = 1) -> list[Theta]:
         """Draw ``n`` thetas from ``sampler``."""
         rows = sampler.sample(self, rng, n)
@@ -201,235 +213,3 @@ def parse_theta(text: str, characteristics: Characteristics) -> Theta:
     if not theta:
         raise ValueError(f"empty theta {text!r}; expected name=value pairs separated by commas")
     return characteristics.validate(theta, complete=True)
-
-
-# --------------------------------------------------------------------------- samplers
-
-
-class Sampler:
-    """A distribution over theta. Subclasses return raw vectors of shape ``(n, k)``."""
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Uniform(Sampler):
-    """Uniform over the whole box, or over ``[low, high]`` per named parameter."""
-
-    low: Mapping[str, float] = field(default_factory=dict)
-    high: Mapping[str, float] = field(default_factory=dict)
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        lo = space.to_vector(
-            {**space.defaults, **{p.name: p.low for p in space.params}, **self.low}
-        )
-        hi = space.to_vector(
-            {**space.defaults, **{p.name: p.high for p in space.params}, **self.high}
-        )
-        return rng.uniform(lo, hi, size=(n, len(space)))
-
-
-@dataclass(frozen=True)
-class Grid(Sampler):
-    """A regular grid with ``points`` values per parameter, in row-major order.
-
-    ``sample`` cycles through the grid from a random start so that ``n`` draws cover it evenly.
-    """
-
-    points: int = 5
-
-    def __post_init__(self) -> None:
-        if self.points < 2:
-            raise ValueError(f"Grid: points={self.points} must be at least 2")
-
-    def grid(self, space: Characteristics) -> np.ndarray:
-        """All grid points, shape ``(points ** k, k)``."""
-        axes = [np.linspace(p.low, p.high, self.points) for p in space.params]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(space))
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        grid = self.grid(space)
-        start = int(rng.integers(len(grid)))
-        return grid[(start + np.arange(n)) % len(grid)]
-
-
-@dataclass(frozen=True)
-class Normal(Sampler):
-    """Gaussian around ``mean`` with ``std`` given as a fraction of each range.
-
-    Draws outside the bounds are redrawn (a truncated normal), never clipped.
-    """
-
-    mean: Mapping[str, float]
-    std: float = 0.1
-
-    def __post_init__(self) -> None:
-        if not self.std > 0:
-            raise ValueError(f"Normal: std={self.std} must be positive (a fraction of the range)")
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        mean = space.to_vector(self.mean)
-        scale = self.std * (space.high - space.low)
-        out = rng.normal(mean, scale, size=(n, len(space)))
-        for _ in range(1000):
-            bad = (out < space.low) | (out > space.high)
-            if not bad.any():
-                return out
-            out[bad] = rng.normal(
-                np.broadcast_to(mean, out.shape), np.broadcast_to(scale, out.shape)
-            )[bad]
-        raise RuntimeError("Normal: could not draw inside the bounds; is the mean inside them?")
-
-
-@dataclass(frozen=True)
-class Categorical(Sampler):
-    """A categorical distribution over the points of a :class:`Grid`.
-
-    Attributes:
-        points: Grid points per parameter.
-        probs: One weight per grid point (normalised here); uniform if None.
-    """
-
-    points: int = 5
-    probs: tuple[float, ...] | None = None
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        grid = Grid(self.points).grid(space)
-        if self.probs is None:
-            p = np.full(len(grid), 1.0 / len(grid))
-        else:
-            p = np.asarray(self.probs, dtype=float)
-            if p.shape != (len(grid),) or (p < 0).any() or not p.sum() > 0:
-                raise ValueError(
-                    f"Categorical: probs needs {len(grid)} non-negative weights "
-                    f"(one per grid point), got {self.probs}"
-                )
-            p = p / p.sum()
-        return grid[rng.choice(len(grid), size=n, p=p)]
-
-
-@dataclass(frozen=True)
-class Fixed(Sampler):
-    """Always the same theta (for specialist, unconditioned training)."""
-
-    theta: Mapping[str, float]
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.tile(space.to_vector(self.theta), (n, 1))
-
-
-@dataclass(frozen=True)
-class Mixture(Sampler):
-    """Draw from ``first`` with probability ``weight``, else from ``second``."""
-
-    first: Sampler
-    second: Sampler
-    weight: float = 0.5
-
-    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
-        pick = rng.random(n) < self.weight
-        return np.where(
-            pick[:, None], self.first.sample(space, rng, n), self.second.sample(space, rng, n)
-        )
-
-
-# --------------------------------------------------------------------------- observation models
-
-
-class ObservationModel:
-    """How agents see theta: ``theta_hat_i = view(normalised theta) + noise_i``."""
-
-    def dim(self, space: Characteristics) -> int:
-        """Length of each agent's ``theta_hat``."""
-        raise NotImplementedError
-
-    def bounds(self, space: Characteristics) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds of ``theta_hat`` for the observation space."""
-        d = self.dim(space)
-        return -np.ones(d), np.ones(d)
-
-    def __call__(
-        self,
-        space: Characteristics,
-        unit_theta: np.ndarray,
-        n_agents: int,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """Return ``theta_hat`` for ``n_agents`` agents, shape ``(n_agents, dim)``."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Full(ObservationModel):
-    """Every agent sees all of theta, exactly."""
-
-    def dim(self, space: Characteristics) -> int:
-        return len(space)
-
-    def __call__(self, space, unit_theta, n_agents, rng):
-        return np.tile(unit_theta, (n_agents, 1))
-
-
-@dataclass(frozen=True)
-class Subset(ObservationModel):
-    """Agents see only the named parameters (an empty tuple hides theta completely)."""
-
-    names: tuple[str, ...]
-
-    def dim(self, space: Characteristics) -> int:
-        for name in self.names:
-            space.index(name)
-        return len(self.names)
-
-    def __call__(self, space, unit_theta, n_agents, rng):
-        idx = [space.index(n) for n in self.names]
-        return np.tile(unit_theta[idx], (n_agents, 1))
-
-
-@dataclass(frozen=True)
-class Noisy(ObservationModel):
-    """Each agent sees theta (or ``names`` of it) plus its own Gaussian error.
-
-    Attributes:
-        sigma: Noise std in normalised units (1.0 is half the range).
-        names: Parameters seen; all if empty.
-    """
-
-    sigma: float = 0.1
-    names: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.sigma >= 0:
-            raise ValueError(f"Noisy: sigma={self.sigma} must be >= 0")
-
-    def _idx(self, space: Characteristics) -> list[int]:
-        return [space.index(n) for n in self.names] if self.names else list(range(len(space)))
-
-    def dim(self, space: Characteristics) -> int:
-        return len(self._idx(space))
-
-    def bounds(self, space: Characteristics) -> tuple[np.ndarray, np.ndarray]:
-        d = self.dim(space)
-        return np.full(d, -np.inf), np.full(d, np.inf)
-
-    def __call__(self, space, unit_theta, n_agents, rng):
-        view = unit_theta[self._idx(space)]
-        return view + self.sigma * rng.standard_normal((n_agents, len(view)))
-
-
-@dataclass(frozen=True)
-class Belief(ObservationModel):
-    """Agents see a fixed ``theta`` whatever the real one is: behaviour frozen at that theta.
-
-    This is the non-adapting population of the Lucas critique: agents keep acting as they did
-    under the old policy while the leader changes the real characteristics.
-    """
-
-    theta: Mapping[str, float]
-
-    def dim(self, space: Characteristics) -> int:
-        return len(space)
-
-    def __call__(self, space, unit_theta, n_agents, rng):
-        return np.tile(space.normalize(space.to_vector(self.theta)), (n_agents, 1))

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from mesa_adage.characteristics import Characteristics, Theta, parse_theta
+from mesa_adage.executors import EXECUTORS, make_executor
 from mesa_adage.experiment import Experiment
 from mesa_adage.leaders import LEADERS
-from mesa_adage.scheduler import LeaderScheduler, RunResult
+from mesa_adage.reporting import RunResult
+from mesa_adage.scheduler import LeaderScheduler
 
 
 def resolve_spec(spec: str) -> Any:
@@ -66,7 +68,7 @@ def build_experiment(spec: str, target_theta: str | None, data: str | None) -> E
             raise ValueError(f"SPEC {spec!r} does not accept {flag}")
         kwargs[name] = value
     if target_theta is not None:
-        kwargs["target_theta"] = parse_theta(target_theta, factory().characteristics)
+        kwargs["target_theta"] = parse_theta(target_theta, factory().space)
     experiment = factory(**kwargs)
     if not isinstance(experiment, Experiment):
         raise ValueError(f"SPEC {spec!r} returned {type(experiment).__name__}, not an Experiment")
@@ -101,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="leader epochs (default: the experiment's)")
     run.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
     run.add_argument("--out", type=Path, help="run folder (default runs/<experiment>-seed<seed>)")
-    run.add_argument("--leader", help=f"leader, one of {', '.join(LEADERS)}")
+    run.add_argument("--leader", help=f"leader, one of {', '.join(sorted(LEADERS))}")
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--target-theta", help="calibration: generate data at name=value,...")
     run.add_argument("--data", help="calibration: CSV of observed series")
@@ -110,6 +112,21 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="independently seeded follower policies that share the evaluations (default: the "
         "experiment's; more cost more training and reduce one learner's quirks)",
+    )
+    run.add_argument(
+        "--executor",
+        default="serial",
+        help=f"where followers train and candidates are evaluated: {', '.join(EXECUTORS)} "
+        "(default serial; every executor gives the same results)",
+    )
+    run.add_argument("--workers", type=int, help="processes for --executor process/ray")
+    run.add_argument(
+        "--address", help="--executor ray: the address of a running Ray cluster (host:port)"
+    )
+    run.add_argument(
+        "--storage",
+        help="Optuna leaders: a storage URL for the study (default: the run folder's SQLite "
+        "file), e.g. postgresql://user:password@host/db to share it between machines",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     return top
@@ -120,26 +137,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.leader is not None and args.leader not in LEADERS:
-            raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {list(LEADERS)}")
+            raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
+        executor = make_executor(args.executor, workers=args.workers, address=args.address)
         experiment = build_experiment(args.spec, args.target_theta, args.data)
         if args.followers is not None:
             timescales = replace(experiment.timescales, followers=args.followers)
             experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
-        scheduler = LeaderScheduler(
-            experiment,
-            out,
-            seed=args.seed,
-            epochs=args.epochs,
-            leader=args.leader,
-            resume=args.resume,
-            progress=not args.quiet,
-        )
-        result: RunResult = scheduler.run()
+        with executor:
+            result: RunResult = LeaderScheduler(
+                experiment,
+                out,
+                seed=args.seed,
+                epochs=args.epochs,
+                leader=args.leader,
+                executor=executor,
+                storage=args.storage,
+                resume=args.resume,
+                progress=not args.quiet,
+            ).run()
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"adage: error: {err}", file=sys.stderr)
         return 2
-    print(result_table(experiment.characteristics, result.theta, experiment.target_theta))
+    print(result_table(experiment.space, result.theta, experiment.target_theta))
     print(f"objective {result.objective:.4g}; run folder {out}")
     return 0
 

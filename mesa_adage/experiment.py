@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.fingerprint import describe
+from mesa_adage.followers import algorithm
+from mesa_adage.leaders import Leader, LeaderFactory
 from mesa_adage.objectives import Objective
 from mesa_adage.rollout import ModelFactory
 
@@ -18,6 +23,9 @@ from mesa_adage.rollout import ModelFactory
 @dataclass(frozen=True)
 class Timescales:
     """The two timescales of the alternating loop, and the leader's evaluation budget.
+
+    The followers' side is set here; the leader's own rate (``alpha_L``: a step size, a
+    learning rate) is a hyper-parameter of the leader (``Experiment.leader_kwargs``).
 
     Attributes:
         warmup_steps: Follower environment steps (agent-steps) before the first leader phase,
@@ -29,7 +37,6 @@ class Timescales:
             linearly to ``follower_lr_final`` by the warm-up's end.
         follower_lr_final: Follower learning rate in the epochs (small, so the followers track
             the leader's moves without forgetting).
-        leader_lr: Step size ``alpha_L`` of gradient leaders, in normalised theta units.
         candidates: Candidates the leader proposes per epoch.
         eval_rollouts: Episodes per candidate (``M``); every candidate sees the same seeds.
         focus: Share of follower episodes drawn near the leader's incumbent after epoch 1
@@ -51,7 +58,6 @@ class Timescales:
     follower_steps: int = 40_000
     follower_lr: float = 1e-3
     follower_lr_final: float = 1e-4
-    leader_lr: float = 0.3
     candidates: int = 8
     eval_rollouts: int = 16
     focus: float = 0.5
@@ -81,7 +87,7 @@ class Timescales:
         for name in ("focus", "follower_average"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be in [0, 1]")
-        for name in ("follower_lr", "follower_lr_final", "leader_lr", "focus_std"):
+        for name in ("follower_lr", "follower_lr_final", "focus_std"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be positive")
 
@@ -93,17 +99,20 @@ class Experiment:
     Attributes:
         name: Short name, used in the run folder's config.
         make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
-        characteristics: The space theta lives in.
+        characteristics: The space theta lives in; None takes the model class's own (a space
+            given here must equal it: theta is declared once, on the model).
         agent_type: The :class:`PolicyAgent` class whose shared policy is trained.
         objective: The leader's objective (maximised); if ``data`` is set, a function that
             builds the objective from the observed data frame.
         data: Observed data, or a function of the run seed that generates it (then saved to
-            the run folder as ``observed.csv`` and reused on resume).
+            the run folder as ``observed.csv`` and reused on resume); if the function takes an
+            ``executor`` keyword, it receives the run's executor to train in parallel.
         epochs: Leader epochs (K).
-        leader: Leader name (see :func:`mesa_adage.leaders.make_leader`).
-        leader_kwargs: Extra arguments of the leader.
+        leader: A leader name (``adage run --help`` lists them), a :class:`Leader` instance,
+            or a factory called as ``factory(space, seed, **leader_kwargs)``.
+        leader_kwargs: The leader's hyper-parameters, e.g. ``{"alpha_L": 0.1}``.
         timescales: Follower and leader timescales.
-        algo: Stable-Baselines3 algorithm name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...).
+        algo: Stable-Baselines3 algorithm class or name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...).
         algo_kwargs: Arguments of the algorithm.
         n_copies: Model copies in the training VecEnv.
         target_theta: The true theta, when known (synthetic calibration).
@@ -114,19 +123,22 @@ class Experiment:
         profile_points: If not 0, the run ends with an identification check: the objective
             along each parameter's whole range through the answer (the others fixed), at
             this many evenly spaced values, written to ``profile.csv`` and ``profile.png``.
+        eval_tasks: Candidate evaluations are split into at least this many tasks, so an
+            executor can run them side by side. The split, not the executor, fixes how
+            episodes are batched, so every executor gives the same numbers.
     """
 
     name: str
     make_model: ModelFactory
-    characteristics: Characteristics
     agent_type: type[PolicyAgent]
     objective: Objective | Callable[[pd.DataFrame], Objective]
-    data: pd.DataFrame | Callable[[int], pd.DataFrame] | None = None
+    characteristics: Characteristics | None = None
+    data: pd.DataFrame | Callable[..., pd.DataFrame] | None = None
     epochs: int = 6
-    leader: str = "tpe"
+    leader: str | Leader | LeaderFactory = "tpe"
     leader_kwargs: dict[str, Any] = field(default_factory=dict)
     timescales: Timescales = Timescales()
-    algo: str = "PPO"
+    algo: str | type[BaseAlgorithm] = "PPO"
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     n_copies: int = 8
     target_theta: Theta | None = None
@@ -134,6 +146,7 @@ class Experiment:
     track: tuple[str, ...] = ()
     report: Callable[[Path, Any], None] | None = None
     profile_points: int = 0
+    eval_tasks: int = 4
 
     def __post_init__(self) -> None:
         if "learning_rate" in self.algo_kwargs:
@@ -141,23 +154,64 @@ class Experiment:
                 "algo_kwargs sets learning_rate; set the follower learning rates through "
                 "Timescales(follower_lr=..., follower_lr_final=...) instead"
             )
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
+        algorithm(self.algo)
+        for name, low in (("epochs", 1), ("eval_tasks", 1)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= low):
+                raise ValueError(f"{name}={value!r} must be a positive integer")
         points = self.profile_points
         if not (isinstance(points, int) and (points == 0 or points >= 2)):
             raise ValueError(f"profile_points={points!r} must be 0 (no profile) or an integer >= 2")
+        declared = model_characteristics(self.make_model)
+        if self.characteristics is None:
+            object.__setattr__(self, "characteristics", declared)
+        elif self.characteristics.params != declared.params:
+            raise ValueError(
+                f"Experiment {self.name!r}: characteristics={self.characteristics} differ from "
+                f"the model's own {declared}; leave characteristics out to use the model's"
+            )
+
+    @property
+    def space(self) -> Characteristics:
+        """The characteristics theta lives in (the model's own)."""
+        assert self.characteristics is not None  # set in __post_init__
+        return self.characteristics
 
     def config(self) -> dict[str, Any]:
-        """The JSON-serialisable settings that define a run (checked on resume)."""
+        """The JSON-serialisable settings that define a run (checked on resume).
+
+        Besides the settings, it fingerprints the model factory (and its parameters), the
+        objective and the data, so a run folder never mixes two different experiments.
+        """
         return {
             "experiment": self.name,
-            "characteristics": [asdict(p) for p in self.characteristics.params],
-            "agent_type": self.agent_type.__name__,
-            "leader": self.leader,
-            "leader_kwargs": self.leader_kwargs,
+            "characteristics": [asdict(p) for p in self.space.params],
+            "model": describe(self.make_model),
+            "agent_type": describe(self.agent_type),
+            "objective": describe(self.objective),
+            "data": describe(self.data),
+            "leader": describe(self.leader),
+            "leader_kwargs": describe(self.leader_kwargs),
             "timescales": asdict(self.timescales),
-            "algo": self.algo,
-            "algo_kwargs": self.algo_kwargs,
+            "algo": describe(self.algo),
+            "algo_kwargs": describe(self.algo_kwargs),
             "n_copies": self.n_copies,
             "target_theta": self.target_theta,
+            "eval_tasks": self.eval_tasks,
         }
+
+
+def model_characteristics(make_model: ModelFactory) -> Characteristics:
+    """The characteristics a model factory declares: its class's, or a probe episode's."""
+    factory: Any = make_model
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    declared = getattr(factory, "characteristics", None) if isinstance(factory, type) else None
+    if declared is None:
+        declared = getattr(make_model(theta=None, seed=0), "characteristics", None)
+    if not isinstance(declared, Characteristics):
+        raise ValueError(
+            f"make_model={make_model!r} does not build an AdaptiveModel with class attribute "
+            "`characteristics = Characteristics(...)`"
+        )
+    return declared

@@ -11,7 +11,8 @@ import mesa
 import numpy as np
 
 from mesa_adage.agent import PolicyAgent
-from mesa_adage.characteristics import Characteristics, Full, ObservationModel
+from mesa_adage.characteristics import Characteristics
+from mesa_adage.observation import Full, ObservationModel
 from mesa_adage.policies import Policy
 
 
@@ -130,7 +131,7 @@ class AdaptiveModel(mesa.Model):
         n = len(self.agents_by_type[agent_type])
         cached = self._theta_hat.get(agent_type)
         if cached is None or len(cached) != n:
-            unit = self.characteristics.normalize(self.characteristics.to_vector(self._theta))
+            unit = self.characteristics.to_unit(self._theta)
             cached = self.observation_model(self.characteristics, unit, n, self.rng)
             self._theta_hat[agent_type] = cached
         return cached

@@ -1,23 +1,24 @@
-"""PNG plots of a run: theta and the objective over epochs, fitted versus observed, profiles."""
+"""PNG plots of a run: theta and the objective over epochs, fitted versus observed, profiles.
+
+Figures are drawn with matplotlib's object API (``Figure``), never ``pyplot``: a library must
+not choose or switch the user's plotting backend.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from mesa_adage.characteristics import Characteristics
 from mesa_adage.objectives import episodes
 
 if TYPE_CHECKING:
     from mesa_adage.experiment import Experiment
-    from mesa_adage.scheduler import RunResult
+    from mesa_adage.reporting import RunResult
 
 
 def plot_theta(
@@ -28,7 +29,8 @@ def plot_theta(
     path: Path,
 ) -> None:
     """One panel per parameter: the leader's incumbent over epochs and its final answer."""
-    fig, axes = plt.subplots(1, len(space), figsize=(4 * len(space), 3), squeeze=False)
+    fig = Figure(figsize=(4 * len(space), 3))
+    axes = fig.subplots(1, len(space), squeeze=False)
     for ax, p in zip(axes[0], space.params, strict=True):
         ax.plot(history["epoch"], history[p.name], "o-", label="leader")
         if target is not None:
@@ -48,12 +50,12 @@ def plot_theta(
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_objective(history: pd.DataFrame, path: Path) -> None:
     """The best objective so far, each epoch's best candidate, and the follower return."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    fig = Figure(figsize=(8, 3))
+    left, right = fig.subplots(1, 2)
     left.plot(history["epoch"], history["objective"], "o-", label="best so far")
     left.plot(history["epoch"], history["epoch_best"], "x:", label="best this epoch")
     left.set_xlabel("epoch")
@@ -68,12 +70,12 @@ def plot_objective(history: pd.DataFrame, path: Path) -> None:
         right.set_axis_off()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_fit(observed: dict[str, np.ndarray], fitted: dict[str, np.ndarray], path: Path) -> None:
     """Per column: mean path and 10-90% band of the observed versus the fitted episodes."""
-    fig, axes = plt.subplots(1, len(observed), figsize=(5 * len(observed), 3.2), squeeze=False)
+    fig = Figure(figsize=(5 * len(observed), 3.2))
+    axes = fig.subplots(1, len(observed), squeeze=False)
     for ax, column in zip(axes[0], observed, strict=True):
         for arr, label, color in (
             (observed[column], "observed", "k"),
@@ -88,13 +90,13 @@ def plot_fit(observed: dict[str, np.ndarray], fitted: dict[str, np.ndarray], pat
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_profile(profile: pd.DataFrame, answer: dict, target: dict | None, run_dir: Path) -> None:
     """``profile.png``: per parameter, the objective along its range through the answer."""
     names = list(dict.fromkeys(profile["parameter"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    fig = Figure(figsize=(4 * len(names), 3))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         line = profile[profile["parameter"] == name]
         ax.plot(line["value"], line["objective"], "o-", ms=3)
@@ -108,7 +110,6 @@ def plot_profile(profile: pd.DataFrame, answer: dict, target: dict | None, run_d
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(run_dir / "profile.png", dpi=110)
-    plt.close(fig)
 
 
 def plot_run(

@@ -69,18 +69,10 @@ class RunRecord:
     def state_path(self) -> Path:
         return self.path / CHECKPOINT / "state.json"
 
-    @staticmethod
-    def policy_name(member: int = 0) -> str:
-        """File name of a follower policy: ``policy.zip``, then ``policy-1.zip``, ..."""
-        return "policy.zip" if member == 0 else f"policy-{member}.zip"
-
-    def policy_path(self, member: int = 0) -> Path:
-        """Checkpointed SB3 model (with optimiser state) of one follower policy."""
-        return self.path / CHECKPOINT / self.policy_name(member)
-
-    def average_path(self, member: int = 0) -> Path:
-        """Checkpointed averaged weights of one follower policy."""
-        return self.path / CHECKPOINT / self.policy_name(member).replace(".zip", "_average.pt")
+    @property
+    def checkpoint(self) -> Path:
+        """The checkpoint folder: follower policies, leader state, ``state.json``."""
+        return self.path / CHECKPOINT
 
     def load_state(self) -> dict[str, Any] | None:
         """The last committed checkpoint state, or None for a fresh run."""

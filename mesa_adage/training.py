@@ -9,8 +9,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from threadpoolctl import threadpool_limits
 
 from mesa_adage.agent import PolicyAgent
-from mesa_adage.characteristics import Sampler
 from mesa_adage.rollout import ModelFactory
+from mesa_adage.samplers import Sampler
 from mesa_adage.vec_env import MesaVecEnv
 
 

@@ -10,10 +10,10 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from mesa_adage.agent import PolicyAgent
-from mesa_adage.characteristics import Sampler, Uniform
 from mesa_adage.model import AdaptiveModel
 from mesa_adage.policies import Policy
 from mesa_adage.rollout import ModelFactory, advance, inject_batched
+from mesa_adage.samplers import Sampler, Uniform
 
 
 class MesaVecEnv(VecEnv):

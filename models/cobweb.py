@@ -52,10 +52,14 @@ from agents.producer import Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
+    Executor,
     Experiment,
     Fixed,
     Param,
+    Rollout,
+    Sampler,
     SB3Policy,
+    SerialExecutor,
     Timescales,
     Uniform,
     objectives,
@@ -203,6 +207,7 @@ def observed_data(
     reference: str = "model",
     reference_steps: int = 600_000,
     populations: int = 3,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Synthetic "observed" markets at a known theta.
 
@@ -212,7 +217,7 @@ def observed_data(
     policies trained at ``theta`` alone (producers who only ever lived in that market), a
     harder, mis-specified test. ``populations`` independently trained policies each play an
     equal share of the episodes, as different groups of subjects would, so one unlucky
-    training run does not define the data.
+    training run does not define the data. They train side by side on ``executor``.
 
     Returns:
         A frame with columns ``episode``, ``step``, ``price``, ``mean_forecast`` and
@@ -226,24 +231,37 @@ def observed_data(
         raise ValueError(
             f"populations={populations!r} must be an integer in [1, {OBSERVED_EPISODES}]"
         )
-    rollouts = []
-    for group, episodes in enumerate(np.array_split(np.arange(OBSERVED_EPISODES), populations)):
-        ppo = train(
-            CobwebModel,
-            Producer,
-            samplers[reference],
-            reference_steps,
-            algo=PPO,
-            seed=seed + group,
-            learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
-            **PPO_SETTINGS,
-        )
-        seeds = [seed * 7_919 + 10_000 + int(i) for i in episodes]
-        rollouts += simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
+    groups = np.array_split(np.arange(OBSERVED_EPISODES), populations)
+    play = partial(_population, theta, seed, samplers[reference], reference_steps)
+    played = (executor or SerialExecutor()).map(play, list(enumerate(groups)))
+    rollouts = [rollout for group in played for rollout in group]
     return pd.concat(
         [r.frame.reset_index().assign(episode=i) for i, r in enumerate(rollouts)],
         ignore_index=True,
     )[["episode", "step", "price", "mean_forecast", "forecast_spread"]]
+
+
+def _population(
+    theta: dict[str, float],
+    seed: int,
+    sampler: Sampler,
+    steps: int,
+    group: tuple[int, np.ndarray],
+) -> list[Rollout]:
+    """One group of producers in the data: a policy trained from its own seed, and its episodes."""
+    index, episodes = group
+    ppo = train(
+        CobwebModel,
+        Producer,
+        sampler,
+        steps,
+        algo=PPO,
+        seed=seed + index,
+        learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
+        **PPO_SETTINGS,
+    )
+    seeds = [seed * 7_919 + 10_000 + int(i) for i in episodes]
+    return simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
 
 
 def calibration(
@@ -284,7 +302,6 @@ def calibration(
     return Experiment(
         name="cobweb-calibration" + ("" if reference == "model" else f"-{reference}"),
         make_model=make_model,
-        characteristics=COBWEB_THETA,
         agent_type=Producer,
         objective=lambda frame: objectives.calibration(
             frame, [c for c in MATCHED_SERIES if c in frame.columns], MATCHED_STATISTICS

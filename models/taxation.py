@@ -38,12 +38,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import mesa
 import numpy as np
+from matplotlib.figure import Figure
 
 from agents.household import Household
 from mesa_adage import (
@@ -269,7 +266,6 @@ def policy_design(n_households: int = 100) -> Experiment:
     return Experiment(
         name="taxation-policy-design",
         make_model=partial(TaxationModel, params=TaxParams(n_households=n_households)),
-        characteristics=TAX_THETA,
         agent_type=Household,
         objective=objectives.mean_of("welfare"),
         epochs=10,
@@ -306,7 +302,8 @@ def report(run_dir: Path, result: RunResult) -> None:
     schedules = {"free market": FREE_MARKET, "US (HSV 2017)": US_SCHEDULE, "ADAGE": result.theta}
     economies = {name: final_state(theta, result.policy) for name, theta in schedules.items()}
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    left, right = fig.subplots(1, 2)
     incomes = np.concatenate([m.households.get("income") for m in economies.values()])
     y = np.linspace(0.05, np.percentile(incomes, 99), 200)
     for name, theta in schedules.items():
@@ -323,15 +320,14 @@ def report(run_dir: Path, result: RunResult) -> None:
     right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(run_dir / "tax_schedule.png", dpi=110)
-    plt.close(fig)
 
     history = result.history
     if len(history):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+        fig = Figure(figsize=(11, 3))
+        axes = fig.subplots(1, 3)
         for ax, column in zip(axes, ("welfare", "gdp", "gini_income"), strict=True):
             ax.plot(history["epoch"], history[column], "o-")
             ax.set_title(f"{column} at the epoch's best tax", fontsize=9)
             ax.set_xlabel("epoch")
         fig.tight_layout()
         fig.savefig(run_dir / "economy.png", dpi=110)
-        plt.close(fig)

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from mesa_adage import Characteristics, Param, make_leader
-from mesa_adage.leaders import LEADERS
+from mesa_adage import Characteristics, Leader, Param, make_leader, register
+from mesa_adage.leaders import LEADERS, RandomLeader
 
 SPACE = Characteristics(Param("a", 0.0, 1.0), Param("b", -5.0, 5.0))
 OPTIMUM = {"a": 0.3, "b": 2.0}
@@ -46,12 +46,14 @@ def test_every_leader_finds_the_optimum(name, rounds, tolerance):
 def test_state_dict_round_trip_continues_identically(name, tmp_path):
     optuna = name in ("tpe", "gp", "cmaes")
     storage = f"sqlite:///{tmp_path / 'study.db'}" if optuna else None
-    original = drive(make_leader(name, SPACE, seed=3, storage=storage), 3, n=5)
+    where = {"storage": storage} if optuna else {}
+    original = drive(make_leader(name, SPACE, seed=3, **where), 3, n=5)
     state = json.loads(json.dumps(original.state_dict()))
     if optuna:  # the resumed run gets its own copy of the run folder's study
         shutil.copy(tmp_path / "study.db", tmp_path / "copy.db")
         storage = f"sqlite:///{tmp_path / 'copy.db'}"
-    restored = make_leader(name, SPACE, seed=3, storage=storage)
+        where = {"storage": storage}
+    restored = make_leader(name, SPACE, seed=3, **where)
     restored.load_state_dict(state)
     assert restored.ask(5) == original.ask(5)
 
@@ -70,15 +72,24 @@ def test_optuna_leader_forks_a_study_that_ran_past_its_checkpoint(tmp_path):
 
 def test_spsa_takes_a_step_of_size_alpha():
     leader = make_leader("spsa", SPACE, seed=0, alpha_L=0.2)
-    before = SPACE.normalize(SPACE.to_vector(leader.incumbent))
+    before = SPACE.to_unit(leader.incumbent)
     drive(leader, 1, n=3)
-    after = SPACE.normalize(SPACE.to_vector(leader.incumbent))
+    after = SPACE.to_unit(leader.incumbent)
     assert np.linalg.norm(after - before) == pytest.approx(0.2)
 
 
 def test_bad_leader_input_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown leader 'bayes'; allowed are \['grid'"):
+    with pytest.raises(ValueError, match=r"unknown leader 'bayes'; allowed are \['cmaes', 'gp'"):
         make_leader("bayes", SPACE)
+    with pytest.raises(ValueError, match=r"leader 'spsa' takes no argument 'storage'; its argu"):
+        make_leader("spsa", SPACE, storage="sqlite:///x.db")
+    with pytest.raises(ValueError, match=r"configure the RandomLeader instance itself"):
+        make_leader(RandomLeader(SPACE), SPACE, seed=1, points=3)
+    other = Characteristics(Param("c", 0.0, 1.0))
+    with pytest.raises(ValueError, match=r"the leader searches \['c'\] but the experiment's"):
+        make_leader(RandomLeader(other), SPACE)
+    with pytest.raises(ValueError, match="--storage 'nosuchdb://x': Optuna cannot open it"):
+        make_leader("tpe", SPACE, storage="nosuchdb://x")
     leader = make_leader("random", SPACE)
     thetas = leader.ask(2)
     with pytest.raises(ValueError, match="non-finite objective value nan"):
@@ -96,10 +107,38 @@ def test_grid_leader_is_exhausted_after_every_point():
 
 
 def test_rl_leader_learns_towards_the_optimum():
-    leader = make_leader("rl", SPACE, seed=0, alpha_L=3e-2, candidates=8)
+    leader = make_leader("rl", SPACE, seed=0, alpha_L=3e-2)
     start = max(SPACE.range_error(leader.incumbent, OPTIMUM).values())
     for _ in range(40):
         thetas, values = leader.phase(lambda ts: [score(t) for t in ts], 8)
         assert len(thetas) == len(values) == 8
     end = max(SPACE.range_error(leader.incumbent, OPTIMUM).values())
     assert end < 0.1 < start, (start, end)
+
+
+class Centre(Leader):
+    """A user's leader: always proposes the middle of the box, a step size apart."""
+
+    def __init__(self, space, seed=0, step=0.1):
+        super().__init__(space, seed)
+        self.step = step
+
+    def ask(self, n):
+        middle = self.space.defaults
+        return [{**middle, "a": middle["a"] + self.step * i / n} for i in range(n)]
+
+
+def test_a_user_leader_plugs_in_as_instance_factory_or_registered_name():
+    instance = Centre(SPACE, step=0.2)
+    assert make_leader(instance, SPACE) is instance
+    built = make_leader(Centre, SPACE, seed=4, step=0.3)
+    assert (built.seed, built.step) == (4, 0.3)
+    with pytest.raises(ValueError, match=r"leader Centre takes no argument 'alpha_L'"):
+        make_leader(Centre, SPACE, alpha_L=0.1)
+    register("centre-test", Centre)
+    try:
+        assert make_leader("centre-test", SPACE, step=0.05).step == 0.05
+        with pytest.raises(ValueError, match="'centre-test' is already registered"):
+            register("centre-test", Centre)
+    finally:
+        del LEADERS["centre-test"]

@@ -1,11 +1,26 @@
 import json
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mesa_adage import Experiment, LeaderScheduler, SB3Policy, Timescales, simulate
+from mesa_adage import (
+    Characteristics,
+    Evaluator,
+    Experiment,
+    Fixed,
+    Leader,
+    LeaderScheduler,
+    Param,
+    SB3Policy,
+    Timescales,
+    Uniform,
+    make_executor,
+    simulate,
+)
+from mesa_adage.executors import EXECUTORS
 from mesa_adage.objectives import calibration
 from tests.toy import Guesser, Toy
 
@@ -86,19 +101,19 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch,
     full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
 
     calls = {"n": 0}
-    evaluate = LeaderScheduler.evaluate
+    score = Evaluator.score
 
-    def crash_in_epoch_two(self, thetas):
-        out = evaluate(self, thetas)
+    def crash_in_epoch_two(self, thetas, policies):
+        out = score(self, thetas, policies)
         calls["n"] += 1
         if calls["n"] == 2:  # after epoch 2's evaluation, before its checkpoint
             raise KeyboardInterrupt
         return out
 
-    monkeypatch.setattr(LeaderScheduler, "evaluate", crash_in_epoch_two)
+    monkeypatch.setattr(Evaluator, "score", crash_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         LeaderScheduler(exp, tmp_path / "cut", seed=3, progress=False).run()
-    monkeypatch.setattr(LeaderScheduler, "evaluate", evaluate)
+    monkeypatch.setattr(Evaluator, "score", score)
     resumed = LeaderScheduler(exp, tmp_path / "cut", seed=3, progress=False, resume=True).run()
 
     pd.testing.assert_frame_equal(
@@ -128,13 +143,13 @@ def test_a_population_of_followers_shares_every_candidate(tmp_path):
         assert (tmp_path / "run" / name).exists(), name
     first, second = (p.policy.state_dict() for p in result.policies)
     assert any(not np.allclose(first[k], second[k]) for k in first)  # independent seeds
-    assert scheduler.env_steps == 2 * (TINY.warmup_steps + TINY.follower_steps)
+    assert scheduler.followers.env_steps == 2 * (TINY.warmup_steps + TINY.follower_steps)
     # episode j of a candidate is played by follower j % 2, on the shared evaluation seeds
     theta = {"target": 0.3}
-    _, [episodes] = scheduler.evaluate([theta])
+    _, [episodes] = scheduler.evaluator.score([theta], result.policies)
     for j, episode in enumerate(episodes):
         policy = result.policies[j % 2]
-        [alone] = simulate(Toy, [theta], {Guesser: policy}, [scheduler.eval_seeds[j]])
+        [alone] = simulate(Toy, [theta], {Guesser: policy}, [scheduler.evaluator.seeds[j]])
         pd.testing.assert_frame_equal(episode.frame, alone.frame)
 
 
@@ -142,9 +157,9 @@ def test_without_follower_steps_the_leader_scores_one_fixed_model(tmp_path):
     exp = experiment(epochs=2, timescales=replace(TINY, follower_steps=0, follower_average=0.5))
     scheduler = LeaderScheduler(exp, tmp_path / "run", seed=4, progress=False)
     result = scheduler.run()
-    assert scheduler.env_steps == TINY.warmup_steps
+    assert scheduler.followers.env_steps == TINY.warmup_steps
     assert result.history["follower_return"].isna().all()
-    warm = scheduler.algos[0].policy.state_dict()  # the warm-up's last weights ...
+    warm = scheduler.followers.weights[0]  # the warm-up's last weights ...
     used = result.policy.policy.state_dict()  # ... are what every epoch evaluated with
     assert all(np.array_equal(warm[k], used[k]) for k in warm)
 
@@ -178,7 +193,9 @@ def test_timescales_and_leader_errors():
     with pytest.raises(ValueError, match="unknown leader 'nope'"):
         LeaderScheduler(experiment(leader="nope"))
     with pytest.raises(ValueError, match="unknown SB3 algorithm 'PPO2'"):
-        LeaderScheduler(experiment(algo="PPO2"))
+        experiment(algo="PPO2")
+    with pytest.raises(ValueError, match="unknown executor 'gpu'"):
+        LeaderScheduler(experiment(), executor="gpu")
     with pytest.raises(ValueError, match="epochs=0"):
         LeaderScheduler(experiment(), epochs=0)
     with pytest.raises(ValueError, match=r"Timescales\(follower_lr"):
@@ -192,8 +209,73 @@ def test_scheduler_in_memory_recovers_the_toy_target():
     assert isinstance(result.policy, SB3Policy) and len(rollouts) == 2
 
 
-def test_leader_lr_is_the_spsa_step_size():
-    scheduler = LeaderScheduler(
-        experiment(leader="spsa", timescales=replace(TINY, leader_lr=0.05)), progress=False
-    )
-    assert scheduler.leader.alpha_L == 0.05
+def test_a_leader_s_rate_lives_on_the_leader():
+    spsa = LeaderScheduler(experiment(leader="spsa", leader_kwargs={"alpha_L": 0.05}))
+    assert spsa.leader.alpha_L == 0.05
+    # the RL leader keeps its own PPO learning rate; it once received the SPSA step size
+    assert LeaderScheduler(experiment(leader="rl")).leader.alpha_L == 3e-3
+    # an overriding leader does not inherit arguments meant for the experiment's own
+    assert LeaderScheduler(experiment(leader="spsa", leader_kwargs={"alpha_L": 0.05}), leader="rl")
+
+
+class FixedTrainer(Leader):
+    """A leader that asks random candidates but trains the followers at target=0.7 only."""
+
+    def ask(self, n):
+        return self.space.sample(Uniform(), self.rng, n)
+
+    def training_sampler(self):
+        return Fixed({"target": 0.7})
+
+
+def test_a_leader_s_training_sampler_reaches_the_followers(tmp_path):
+    built = []
+
+    def make_model(theta=None, seed=None):
+        built.append(None if theta is None else theta["target"])
+        return Toy(theta, seed=seed)
+
+    exp = experiment(make_model=make_model, leader=FixedTrainer, epochs=1)
+    LeaderScheduler(exp, tmp_path / "run", seed=0, progress=False).run()
+    first = built.index(0.7)  # the epoch's follower phase: every copy starts at the target
+    assert built[first : first + exp.n_copies] == [0.7] * exp.n_copies
+    assert len(built[:first]) > exp.n_copies  # after the warm-up, uniform over the box
+
+
+def test_every_executor_gives_the_same_history(tmp_path):
+    pytest.importorskip("ray", reason="the ray executor needs the optional ray extra")
+    exp = experiment(epochs=2, timescales=replace(TINY, followers=2, eval_rollouts=4))
+    runs = {}
+    for name in EXECUTORS:  # ray: a local ray.init(num_cpus=2), shut down with the executor
+        with make_executor(name, workers=2) as executor:
+            scheduler = LeaderScheduler(exp, tmp_path / name, seed=6, executor=executor)
+            runs[name] = scheduler.run()
+    serial = runs.pop("serial")
+    for name, other in runs.items():
+        pd.testing.assert_frame_equal(
+            serial.history.drop(columns="seconds"), other.history.drop(columns="seconds")
+        )
+        assert (serial.theta, serial.objective) == (other.theta, other.objective), name
+        saved = [pd.read_csv(tmp_path / n / "candidates.csv") for n in ("serial", name)]
+        pd.testing.assert_frame_equal(*saved)
+
+
+@pytest.mark.parametrize(
+    ("change", "differs"),
+    [
+        ({"make_model": partial(Toy, n=4)}, "model"),
+        ({"objective": lambda frame: calibration(frame, "mean_action", ["mean"])}, "objective"),
+        ({"data": lambda seed: toy_data(seed).assign(mean_action=0.2)}, "data"),
+    ],
+)
+def test_resume_refuses_another_model_objective_or_data(tmp_path, change, differs):
+    LeaderScheduler(experiment(epochs=1), tmp_path / "r", progress=False).run()
+    with pytest.raises(ValueError, match=rf"differ from the saved run in \['{differs}'\]"):
+        LeaderScheduler(experiment(**change), tmp_path / "r", progress=False, resume=True)
+
+
+def test_the_space_is_declared_once_on_the_model():
+    assert experiment(characteristics=None).space is Toy.characteristics
+    other = Characteristics(Param("target", -1.0, 1.0))
+    with pytest.raises(ValueError, match="differ from the model's own"):
+        experiment(characteristics=other)

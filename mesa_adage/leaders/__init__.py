@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import pkgutil
 
-from mesa_adage.characteristics import Characteristics
 from mesa_adage.leaders.base import Leader
-from mesa_adage.leaders.gradient import SPSALeader
-from mesa_adage.leaders.optuna_leader import SAMPLERS, OptunaLeader
-from mesa_adage.leaders.rl import RLLeader
-from mesa_adage.leaders.search import GridLeader, RandomLeader
+from mesa_adage.leaders.registry import LEADERS, LeaderFactory, make_leader, register
 
-LEADERS = ("grid", "random", *SAMPLERS, "spsa", "rl")
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
-
-def make_leader(
-    name: str, space: Characteristics, seed: int = 0, storage: str | None = None, **kwargs: Any
-) -> Leader:
-    """Build a leader by name: ``grid``, ``random``, ``tpe``, ``gp``, ``cmaes``, ``spsa``, ``rl``.
-
-    Args:
-        name: Leader name.
-        space: The characteristics searched.
-        seed: Leader seed.
-        storage: Optuna storage URL (Optuna leaders only).
-        **kwargs: Passed to the leader's constructor (e.g. ``alpha_L`` for ``spsa``).
-
-    Raises:
-        ValueError: On an unknown name.
-    """
-    if name == "grid":
-        return GridLeader(space, seed, **kwargs)
-    if name == "random":
-        return RandomLeader(space, seed)
-    if name in SAMPLERS:
-        return OptunaLeader(space, seed, sampler=name, storage=storage, **kwargs)
-    if name == "spsa":
-        return SPSALeader(space, seed, **kwargs)
-    if name == "rl":
-        return RLLeader(space, seed, **kwargs)
-    raise ValueError(f"unknown leader {name!r}; allowed are {list(LEADERS)}")
-
+from mesa_adage.leaders.gradient import SPSALeader  # noqa: E402
+from mesa_adage.leaders.optuna_leader import OptunaLeader  # noqa: E402
+from mesa_adage.leaders.rl import RLLeader  # noqa: E402
+from mesa_adage.leaders.search import GridLeader, RandomLeader  # noqa: E402
 
 __all__ = [
     "LEADERS",
     "GridLeader",
     "Leader",
+    "LeaderFactory",
     "OptunaLeader",
+    "RLLeader",
     "RandomLeader",
     "SPSALeader",
     "make_leader",
+    "register",
 ]

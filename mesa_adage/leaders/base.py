@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.samplers import Sampler
 
 Evaluate = Callable[[list[Theta]], list[float]]
 """Scores a batch of thetas with the frozen followers (the objective, maximised)."""
@@ -19,7 +21,12 @@ class Leader(ABC):
 
     The leader never owns the loop: the scheduler asks for candidates, evaluates them with
     frozen follower policies, and tells the values back. All state needed to continue lives
-    in :meth:`state_dict`, which is JSON-serialisable.
+    in :meth:`state_dict`, which is JSON-serialisable. A leader's hyper-parameters (step
+    sizes, learning rates) are its constructor's arguments.
+
+    Two optional hooks: :meth:`bind` tells the leader where the run lives (for state kept
+    outside the checkpoint, such as an Optuna study), and :meth:`training_sampler` lets it
+    choose the theta distribution the followers train under next.
 
     Args:
         space: The characteristics searched.
@@ -33,6 +40,23 @@ class Leader(ABC):
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.history: list[tuple[Theta, float]] = []
+
+    def bind(self, run_dir: Path | None, name: str) -> None:
+        """Called once by the scheduler before the loop.
+
+        Args:
+            run_dir: The run folder, or None for a run kept in memory.
+            name: The experiment's name.
+        """
+        return None  # most leaders keep all their state in state_dict()
+
+    def training_sampler(self) -> Sampler | None:
+        """The theta distribution of the next follower phase; None keeps the scheduler's own.
+
+        A leader that shapes the followers' training (robust learning: the distribution of
+        preferences the followers meet) returns it here.
+        """
+        return None
 
     @abstractmethod
     def ask(self, n: int) -> list[Theta]:

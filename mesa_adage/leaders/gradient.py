@@ -8,8 +8,10 @@ import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.leaders.base import Leader
+from mesa_adage.leaders.registry import register
 
 
+@register("spsa")
 class SPSALeader(Leader):
     """SPSA (Spall 1992) in normalised coordinates, with an explicit step size ``alpha_L``.
 
@@ -41,14 +43,14 @@ class SPSALeader(Leader):
             raise ValueError(f"SPSALeader: alpha_L={alpha_L} and c={c} must both be positive")
         self.alpha_L = alpha_L
         self.c = c
-        self.u = space.normalize(space.to_vector(start or space.defaults))
+        self.u = space.to_unit(start or space.defaults)
         self.k = 0
         self._deltas: np.ndarray | None = None
 
     @property
     def iterate(self) -> Theta:
         """The current point of the ascent."""
-        return self.space.to_dict(self.space.denormalize(self.u))
+        return self.space.from_unit(self.u)
 
     @property
     def incumbent(self) -> Theta:
@@ -61,13 +63,13 @@ class SPSALeader(Leader):
         points = [self.u]
         for d in self._deltas:
             points += [np.clip(self.u + c_k * d, -1, 1), np.clip(self.u - c_k * d, -1, 1)]
-        return [self.space.to_dict(self.space.denormalize(p)) for p in points]
+        return [self.space.from_unit(p) for p in points]
 
     def tell(self, thetas: list[Theta], values: list[float]) -> None:
         super().tell(thetas, values)
         if self._deltas is None or len(values) != 1 + 2 * len(self._deltas):
             raise RuntimeError("SPSALeader.tell must follow its own ask, with every value")
-        units = [self.space.normalize(self.space.to_vector(t)) for t in thetas]
+        units = [self.space.to_unit(t) for t in thetas]
         grads = []
         for i, _ in enumerate(self._deltas):
             up, down = units[1 + 2 * i], units[2 + 2 * i]

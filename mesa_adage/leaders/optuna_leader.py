@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import optuna
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.leaders.base import Leader
+from mesa_adage.leaders.registry import register
 
 SAMPLERS = {
     "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed, n_startup_trials=10),
@@ -19,17 +22,19 @@ SAMPLERS = {
 class OptunaLeader(Leader):
     """Drives an Optuna study through ask/tell.
 
-    The study lives in ``storage`` (an SQLite file in the run folder by default, or any
-    database URL several machines can share). The sampler is reseeded from the number of
-    finished trials at every :meth:`ask`, so a resumed run proposes exactly what an
-    uninterrupted one would.
+    The study lives in ``storage``: an SQLite file in the run folder by default (in memory
+    for a run without one), or any database URL, which several machines can share (each run
+    adds its trials to the study, and every leader samples from all of them). The sampler is
+    reseeded from the number of finished trials at every :meth:`ask`, so a resumed run
+    proposes exactly what an uninterrupted one would.
 
     Args:
         space: The characteristics searched.
         seed: Base seed of the sampler.
         sampler: ``"tpe"``, ``"gp"`` or ``"cmaes"``.
-        storage: Optuna storage URL; in memory if None.
-        study_name: Name of the study in ``storage``.
+        storage: Optuna storage URL (``sqlite:///...``, ``postgresql://...``); None for the
+            run folder's ``checkpoint/leader.db``.
+        study_name: Name of the study in ``storage``; the experiment's name if None.
     """
 
     def __init__(
@@ -38,7 +43,7 @@ class OptunaLeader(Leader):
         seed: int = 0,
         sampler: str = "tpe",
         storage: str | None = None,
-        study_name: str = "adage",
+        study_name: str | None = None,
     ) -> None:
         super().__init__(space, seed)
         if sampler not in SAMPLERS:
@@ -48,16 +53,30 @@ class OptunaLeader(Leader):
         self.storage = storage
         self.study_name = study_name
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = self._open(study_name)
+        self.study = self._open(study_name or "adage")
         self.distributions = {
             p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space.params
         }
         self._pending: list[optuna.Trial] = []
 
+    def bind(self, run_dir: Path | None, name: str) -> None:
+        """Open the study in the run folder (or the given storage), named after the experiment."""
+        if self.storage is None and run_dir is not None:
+            self.storage = f"sqlite:///{(run_dir / 'checkpoint' / 'leader.db').resolve()}"
+        self.study_name = self.study_name or name
+        self.study = self._open(self.study_name)
+
     def _open(self, name: str) -> optuna.Study:
-        return optuna.create_study(
-            storage=self.storage, study_name=name, direction="maximize", load_if_exists=True
-        )
+        try:
+            return optuna.create_study(
+                storage=self.storage, study_name=name, direction="maximize", load_if_exists=True
+            )
+        except Exception as err:  # SQLAlchemy and driver errors have no common base
+            raise ValueError(
+                f"--storage {self.storage!r}: Optuna cannot open it ({type(err).__name__}: "
+                f"{err}); give sqlite:///path/to/file.db or a reachable database URL such as "
+                "postgresql://user:password@host/dbname"
+            ) from None
 
     def ask(self, n: int) -> list[Theta]:
         self.study.sampler = SAMPLERS[self.sampler](self.seed + 7919 * len(self.history))
@@ -87,3 +106,7 @@ class OptunaLeader(Leader):
         keep = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE][: len(self.history)]
         self.study = self._open(f"{state['study_name']}-r{len(self.history)}")
         self.study.add_trials(keep)
+
+
+for _name in SAMPLERS:
+    register(_name, partial(OptunaLeader, sampler=_name))

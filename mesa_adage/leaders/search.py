@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesa_adage.characteristics import Characteristics, Grid, Theta, Uniform
+from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.leaders.base import Leader
+from mesa_adage.leaders.registry import register
+from mesa_adage.samplers import Grid, Uniform
 
 
+@register("grid")
 class GridLeader(Leader):
     """Visits a regular grid in a fixed random order; stops when it has seen every point.
 
@@ -37,6 +40,7 @@ class GridLeader(Leader):
         self.cursor = int(state["cursor"])
 
 
+@register("random")
 class RandomLeader(Leader):
     """Uniform random search over the whole box."""
 

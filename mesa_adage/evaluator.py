@@ -1,0 +1,117 @@
+"""The evaluator: scores candidate thetas with frozen follower policies.
+
+Every candidate is played on the same episode seeds (common random numbers), and episode
+``j`` of every candidate is played by follower ``j mod followers``, so all candidates meet the
+same population on the same draws and differ only by theta. The episodes run as independent
+tasks through an executor. How they are split into tasks depends on the problem alone, never
+on the executor: a policy's floating-point output can depend on the batch it is computed in,
+so this is what makes every backend give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mesa_adage.agent import PolicyAgent
+from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.executors import Executor, SerialExecutor
+from mesa_adage.objectives import Objective
+from mesa_adage.policies import Policy
+from mesa_adage.rollout import ModelFactory, Rollout, simulate
+
+_Task = tuple[ModelFactory, list[Theta], dict[type[PolicyAgent], Policy], list[int]]
+
+
+def _simulate(task: _Task) -> list[Rollout]:
+    return simulate(*task)
+
+
+class Evaluator:
+    """Scores thetas by an objective over rollouts with frozen policies.
+
+    Args:
+        make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
+        agent_type: The :class:`PolicyAgent` class the policies act for.
+        objective: Maps one candidate's rollouts to a float (maximised).
+        seeds: Episode seeds, shared by every candidate.
+        executor: Where the episodes run.
+        min_tasks: Split the candidates so that there are at least this many tasks (at least
+            one per follower); one task's episodes run in lockstep, one forward pass per step.
+    """
+
+    def __init__(
+        self,
+        make_model: ModelFactory,
+        agent_type: type[PolicyAgent],
+        objective: Objective,
+        seeds: Sequence[int],
+        *,
+        executor: Executor | None = None,
+        min_tasks: int = 4,
+    ) -> None:
+        if not (isinstance(min_tasks, int) and min_tasks >= 1):
+            raise ValueError(f"min_tasks={min_tasks!r} must be a positive integer")
+        self.make_model = make_model
+        self.agent_type = agent_type
+        self.objective = objective
+        self.seeds = list(seeds)
+        self.executor = executor or SerialExecutor()
+        self.min_tasks = min_tasks
+
+    def rollouts(self, thetas: Sequence[Theta], policies: Sequence[Policy]) -> list[list[Rollout]]:
+        """Every theta's episodes: ``len(seeds)`` each, dealt among ``policies``."""
+        m, n = len(self.seeds), len(policies)
+        if not 1 <= n <= m:
+            raise ValueError(f"got {n} follower policies for {m} episodes; need 1 to {m}")
+        groups = math.ceil(self.min_tasks / n)
+        tasks, places = [], []
+        for member, policy in enumerate(policies):
+            episodes = range(member, m, n)
+            for chunk in np.array_split(np.arange(len(thetas)), groups):
+                if len(chunk) == 0:
+                    continue
+                tasks.append(
+                    (
+                        self.make_model,
+                        [thetas[c] for c in chunk for _ in episodes],
+                        {self.agent_type: policy},
+                        [self.seeds[j] for _ in chunk for j in episodes],
+                    )
+                )
+                places.append([(int(c), j) for c in chunk for j in episodes])
+        out: list[list[Rollout]] = [[None] * m for _ in thetas]  # type: ignore[list-item]
+        for done, place in zip(self.executor.map(_simulate, tasks), places, strict=True):
+            for rollout, (c, j) in zip(done, place, strict=True):
+                out[c][j] = rollout
+        return out
+
+    def score(
+        self, thetas: Sequence[Theta], policies: Sequence[Policy]
+    ) -> tuple[list[float], list[list[Rollout]]]:
+        """The objective of every theta, and the rollouts it was computed from."""
+        groups = self.rollouts(thetas, policies)
+        return [float(self.objective(g)) for g in groups], groups
+
+    def profile(
+        self, space: Characteristics, theta: Theta, policies: Sequence[Policy], points: int
+    ) -> pd.DataFrame:
+        """The objective along each parameter's range through ``theta``, the others fixed.
+
+        An identification check: a well identified parameter shows one clear optimum. Each
+        line holds ``points`` evenly spaced values and ``theta``'s own, scored like any
+        candidate (same followers, same seeds).
+
+        Returns:
+            A frame with columns ``parameter``, ``value`` and ``objective``.
+        """
+        rows = [
+            (p.name, float(v))
+            for p in space.params
+            for v in np.union1d(np.linspace(p.low, p.high, points), [theta[p.name]])
+        ]
+        values, _ = self.score([{**theta, name: v} for name, v in rows], policies)
+        return pd.DataFrame(rows, columns=["parameter", "value"]).assign(objective=values)

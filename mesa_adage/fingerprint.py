@@ -1,0 +1,70 @@
+"""Fingerprints: stable, JSON-ready descriptions of what defines a run (checked on resume).
+
+A run folder must never mix two different runs, so its config records the model factory,
+the objective and the data, not only the settings. Objects are described by what they are,
+never by their memory address: a class or function by its import path, a function also by
+a digest of its code and of the values it closes over, a ``functools.partial`` by its
+function and arguments, a data frame by a digest of its contents.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import types
+from typing import Any
+
+import pandas as pd
+
+
+def digest(text: str | bytes) -> str:
+    """A short hex digest of ``text``."""
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a data frame's columns and values (not its memory layout)."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    return digest(repr(list(frame.columns)).encode() + rows)
+
+
+def _code_digest(code: types.CodeType) -> str:
+    # Bytecode, constants and names, but not line numbers: editing another part of the file
+    # must not make a saved run look different.
+    consts = [_code_digest(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return digest(code.co_code + repr((consts, code.co_names)).encode())
+
+
+def describe(obj: Any) -> Any:
+    """A stable description of ``obj`` (a class, function, partial, frame or value)."""
+    if isinstance(obj, functools.partial):
+        return {
+            "partial": describe(obj.func),
+            "args": [describe(a) for a in obj.args],
+            "kwargs": {k: describe(v) for k, v in sorted(obj.keywords.items())},
+        }
+    if isinstance(obj, type):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    if isinstance(obj, types.MethodType):
+        return {"method": describe(obj.__func__), "self": describe(obj.__self__)}
+    if isinstance(obj, types.FunctionType):
+        cells = [c.cell_contents for c in obj.__closure__ or ()]
+        return {
+            "function": f"{obj.__module__}.{obj.__qualname__}",
+            "code": _code_digest(obj.__code__),
+            "closure": [describe(c) for c in cells],
+            "defaults": [describe(d) for d in obj.__defaults__ or ()],
+        }
+    if isinstance(obj, pd.DataFrame):
+        return {"frame": frame_digest(obj), "rows": len(obj)}
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, list | tuple):
+        return [describe(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): describe(v) for k, v in obj.items()}
+    text = repr(obj)
+    if " at 0x" in text:  # a default repr names the address, which changes every run
+        return f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return text

@@ -1,0 +1,143 @@
+"""Samplers: distributions over theta, used to draw the followers' training episodes.
+
+A :class:`Sampler` returns raw theta vectors of shape ``(n, k)`` for a
+:class:`~mesa_adage.characteristics.Characteristics`; ``Characteristics.sample`` turns them
+into validated mappings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mesa_adage.characteristics import Characteristics
+
+
+class Sampler:
+    """A distribution over theta. Subclasses return raw vectors of shape ``(n, k)``."""
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Uniform(Sampler):
+    """Uniform over the whole box, or over ``[low, high]`` per named parameter."""
+
+    low: Mapping[str, float] = field(default_factory=dict)
+    high: Mapping[str, float] = field(default_factory=dict)
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        lo = space.to_vector(
+            {**space.defaults, **{p.name: p.low for p in space.params}, **self.low}
+        )
+        hi = space.to_vector(
+            {**space.defaults, **{p.name: p.high for p in space.params}, **self.high}
+        )
+        return rng.uniform(lo, hi, size=(n, len(space)))
+
+
+@dataclass(frozen=True)
+class Grid(Sampler):
+    """A regular grid with ``points`` values per parameter, in row-major order.
+
+    ``sample`` cycles through the grid from a random start so that ``n`` draws cover it evenly.
+    """
+
+    points: int = 5
+
+    def __post_init__(self) -> None:
+        if self.points < 2:
+            raise ValueError(f"Grid: points={self.points} must be at least 2")
+
+    def grid(self, space: Characteristics) -> np.ndarray:
+        """All grid points, shape ``(points ** k, k)``."""
+        axes = [np.linspace(p.low, p.high, self.points) for p in space.params]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(space))
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        grid = self.grid(space)
+        start = int(rng.integers(len(grid)))
+        return grid[(start + np.arange(n)) % len(grid)]
+
+
+@dataclass(frozen=True)
+class Normal(Sampler):
+    """Gaussian around ``mean`` with ``std`` given as a fraction of each range.
+
+    Draws outside the bounds are redrawn (a truncated normal), never clipped.
+    """
+
+    mean: Mapping[str, float]
+    std: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not self.std > 0:
+            raise ValueError(f"Normal: std={self.std} must be positive (a fraction of the range)")
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        mean = space.to_vector(self.mean)
+        scale = self.std * (space.high - space.low)
+        out = rng.normal(mean, scale, size=(n, len(space)))
+        for _ in range(1000):
+            bad = (out < space.low) | (out > space.high)
+            if not bad.any():
+                return out
+            out[bad] = rng.normal(
+                np.broadcast_to(mean, out.shape), np.broadcast_to(scale, out.shape)
+            )[bad]
+        raise RuntimeError("Normal: could not draw inside the bounds; is the mean inside them?")
+
+
+@dataclass(frozen=True)
+class Categorical(Sampler):
+    """A categorical distribution over the points of a :class:`Grid`.
+
+    Attributes:
+        points: Grid points per parameter.
+        probs: One weight per grid point (normalised here); uniform if None.
+    """
+
+    points: int = 5
+    probs: tuple[float, ...] | None = None
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        grid = Grid(self.points).grid(space)
+        if self.probs is None:
+            p = np.full(len(grid), 1.0 / len(grid))
+        else:
+            p = np.asarray(self.probs, dtype=float)
+            if p.shape != (len(grid),) or (p < 0).any() or not p.sum() > 0:
+                raise ValueError(
+                    f"Categorical: probs needs {len(grid)} non-negative weights "
+                    f"(one per grid point), got {self.probs}"
+                )
+            p = p / p.sum()
+        return grid[rng.choice(len(grid), size=n, p=p)]
+
+
+@dataclass(frozen=True)
+class Fixed(Sampler):
+    """Always the same theta (for specialist, unconditioned training)."""
+
+    theta: Mapping[str, float]
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.tile(space.to_vector(self.theta), (n, 1))
+
+
+@dataclass(frozen=True)
+class Mixture(Sampler):
+    """Draw from ``first`` with probability ``weight``, else from ``second``."""
+
+    first: Sampler
+    second: Sampler
+    weight: float = 0.5
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        pick = rng.random(n) < self.weight
+        return np.where(
+            pick[:, None], self.first.sample(space, rng, n), self.second.sample(space, rng, n)
+        )
