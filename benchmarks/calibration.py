@@ -42,7 +42,7 @@ from mesa_adage import (
     simulate,
     train,
 )
-from mesa_adage.scheduler import EVAL, derive_seed
+from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 
 TARGETS = [

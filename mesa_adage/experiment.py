@@ -79,6 +79,11 @@ class Timescales:
             low = 0 if name in ("warmup_steps", "follower_steps") else 1
             if not (isinstance(value, int) and value >= low):
                 raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
+        if self.warmup_steps == 0 and self.follower_steps == 0:
+            raise ValueError(
+                "Timescales.warmup_steps=0 and follower_steps=0 would leave the followers "
+                "untrained; give at least one of them a positive number of agent-steps"
+            )
         if self.eval_rollouts < self.followers:
             raise ValueError(
                 f"Timescales.eval_rollouts={self.eval_rollouts} must be at least "
@@ -99,11 +104,11 @@ class Experiment:
     Attributes:
         name: Short name, used in the run folder's config.
         make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
-        characteristics: The space theta lives in; None takes the model class's own (a space
-            given here must equal it: theta is declared once, on the model).
         agent_type: The :class:`PolicyAgent` class whose shared policy is trained.
         objective: The leader's objective (maximised); if ``data`` is set, a function that
             builds the objective from the observed data frame.
+        characteristics: The space theta lives in; None takes the model class's own (a space
+            given here must equal it: theta is declared once, on the model).
         data: Observed data, or a function of the run seed that generates it (then saved to
             the run folder as ``observed.csv`` and reused on resume); if the function takes an
             ``executor`` keyword, it receives the run's executor to train in parallel.

@@ -17,7 +17,6 @@ leader state, so a resumed run reproduces an uninterrupted one exactly.
 
 from __future__ import annotations
 
-import inspect
 import time
 from functools import partial
 from pathlib import Path
@@ -29,6 +28,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from mesa_adage.characteristics import Theta
+from mesa_adage.data import run_data
 from mesa_adage.evaluator import Evaluator
 from mesa_adage.executors import Executor, make_executor
 from mesa_adage.experiment import Experiment
@@ -93,7 +93,12 @@ class LeaderScheduler:
         self.leader.bind(self.record.path if self.record else None, experiment.name)
         self._owns_executor = isinstance(executor, str)
         self.executor = make_executor(executor) if isinstance(executor, str) else executor
-        self.data = self._load_data()
+        saved = self.record.path / "observed.csv" if self.record else None
+        note = f"{experiment.name}: generating the observed data ..."
+        announce = (lambda: tqdm.write(note)) if progress else None
+        self.data = run_data(
+            experiment.data, saved, derive_seed(seed, 0, FINAL), self.executor, announce
+        )
         objective = experiment.objective
         self.followers = Followers(
             experiment.make_model,
@@ -116,22 +121,6 @@ class LeaderScheduler:
             min_tasks=experiment.eval_tasks,
         )
         self.epoch = 0
-
-    def _load_data(self) -> pd.DataFrame | None:
-        data = self.experiment.data
-        path = self.record.path / "observed.csv" if self.record else None
-        if data is None or (path is not None and path.exists()):
-            return None if data is None else pd.read_csv(path)
-        if callable(data):
-            if self.progress:
-                tqdm.write(f"{self.experiment.name}: generating the observed data ...")
-            takes_executor = "executor" in inspect.signature(data).parameters
-            with threadpool_limits(limits=1):
-                seed = derive_seed(self.seed, 0, FINAL)
-                data = data(seed, executor=self.executor) if takes_executor else data(seed)
-        if path is not None:
-            data.to_csv(path, index=False)
-        return data
 
     def training_sampler(self) -> Sampler:
         """The theta distribution of the next follower phase: the leader's, or the focus mix."""

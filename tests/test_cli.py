@@ -18,7 +18,7 @@ def run_cli(capsys, *args):
 def test_help_through_the_installed_entry_point():
     out = subprocess.run(["adage", "run", "--help"], capture_output=True, text=True, check=True)
     flags = ("--epochs", "--seed", "--out", "--leader", "--resume", "--target-theta", "--data")
-    for flag in (*flags, "--followers"):
+    for flag in (*flags, "--followers", "--executor", "--address", "--workers", "--storage"):
         assert flag in out.stdout
     assert (
         subprocess.run(
@@ -119,6 +119,22 @@ def test_bad_input_is_a_clear_error(capsys, tmp_path, args, message):
     code, _, err = run_cli(capsys, "run", SPEC, "--out", str(tmp_path / "r"), "--quiet", *args)
     assert code == 2
     assert message in err
+
+
+def test_ray_without_ray_names_the_extra(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    code, _, err = run_cli(capsys, "run", SPEC, "--executor", "ray", "--quiet")
+    assert code == 2 and "pip install -e '.[ray]'" in err
+
+
+def test_resume_refuses_a_changed_data_file(capsys, tmp_path):
+    data = tmp_path / "prices.csv"
+    data.write_text("price\n" + "\n".join(str(5 + 0.1 * i) for i in range(8)) + "\n")
+    args = ["run", SPEC, "--data", str(data), "--quiet", "--out", str(tmp_path / "r")]
+    assert run_cli(capsys, *args, "--epochs", "1")[0] == 0
+    data.write_text("price\n" + "\n".join(str(6 + 0.1 * i) for i in range(8)) + "\n")
+    code, _, err = run_cli(capsys, *args, "--resume")
+    assert code == 2 and "settings differ from the saved run in ['data']" in err
 
 
 @pytest.mark.parametrize(

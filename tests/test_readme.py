@@ -31,3 +31,22 @@ def test_readme_commands_are_the_ci_commands():
     assert "pip install -e . && adage run models.cobweb:calibration" in README
     assert 'pip install -e ".[test]" && pytest' in README
     assert "README.md" in ci
+
+
+def test_readme_leader_example_plugs_in():
+    from mesa_adage import LeaderScheduler, Normal, Uniform
+    from mesa_adage.leaders import LEADERS
+    from tests.test_scheduler import experiment
+
+    block = re.findall(r"```python\n(.*?)```", README, re.S)[1]
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    try:
+        scheduler = LeaderScheduler(experiment(leader="annealing", epochs=1), progress=False)
+        assert isinstance(scheduler.training_sampler(), Uniform)  # no history yet: the default
+        result = scheduler.run()
+        assert isinstance(scheduler.leader.training_sampler(), Normal)
+        assert len(scheduler.leader.history) == experiment().timescales.candidates
+        assert set(result.theta) == {"target"}
+    finally:
+        del LEADERS["annealing"]

@@ -188,6 +188,8 @@ def test_timescales_and_leader_errors():
         Timescales(followers=0)
     with pytest.raises(ValueError, match="eval_rollouts=2 must be at least followers=3"):
         Timescales(eval_rollouts=2, followers=3)
+    with pytest.raises(ValueError, match=r"follower_steps=0 would leave the followers untrained"):
+        Timescales(warmup_steps=0, follower_steps=0)
     with pytest.raises(ValueError, match=r"focus=1\.5"):
         Timescales(focus=1.5)
     with pytest.raises(ValueError, match="unknown leader 'nope'"):

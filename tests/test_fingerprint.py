@@ -1,0 +1,31 @@
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from mesa_adage.fingerprint import describe, frame_digest
+from tests.toy import Toy
+
+
+def make_objective(column):
+    return lambda frame: frame[column].mean()
+
+
+def test_a_factory_is_described_by_what_it_is_not_where_it_lives():
+    assert describe(Toy) == "tests.toy.Toy"
+    assert describe(partial(Toy, n=4)) == describe(partial(Toy, n=4))
+    assert describe(partial(Toy, n=4)) != describe(partial(Toy, n=5))
+    assert describe(np.random.default_rng(0)) == "numpy.random._generator.Generator"
+
+
+def test_functions_differ_by_code_and_by_the_values_they_close_over():
+    assert describe(make_objective("price")) == describe(make_objective("price"))
+    assert describe(make_objective("price")) != describe(make_objective("volume"))
+    assert describe(lambda x: x + 1) != describe(lambda x: x + 2)
+
+
+def test_a_frame_digest_follows_its_values_and_columns():
+    a = pd.DataFrame({"price": [1.0, 2.0]})
+    assert frame_digest(a) == frame_digest(a.copy())
+    assert frame_digest(a) != frame_digest(a.assign(price=[1.0, 2.5]))
+    assert frame_digest(a) != frame_digest(a.rename(columns={"price": "p"}))
