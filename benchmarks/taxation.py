@@ -184,11 +184,12 @@ def table() -> str:
             f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
             f"{cell('mean_labour', fmt='.3f')} |"
         )
-    rl = everything[everything["leader"] == "rl"]
+    # the latest comparison of each policy: the RL leader was re-run with its own learning rate
+    rl = everything[everything["leader"] == "rl"].drop_duplicates(["seed", "policy"], keep="last")
     if len(rl):
         out += [
             "",
-            "RL leader (its own run and household policy, seed 0):",
+            "RL leader (its own run and household policy, seed 0; the latest run):",
             "",
             "| policy | theta (tau, xi) | welfare | CE gain over (a) |",
             "|---|---|---|---|",

@@ -5,6 +5,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+from stable_baselines3 import A2C
 
 from mesa_adage import (
     Characteristics,
@@ -196,6 +197,7 @@ def test_timescales_and_leader_errors():
         LeaderScheduler(experiment(leader="nope"))
     with pytest.raises(ValueError, match="unknown SB3 algorithm 'PPO2'"):
         experiment(algo="PPO2")
+    assert LeaderScheduler(experiment(algo=A2C), progress=False).followers.algo is A2C
     with pytest.raises(ValueError, match="unknown executor 'gpu'"):
         LeaderScheduler(experiment(), executor="gpu")
     with pytest.raises(ValueError, match="epochs=0"):
