@@ -229,12 +229,7 @@ class LeaderScheduler:
         self.record.append("history.csv", [row])
 
     def _finish(self, seconds: float) -> RunResult:
-        finalists: list[Theta] = [self.leader.incumbent]
-        for theta, _ in sorted(self.leader.history, key=lambda tv: -tv[1]):
-            if len(finalists) > self.ts.final_top_k:
-                break
-            if theta not in finalists:
-                finalists.append(theta)
+        finalists = self.leader.finalists(self.ts.final_top_k)
         policies = self.followers.policies()
         values, groups = self.evaluator.score(finalists, policies)
         best = int(np.argmax(values))

@@ -101,6 +101,19 @@ class Leader(ABC):
         """The leader's current answer: its best candidate, or the defaults before any."""
         return self.best[0] if self.history else self.space.defaults
 
+    def finalists(self, k: int) -> list[Theta]:
+        """The incumbent and up to ``k`` more of the best distinct candidates, best first.
+
+        The scheduler re-scores them with the final followers to pick the answer.
+        """
+        finalists = [self.incumbent]
+        for theta, _ in sorted(self.history, key=lambda tv: -tv[1]):
+            if len(finalists) > k:
+                break
+            if theta not in finalists:
+                finalists.append(theta)
+        return finalists
+
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state; :meth:`load_state_dict` restores it exactly."""
         return {"history": self.history, "rng": self.rng.bit_generator.state}
