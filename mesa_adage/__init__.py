@@ -1,6 +1,7 @@
 """mesa-adage: adaptive agent-based models with Mesa (the ADAGE framework)."""
 
-from mesa_adage.agent import PolicyAgent
+from mesa_adage.adapt import adapt
+from mesa_adage.agent import Learner, PolicyAgent
 from mesa_adage.characteristics import Characteristics, Param, Theta, parse_theta
 from mesa_adage.data import read_observed
 from mesa_adage.evaluator import Evaluator
@@ -41,6 +42,7 @@ __all__ = [
     "Full",
     "Grid",
     "Leader",
+    "Learner",
     "LeaderScheduler",
     "MesaVecEnv",
     "Mixture",
@@ -62,6 +64,7 @@ __all__ = [
     "Theta",
     "Timescales",
     "Uniform",
+    "adapt",
     "calibration",
     "make_executor",
     "make_leader",

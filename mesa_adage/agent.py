@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
@@ -48,3 +51,50 @@ class PolicyAgent(mesa.Agent):
     def reward(self) -> float:
         """Return the reward earned in the step that just ran."""
         raise NotImplementedError(f"{type(self).__name__} must implement reward()")
+
+
+@dataclass(frozen=True)
+class Learner:
+    """How the agents of one class learn: their spaces, and how they observe, act and earn.
+
+    A :class:`PolicyAgent` subclass is its own learner (:meth:`of`); :func:`mesa_adage.adapt`
+    builds one from callables for an agent class it must not change.
+
+    Attributes:
+        observation_space: Space of ``observe(agent)``, without theta.
+        action_space: Space of the action given to ``act``.
+        observe: ``observe(agent)``: the agent's own observation.
+        act: ``act(agent, action)``: applies the policy's action.
+        reward: ``reward(agent)``: the reward of the step that just ran.
+        decision: The agent method ``act`` runs in place of, when the model's own ``step()``
+            calls it; None to act as soon as the policy has decided.
+    """
+
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Space
+    observe: Callable[[Any], Any]
+    act: Callable[[Any, Any], None]
+    reward: Callable[[Any], float]
+    decision: str | None = None
+
+    @classmethod
+    def of(cls, agent_type: type[PolicyAgent]) -> Learner:
+        """The learner a :class:`PolicyAgent` subclass declares through its methods."""
+        return cls(
+            agent_type.observation_space,
+            agent_type.action_space,
+            methodcaller("observe"),
+            _act,
+            methodcaller("reward"),
+        )
+
+    def label(self, part: str, agent_type: type) -> str:
+        """How errors name ``observe``, ``act`` or ``reward`` for ``agent_type``."""
+        if self.decision is None:
+            return f"{agent_type.__name__}.{part}()"
+        name = getattr(getattr(self, part), "__qualname__", repr(getattr(self, part)))
+        return f"adapt({part}={name}) for {agent_type.__name__}"
+
+
+def _act(agent: PolicyAgent, action: Any) -> None:
+    agent.act(action)

@@ -13,17 +13,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import mesa
 import numpy as np
 import pandas as pd
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.executors import Executor, SerialExecutor
 from mesa_adage.objectives import Objective
 from mesa_adage.policies import Policy
 from mesa_adage.rollout import ModelFactory, Rollout, simulate
 
-_Task = tuple[ModelFactory, list[Theta], dict[type[PolicyAgent], Policy], list[int]]
+_Task = tuple[ModelFactory, list[Theta], dict[type[mesa.Agent], Policy], list[int]]
 
 
 def _simulate(task: _Task) -> list[Rollout]:
@@ -46,7 +46,7 @@ class Evaluator:
     def __init__(
         self,
         make_model: ModelFactory,
-        agent_type: type[PolicyAgent],
+        agent_type: type[mesa.Agent],
         objective: Objective,
         seeds: Sequence[int],
         *,

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mesa
 import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.fingerprint import describe
 from mesa_adage.followers import algorithm
@@ -135,7 +135,7 @@ class Experiment:
 
     name: str
     make_model: ModelFactory
-    agent_type: type[PolicyAgent]
+    agent_type: type[mesa.Agent]
     objective: Objective | Callable[[pd.DataFrame], Objective]
     characteristics: Characteristics | None = None
     data: pd.DataFrame | Callable[..., pd.DataFrame] | None = None

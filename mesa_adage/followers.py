@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mesa
 import numpy as np
 import stable_baselines3
 import torch
@@ -26,7 +27,6 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.executors import Executor, SerialExecutor
 from mesa_adage.policies import SB3Policy
 from mesa_adage.rollout import ModelFactory
@@ -71,7 +71,7 @@ class TrainTask:
     """
 
     make_model: ModelFactory
-    agent_type: type[PolicyAgent]
+    agent_type: type[mesa.Agent]
     algo: type[BaseAlgorithm]
     algo_kwargs: dict[str, Any]
     n_copies: int
@@ -157,7 +157,7 @@ class Followers:
     def __init__(
         self,
         make_model: ModelFactory,
-        agent_type: type[PolicyAgent],
+        agent_type: type[mesa.Agent],
         *,
         algo: str | type[BaseAlgorithm] = "PPO",
         algo_kwargs: dict[str, Any] | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -10,7 +12,7 @@ import gymnasium as gym
 import mesa
 import numpy as np
 
-from mesa_adage.agent import PolicyAgent
+from mesa_adage.agent import Learner, PolicyAgent
 from mesa_adage.characteristics import Characteristics
 from mesa_adage.observation import Full, ObservationModel
 from mesa_adage.policies import Policy
@@ -40,6 +42,7 @@ class AdaptiveModel(mesa.Model):
     """
 
     characteristics: ClassVar[Characteristics]
+    learners: ClassVar[Mapping[type[mesa.Agent], Learner]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -47,12 +50,22 @@ class AdaptiveModel(mesa.Model):
         *,
         horizon: int = 100,
         observation: ObservationModel | None = None,
-        policies: Mapping[type[PolicyAgent], Policy] | None = None,
+        policies: Mapping[type[mesa.Agent], Policy] | None = None,
         seed: int | None = None,
         rng: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(seed=seed, rng=rng, **kwargs)
+        self._init_adaptive(theta, horizon, observation, policies)
+
+    def _init_adaptive(
+        self,
+        theta: Mapping[str, float] | None,
+        horizon: int,
+        observation: ObservationModel | None,
+        policies: Mapping[type[mesa.Agent], Policy] | None,
+    ) -> None:
+        """Set up theta, the horizon and the policies, once the Mesa model exists."""
         if not isinstance(getattr(type(self), "characteristics", None), Characteristics):
             raise TypeError(
                 f"{type(self).__name__} must set the class attribute "
@@ -62,10 +75,11 @@ class AdaptiveModel(mesa.Model):
             raise ValueError(f"horizon={horizon!r} must be a positive integer")
         self.horizon = horizon
         self.observation_model = observation or Full()
-        self.policies: dict[type[PolicyAgent], Policy] = dict(policies or {})
+        self.policies: dict[type[mesa.Agent], Policy] = dict(policies or {})
         self._theta = self.characteristics.validate(theta or {})
-        self._theta_hat: dict[type[PolicyAgent], np.ndarray] = {}
-        self._pending: dict[type[PolicyAgent], np.ndarray] = {}
+        self._theta_hat: dict[type[mesa.Agent], np.ndarray] = {}
+        self._pending: dict[type[mesa.Agent], np.ndarray] = {}
+        self._decisions: dict[mesa.Agent, Any] = {}
 
     # ------------------------------------------------------------------ theta
 
@@ -112,13 +126,25 @@ class AdaptiveModel(mesa.Model):
     # ------------------------------------------------------------------ agents and policies
 
     @property
-    def policy_agent_types(self) -> list[type[PolicyAgent]]:
-        """The :class:`PolicyAgent` classes present in the model, in creation order."""
-        return [t for t in self.agent_types if issubclass(t, PolicyAgent)]
+    def policy_agent_types(self) -> list[type[mesa.Agent]]:
+        """The learning agent classes present in the model, in creation order."""
+        return [t for t in self.agent_types if t in self.learners or issubclass(t, PolicyAgent)]
 
-    def observation_space(self, agent_type: type[PolicyAgent]) -> gym.spaces.Box:
+    def learner(self, agent_type: type[mesa.Agent]) -> Learner:
+        """How the agents of ``agent_type`` learn (a :class:`PolicyAgent`'s own methods)."""
+        if agent_type in self.learners:
+            return self.learners[agent_type]
+        if isinstance(agent_type, type) and issubclass(agent_type, PolicyAgent):
+            return _learner_of(agent_type)
+        raise ValueError(
+            f"{getattr(agent_type, '__name__', agent_type)} is not a learning agent class of "
+            f"{type(self).__name__}; its learning agents are "
+            f"{[t.__name__ for t in self.policy_agent_types]}"
+        )
+
+    def observation_space(self, agent_type: type[mesa.Agent]) -> gym.spaces.Box:
         """Observation space of ``agent_type`` with ``theta_hat`` appended."""
-        own = agent_type.observation_space
+        own = self.learner(agent_type).observation_space
         low, high = self.observation_model.bounds(self.characteristics)
         return gym.spaces.Box(
             np.concatenate([own.low, low]).astype(np.float32),
@@ -126,7 +152,7 @@ class AdaptiveModel(mesa.Model):
             dtype=np.float32,
         )
 
-    def theta_hat(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+    def theta_hat(self, agent_type: type[mesa.Agent]) -> np.ndarray:
         """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta."""
         n = len(self.agents_by_type[agent_type])
         cached = self._theta_hat.get(agent_type)
@@ -136,15 +162,16 @@ class AdaptiveModel(mesa.Model):
             self._theta_hat[agent_type] = cached
         return cached
 
-    def observations(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+    def observations(self, agent_type: type[mesa.Agent]) -> np.ndarray:
         """Stacked observations of all agents of ``agent_type`` with ``theta_hat`` appended.
 
         Raises:
             ValueError: If an agent's observation has the wrong shape or is not finite.
         """
         agents = self.agents_by_type[agent_type]
-        own_dim = agent_type.observation_space.shape[0]
-        own = [a.observe() for a in agents]
+        learner = self.learner(agent_type)
+        own_dim = learner.observation_space.shape[0]
+        own = [learner.observe(a) for a in agents]
         try:  # one conversion for all agents; per-agent checks only to name a failure
             own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
             uniform = not own or np.shape(own[0]) == (own_dim,)
@@ -155,18 +182,18 @@ class AdaptiveModel(mesa.Model):
                 (a, o) for a, o in zip(agents, own, strict=True) if np.shape(o) != (own_dim,)
             )
             raise ValueError(
-                f"{agent_type.__name__}.observe() returned shape {np.shape(bad[1])} for agent "
-                f"{bad[0].unique_id}; its observation_space expects ({own_dim},)"
+                f"{learner.label('observe', agent_type)} returned shape {np.shape(bad[1])} for "
+                f"agent {bad[0].unique_id}; its observation_space expects ({own_dim},)"
             )
         if not np.isfinite(own_arr).all():
             row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
             raise ValueError(
-                f"{agent_type.__name__}.observe() returned a non-finite value "
+                f"{learner.label('observe', agent_type)} returned a non-finite value "
                 f"{own_arr[row].tolist()} for agent {agents[row].unique_id}"
             )
         return np.concatenate([own_arr, self.theta_hat(agent_type)], axis=1, dtype=np.float32)
 
-    def inject_actions(self, agent_type: type[PolicyAgent], actions: np.ndarray) -> None:
+    def inject_actions(self, agent_type: type[mesa.Agent], actions: np.ndarray) -> None:
         """Give the next :meth:`decide` precomputed actions (used by trainers and simulators)."""
         self._pending[agent_type] = actions
 
@@ -184,6 +211,7 @@ class AdaptiveModel(mesa.Model):
             RuntimeError: If an agent class has no policy and no injected actions.
             ValueError: If a policy returns the wrong number of actions.
         """
+        self._decisions.clear()
         for agent_type in self.policy_agent_types:
             agents = list(self.agents_by_type[agent_type])
             actions = self._pending.pop(agent_type, None)
@@ -201,21 +229,34 @@ class AdaptiveModel(mesa.Model):
                     f"policy for {agent_type.__name__} returned {len(actions)} actions for "
                     f"{len(agents)} agents"
                 )
+            learner = self.learner(agent_type)
+            if learner.decision is None:
+                for agent, action in zip(agents, actions, strict=True):
+                    learner.act(agent, action)
+                continue
             for agent, action in zip(agents, actions, strict=True):
-                agent.act(action)
+                self._decisions[agent] = action
+                if learner.decision not in vars(agent):  # also an agent born since the last step
+                    setattr(agent, learner.decision, partial(_decided, agent, learner))
 
-    def rewards(self, agent_type: type[PolicyAgent]) -> np.ndarray:
+    def rewards(self, agent_type: type[mesa.Agent]) -> np.ndarray:
         """Rewards of all agents of ``agent_type`` for the last step.
 
         Raises:
             ValueError: If a reward is NaN or infinite.
         """
         agents = self.agents_by_type[agent_type]
-        values = np.fromiter((a.reward() for a in agents), dtype=np.float64, count=len(agents))
+        learner = self.learner(agent_type)
+        try:
+            values = np.fromiter(map(learner.reward, agents), dtype=np.float64, count=len(agents))
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{learner.label('reward', agent_type)} must return a number ({err})"
+            ) from None
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])
             raise ValueError(
-                f"{agent_type.__name__}.reward() returned {values[row]} for agent "
+                f"{learner.label('reward', agent_type)} returned {values[row]} for agent "
                 f"{agents[row].unique_id} at step {self.steps}; rewards must be finite"
             )
         return values
@@ -224,3 +265,24 @@ class AdaptiveModel(mesa.Model):
 def theta_reporters(space: Characteristics) -> dict[str, Any]:
     """DataCollector model reporters for every parameter of theta (it can change mid-episode)."""
     return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}
+
+
+@functools.cache
+def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
+    return Learner.of(agent_type)
+
+
+def _decided(agent: mesa.Agent, learner: Learner) -> None:
+    """Runs in place of an adapted agent's decision method: the policy's action, applied."""
+    decisions = agent.model._decisions
+    if agent not in decisions:  # no decision yet: born during this step
+        return
+    action = decisions.pop(agent)
+    try:
+        learner.act(agent, action)
+    except Exception as err:
+        raise ValueError(
+            f"{learner.label('act', type(agent))} could not take action {action!r} for agent "
+            f"{agent.unique_id} ({type(err).__name__}: {err}); the action space is "
+            f"{learner.action_space}"
+        ) from err

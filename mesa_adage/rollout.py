@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import mesa
 import numpy as np
 import pandas as pd
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.characteristics import Theta
 from mesa_adage.model import AdaptiveModel
 from mesa_adage.policies import Policy
@@ -61,7 +61,7 @@ def advance(models: Sequence[AdaptiveModel]) -> None:
 def simulate(
     make_model: ModelFactory,
     thetas: Sequence[Theta],
-    policies: Mapping[type[PolicyAgent], Policy],
+    policies: Mapping[type[mesa.Agent], Policy],
     seeds: Sequence[int],
 ) -> list[Rollout]:
     """Run one episode per ``(theta, seed)`` pair, all in lockstep.

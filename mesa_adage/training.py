@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import mesa
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from threadpoolctl import threadpool_limits
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.samplers import Sampler
 from mesa_adage.vec_env import MesaVecEnv
@@ -16,7 +16,7 @@ from mesa_adage.vec_env import MesaVecEnv
 
 def train(
     make_model: ModelFactory,
-    agent_type: type[PolicyAgent],
+    agent_type: type[mesa.Agent],
     sampler: Sampler,
     steps: int,
     *,

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
+import mesa
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from mesa_adage.agent import PolicyAgent
 from mesa_adage.model import AdaptiveModel
 from mesa_adage.policies import Policy
 from mesa_adage.rollout import ModelFactory, advance, inject_batched
@@ -43,12 +43,12 @@ class MesaVecEnv(VecEnv):
     def __init__(
         self,
         make_model: ModelFactory,
-        agent_type: type[PolicyAgent],
+        agent_type: type[mesa.Agent],
         sampler: Sampler | None = None,
         *,
         n_copies: int = 8,
         seed: int = 0,
-        policies: Mapping[type[PolicyAgent], Policy] | None = None,
+        policies: Mapping[type[mesa.Agent], Policy] | None = None,
     ) -> None:
         if not (isinstance(n_copies, int) and n_copies > 0):
             raise ValueError(f"n_copies={n_copies!r} must be a positive integer")
@@ -69,7 +69,7 @@ class MesaVecEnv(VecEnv):
         super().__init__(
             n_copies * self.agents_per_copy,
             probe.observation_space(agent_type),
-            agent_type.action_space,
+            probe.learner(agent_type).action_space,
         )
         self.models: list[AdaptiveModel] = []
         self._actions: np.ndarray | None = None
@@ -183,7 +183,7 @@ class JointEnv(gym.Env):
     def __init__(
         self,
         make_model: ModelFactory,
-        agent_type: type[PolicyAgent],
+        agent_type: type[mesa.Agent],
         sampler: Sampler | None = None,
     ) -> None:
         self.make_model = make_model
@@ -195,7 +195,7 @@ class JointEnv(gym.Env):
         self.observation_space = gym.spaces.Box(
             np.tile(one.low, (n, 1)), np.tile(one.high, (n, 1)), dtype=np.float32
         )
-        act = agent_type.action_space
+        act = probe.learner(agent_type).action_space
         self.action_space = gym.spaces.Box(
             np.tile(act.low, (n, 1)), np.tile(act.high, (n, 1)), dtype=act.dtype
         )
