@@ -8,10 +8,11 @@ import numpy as np
 from mesa_adage import RandomPolicy, simulate
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
 def test_readme_example_runs_and_learns():
-    block = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    block = next(b for b in BLOCKS if "class Saver" in b)
     scope: dict = {}
     exec(compile(block, "README.md", "exec"), scope)
     model, savers = scope["model"], scope["Saver"]
@@ -38,7 +39,7 @@ def test_readme_leader_example_plugs_in():
     from mesa_adage.leaders import LEADERS
     from tests.test_scheduler import experiment
 
-    block = re.findall(r"```python\n(.*?)```", README, re.S)[1]
+    block = next(b for b in BLOCKS if "class Annealing" in b)
     scope: dict = {}
     exec(compile(block, "README.md", "exec"), scope)
     try:
@@ -50,3 +51,14 @@ def test_readme_leader_example_plugs_in():
         assert set(result.theta) == {"target"}
     finally:
         del LEADERS["annealing"]
+
+
+def test_readme_adapt_example_builds_an_adapted_model():
+    from mesa.examples import BoltzmannWealth
+
+    block = next(b for b in BLOCKS if "adapt(" in b)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    model, env = scope["model"], scope["env"]
+    assert isinstance(model, BoltzmannWealth) and model.tax == 0.1 and model.horizon == 20
+    assert env.num_envs == 8 * 50  # every MoneyAgent of every copy is a slot
