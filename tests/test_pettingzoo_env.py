@@ -1,0 +1,42 @@
+from functools import partial
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pettingzoo", reason="the PettingZoo view needs the pettingzoo extra")
+from pettingzoo.test import parallel_api_test  # noqa: E402
+
+from mesa_adage.pettingzoo_env import ParallelView  # noqa: E402
+from models.cobweb import CobwebModel  # noqa: E402
+from models.taxation import TaxationModel, TaxParams  # noqa: E402
+from tests.test_adapt import boltzmann  # noqa: E402
+
+MODELS = {
+    "cobweb": partial(CobwebModel, horizon=6),
+    "taxation": partial(TaxationModel, params=TaxParams(n_households=5), horizon=6),
+    "adapted Boltzmann": partial(boltzmann(horizon=6), n=6),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_parallel_api_test_passes(name):
+    parallel_api_test(ParallelView(MODELS[name], seed=0), num_cycles=20)
+
+
+def test_an_episode_runs_to_its_horizon_with_theta_in_every_observation():
+    env = ParallelView(MODELS["cobweb"], seed=1)
+    observations, infos = env.reset(seed=3)
+    assert set(observations) == set(env.possible_agents) == set(env.agents)
+    assert len(env.agents) == 6 and "theta" in infos[env.agents[0]]
+    theta_hat = CobwebModel.characteristics.to_unit(infos[env.agents[0]]["theta"])
+    np.testing.assert_allclose(observations[env.agents[0]][-2:], theta_hat, rtol=1e-6)
+    steps = 0
+    while env.agents:
+        actions = {a: env.action_space(a).sample() for a in env.agents}
+        _, rewards, terminations, truncations, _ = env.step(actions)
+        steps += 1
+        assert set(rewards) == set(actions)
+    assert steps == 6 and all(truncations.values()) and not any(terminations.values())
+    with pytest.raises(ValueError, match="no action for agents"):
+        env.reset()
+        env.step({})
