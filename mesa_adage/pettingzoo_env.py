@@ -9,7 +9,7 @@ it; :class:`~mesa_adage.MesaVecEnv` stays the fast path for Stable-Baselines3. N
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import mesa
@@ -40,7 +40,7 @@ class ParallelView(ParallelEnv):
         ValueError: If the model has no learning agents.
     """
 
-    metadata = {"name": "mesa_adage_parallel_v0"}
+    metadata: ClassVar[dict[str, Any]] = {"name": "mesa_adage_parallel_v0"}
 
     def __init__(self, make_model: ModelFactory, sampler: Sampler | None = None, seed: int = 0):
         self.make_model = make_model

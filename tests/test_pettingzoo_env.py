@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pettingzoo", reason="the PettingZoo view needs the pettingzoo extra")
-from pettingzoo.test import parallel_api_test  # noqa: E402
+from pettingzoo.test import parallel_api_test
 
-from mesa_adage.pettingzoo_env import ParallelView  # noqa: E402
-from models.cobweb import CobwebModel  # noqa: E402
-from models.taxation import TaxationModel, TaxParams  # noqa: E402
-from tests.test_adapt import boltzmann  # noqa: E402
+from mesa_adage.pettingzoo_env import ParallelView
+from models.cobweb import CobwebModel
+from models.taxation import TaxationModel, TaxParams
+from tests.test_adapt import boltzmann
 
 MODELS = {
     "cobweb": partial(CobwebModel, horizon=6),
