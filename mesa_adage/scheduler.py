@@ -96,9 +96,14 @@ class LeaderScheduler:
         saved = self.record.path / "observed.csv" if self.record else None
         note = f"{experiment.name}: generating the observed data ..."
         announce = (lambda: tqdm.write(note)) if progress else None
-        self.data = run_data(
-            experiment.data, saved, derive_seed(seed, 0, FINAL), self.executor, announce
-        )
+        try:
+            self.data = run_data(
+                experiment.data, saved, derive_seed(seed, 0, FINAL), self.executor, announce
+            )
+        except BaseException:  # an executor made here (a local Ray) must not outlive the error
+            if self._owns_executor:
+                self.executor.close()
+            raise
         objective = experiment.objective
         self.followers = Followers(
             experiment.make_model,

@@ -283,3 +283,14 @@ def test_the_space_is_declared_once_on_the_model():
     other = Characteristics(Param("target", -1.0, 1.0))
     with pytest.raises(ValueError, match="differ from the model's own"):
         experiment(characteristics=other)
+
+
+def test_a_local_ray_started_for_a_run_stops_when_its_data_fail():
+    ray = pytest.importorskip("ray", reason="the ray executor needs the optional ray extra")
+
+    def broken(seed):
+        raise ValueError("the data source is down")
+
+    with pytest.raises(ValueError, match="the data source is down"):
+        LeaderScheduler(experiment(data=broken), executor="ray", progress=False)
+    assert not ray.is_initialized()
