@@ -51,32 +51,33 @@ class OptunaLeader(Leader):
         self.name = sampler
         self.sampler = sampler
         self.storage = storage
+        self._storage = _connect(storage)  # a bad URL fails here, before any run starts
         self.study_name = study_name
+        self._study: optuna.Study | None = None
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = self._open(study_name or "adage")
         self.distributions = {
             p.name: optuna.distributions.FloatDistribution(p.low, p.high) for p in space.params
         }
         self._pending: list[optuna.Trial] = []
 
     def bind(self, run_dir: Path | None, name: str) -> None:
-        """Open the study in the run folder (or the given storage), named after the experiment."""
+        """Keep the study in the run folder (or the given storage), named after the experiment."""
         if self.storage is None and run_dir is not None:
             self.storage = f"sqlite:///{(run_dir / 'checkpoint' / 'leader.db').resolve()}"
+            self._storage = _connect(self.storage)
         self.study_name = self.study_name or name
-        self.study = self._open(self.study_name)
+
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study, opened at first use (after :meth:`bind`, if the scheduler binds)."""
+        if self._study is None:
+            self._study = self._open(self.study_name or "adage")
+        return self._study
 
     def _open(self, name: str) -> optuna.Study:
-        try:
-            return optuna.create_study(
-                storage=self.storage, study_name=name, direction="maximize", load_if_exists=True
-            )
-        except Exception as err:  # SQLAlchemy and driver errors have no common base
-            raise ValueError(
-                f"--storage {self.storage!r}: Optuna cannot open it ({type(err).__name__}: "
-                f"{err}); give sqlite:///path/to/file.db or a reachable database URL such as "
-                "postgresql://user:password@host/dbname"
-            ) from None
+        return optuna.create_study(
+            storage=self._storage, study_name=name, direction="maximize", load_if_exists=True
+        )
 
     def ask(self, n: int) -> list[Theta]:
         self.study.sampler = SAMPLERS[self.sampler](self.seed + 7919 * len(self.history))
@@ -97,15 +98,29 @@ class OptunaLeader(Leader):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore; if the stored study ran past the checkpoint, fork it at the checkpoint."""
         super().load_state_dict(state)
-        self.study = self._open(state["study_name"])
+        self._study = self._open(state["study_name"])
         done = self.study.get_trials(deepcopy=False)
         if len(done) == len(self.history) and all(
             t.state == optuna.trial.TrialState.COMPLETE for t in done
         ):
             return
         keep = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE][: len(self.history)]
-        self.study = self._open(f"{state['study_name']}-r{len(self.history)}")
+        self._study = self._open(f"{state['study_name']}-r{len(self.history)}")
         self.study.add_trials(keep)
+
+
+def _connect(url: str | None) -> optuna.storages.BaseStorage | None:
+    """Optuna storage at ``url`` (None: in memory), or a clear error naming the URL."""
+    if url is None:
+        return None
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as err:  # SQLAlchemy and driver errors have no common base
+        raise ValueError(
+            f"--storage {url!r}: Optuna cannot open it ({type(err).__name__}: {err}); give "
+            "sqlite:///path/to/file.db or a reachable database URL such as "
+            "postgresql://user:password@host/dbname"
+        ) from None
 
 
 for _name in SAMPLERS:
