@@ -14,10 +14,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.fingerprint import describe
-from mesa_adage.followers import algorithm
 from mesa_adage.leaders import Leader, LeaderFactory
 from mesa_adage.objectives import Objective
 from mesa_adage.rollout import ModelFactory
+from mesa_adage.training import algorithm
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,13 @@ import pandas as pd
 CHECKPOINT = "checkpoint"
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data)
     os.replace(tmp, path)
 
 
@@ -61,7 +65,7 @@ class RunRecord:
                     f"cannot resume {self.path}: settings differ from the saved run in {diff}"
                 )
             return
-        _atomic_write(path, json.dumps(normal, indent=2))
+        atomic_write(path, json.dumps(normal, indent=2))
 
     # ------------------------------------------------------------------ checkpoint
 
@@ -82,7 +86,7 @@ class RunRecord:
 
     def commit(self, state: dict[str, Any]) -> None:
         """Mark the epoch in ``state["epoch"]`` as finished."""
-        _atomic_write(self.state_path, json.dumps(state))
+        atomic_write(self.state_path, json.dumps(state))
 
     # ------------------------------------------------------------------ tables
 
@@ -108,4 +112,4 @@ class RunRecord:
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write a JSON file into the run folder."""
-        _atomic_write(self.path / name, json.dumps(data, indent=2))
+        atomic_write(self.path / name, json.dumps(data, indent=2))

@@ -1,17 +1,123 @@
-"""Train a shared policy on an adaptive model outside the leader loop (baselines, references)."""
+"""Training one shared SB3 policy: the unit of work of a follower phase, and ``train()``.
+
+One follower's training for one phase is a :class:`TrainTask`, plain data that :func:`learn`
+turns into a :class:`TrainOutcome`, so tasks can run in another process or on another
+machine. :func:`train` trains a fresh policy outside the leader loop (baselines,
+references).
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass, field
 from typing import Any
 
 import mesa
+import stable_baselines3
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.type_aliases import Schedule
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.samplers import Sampler
 from mesa_adage.vec_env import MesaVecEnv
+
+
+def algorithm(algo: str | type[BaseAlgorithm]) -> type[BaseAlgorithm]:
+    """Resolve an SB3 algorithm: a class, or a name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...)."""
+    cls = getattr(stable_baselines3, algo, None) if isinstance(algo, str) else algo
+    if not (isinstance(cls, type) and issubclass(cls, BaseAlgorithm)):
+        allowed = [n for n in stable_baselines3.__all__ if n.isupper()]
+        raise ValueError(
+            f"unknown SB3 algorithm {algo!r}; allowed are {allowed} or a BaseAlgorithm subclass"
+        )
+    return cls
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """One follower's training for one phase: everything a worker needs, nothing live.
+
+    Attributes:
+        make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
+        agent_type: The :class:`PolicyAgent` class being trained.
+        algo: The SB3 algorithm class.
+        algo_kwargs: Its constructor arguments (used when ``state`` is None).
+        n_copies: Model copies in the training VecEnv.
+        sampler: Theta distribution of the phase's episodes.
+        steps: Agent-steps to train.
+        learning_rate: A constant or an SB3 schedule.
+        env_seed: Seed of the episodes' thetas and model seeds.
+        train_seed: Seed of the algorithm's own randomness in this phase.
+        init_seed: Seed of the network's initial weights (used when ``state`` is None).
+        state: The algorithm saved at the end of its last phase; None to create it.
+    """
+
+    make_model: ModelFactory
+    agent_type: type[mesa.Agent]
+    algo: type[BaseAlgorithm]
+    algo_kwargs: dict[str, Any]
+    n_copies: int
+    sampler: Sampler
+    steps: int
+    learning_rate: float | Schedule
+    env_seed: int
+    train_seed: int
+    init_seed: int
+    state: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What a :class:`TrainTask` leaves: the saved algorithm, its weights, episode returns."""
+
+    state: bytes = field(repr=False)
+    weights: dict[str, torch.Tensor] = field(repr=False)
+    returns: list[float]
+
+
+class Progress(BaseCallback):
+    """Advances a tqdm bar by the agent-steps of every VecEnv step."""
+
+    def __init__(self, bar: tqdm) -> None:
+        super().__init__()
+        self.bar = bar
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.training_env.num_envs)
+        return True
+
+
+def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome:
+    """Run one :class:`TrainTask`: warm-start (or create) the algorithm and train it."""
+    env = MesaVecEnv(
+        task.make_model, task.agent_type, task.sampler, n_copies=task.n_copies, seed=task.env_seed
+    )
+    if task.state is None:
+        algo = task.algo(
+            "MlpPolicy",
+            env,
+            learning_rate=task.learning_rate,
+            seed=task.init_seed,
+            device="cpu",
+            **task.algo_kwargs,
+        )
+    else:
+        algo = task.algo.load(
+            io.BytesIO(task.state),
+            env=env,
+            device="cpu",
+            custom_objects={"learning_rate": task.learning_rate},
+        )
+    algo.set_random_seed(task.train_seed)
+    algo.learn(task.steps, reset_num_timesteps=False, callback=callback)
+    buffer = io.BytesIO()
+    algo.save(buffer)
+    weights = {k: v.detach().clone() for k, v in algo.policy.state_dict().items()}
+    return TrainOutcome(buffer.getvalue(), weights, env.pop_returns())
 
 
 def train(

@@ -160,7 +160,7 @@ def test_without_follower_steps_the_leader_scores_one_fixed_model(tmp_path):
     result = scheduler.run()
     assert scheduler.followers.env_steps == TINY.warmup_steps
     assert result.history["follower_return"].isna().all()
-    warm = scheduler.followers.weights[0]  # the warm-up's last weights ...
+    warm = scheduler.followers.latest(0).state_dict()  # the warm-up's last weights ...
     used = result.policy.policy.state_dict()  # ... are what every epoch evaluated with
     assert all(np.array_equal(warm[k], used[k]) for k in warm)
 
