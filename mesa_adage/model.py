@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from functools import partial
+from functools import cache, partial
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -267,7 +266,7 @@ def theta_reporters(space: Characteristics) -> dict[str, Any]:
     return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}
 
 
-@functools.cache
+@cache
 def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
     return Learner.of(agent_type)
 

@@ -49,11 +49,12 @@ class ParallelView(ParallelEnv):
         probe = make_model(theta=None, seed=0)
         if not probe.policy_agent_types:
             raise ValueError(f"{type(probe).__name__} has no learning agents to expose")
-        self._kinds = {name: type(a) for name, a in _learning_agents(probe).items()}
-        self.possible_agents = list(self._kinds)
-        spaces = {t: probe.observation_space(t) for t in probe.policy_agent_types}
-        self._observation_spaces = {n: spaces[t] for n, t in self._kinds.items()}
-        self._action_spaces = {n: probe.learner(t).action_space for n, t in self._kinds.items()}
+        names = _names(probe)
+        self.possible_agents = [n for kind_names in names.values() for n in kind_names]
+        self._observation_spaces, self._action_spaces = {}, {}
+        for kind, kind_names in names.items():
+            self._observation_spaces |= dict.fromkeys(kind_names, probe.observation_space(kind))
+            self._action_spaces |= dict.fromkeys(kind_names, probe.learner(kind).action_space)
         self.agents: list[str] = []
         self.model: AdaptiveModel = probe
 
@@ -70,7 +71,7 @@ class ParallelView(ParallelEnv):
             self._rng = np.random.default_rng(seed)
         theta = self.model.characteristics.sample(self.sampler, self._rng)[0]
         self.model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
-        names = list(_learning_agents(self.model))
+        names = [n for kind_names in _names(self.model).values() for n in kind_names]
         if names != self.possible_agents:
             raise RuntimeError(
                 "an episode started with other learning agents than the first one; "
@@ -80,44 +81,40 @@ class ParallelView(ParallelEnv):
         return self._observations(), {name: {"theta": dict(self.model.theta)} for name in names}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        agents = _learning_agents(self.model)
-        for kind in self.model.policy_agent_types:
-            names = [n for n, a in agents.items() if type(a) is kind]
-            missing = [n for n in names if n not in actions]
+        names = _names(self.model)
+        for kind, kind_names in names.items():
+            missing = [n for n in kind_names if n not in actions]
             if missing:
                 raise ValueError(f"step got no action for agents {missing[:3]}")
-            self.model.inject_actions(kind, np.asarray([actions[n] for n in names]))
+            self.model.inject_actions(kind, np.asarray([actions[n] for n in kind_names]))
         advance([self.model])
         rewards = {}
-        for kind in self.model.policy_agent_types:
-            names = [n for n, a in agents.items() if type(a) is kind]
-            rewards |= dict(zip(names, map(float, self.model.rewards(kind)), strict=True))
+        for kind, kind_names in names.items():
+            rewards |= dict(zip(kind_names, map(float, self.model.rewards(kind)), strict=True))
         terminated = not self.model.running
         truncated = self.model.done and not terminated
         observations = self._observations()
-        names = list(self.agents)
+        acted = list(self.agents)
         if self.model.done:
             self.agents = []
         return (
             observations,
             rewards,
-            dict.fromkeys(names, terminated),
-            dict.fromkeys(names, truncated),
-            {n: {} for n in names},
+            dict.fromkeys(acted, terminated),
+            dict.fromkeys(acted, truncated),
+            {n: {} for n in acted},
         )
 
     def _observations(self) -> dict[str, np.ndarray]:
         out = {}
-        agents = _learning_agents(self.model)
-        for kind in self.model.policy_agent_types:
-            names = [n for n, a in agents.items() if type(a) is kind]
-            out |= dict(zip(names, self.model.observations(kind), strict=True))
+        for kind, kind_names in _names(self.model).items():
+            out |= dict(zip(kind_names, self.model.observations(kind), strict=True))
         return out
 
 
-def _learning_agents(model: AdaptiveModel) -> dict[str, mesa.Agent]:
+def _names(model: AdaptiveModel) -> dict[type[mesa.Agent], list[str]]:
+    """PettingZoo names of the learning agents, ``"<AgentClass>_<unique_id>"``, by class."""
     return {
-        f"{kind.__name__}_{agent.unique_id}": agent
+        kind: [f"{kind.__name__}_{agent.unique_id}" for agent in model.agents_by_type[kind]]
         for kind in model.policy_agent_types
-        for agent in model.agents_by_type[kind]
     }
