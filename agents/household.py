@@ -36,7 +36,8 @@ class Household(PolicyAgent):
         utility: Period utility.
     """
 
-    observation_space = gym.spaces.Box(-5.0, 5.0, shape=(4,), dtype=np.float32)
+    # scaled to about unit size, but unbounded: the interest rate spikes when capital is scarce
+    observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float32)
     action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     model: TaxationModel
 

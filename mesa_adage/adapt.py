@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
+from weakref import WeakSet
 
 import gymnasium as gym
 import mesa
@@ -75,7 +76,7 @@ def adapt(
     if apply_theta is not None and not callable(apply_theta):
         raise ValueError(f"adapt: apply_theta={apply_theta!r} must be callable or None")
     learner = Learner(observation_space, action_space, observe, act, reward, decision)
-    place = apply_theta or _by_name(classes)
+    place = apply_theta or _ByName(classes)
     default_horizon = horizon
 
     def __init__(
@@ -88,7 +89,9 @@ def adapt(
         **kwargs: Any,
     ) -> None:
         model.__init__(self, **kwargs)
+        _no_clash(model, set(vars(self)) & _INSTANCE_NAMES)
         self._init_adaptive(theta, horizon, observation, policies)
+        self._placed = WeakSet()
         missing = [c.__name__ for c in classes if c not in self.agent_types]
         if missing:
             raise ValueError(
@@ -101,6 +104,8 @@ def adapt(
         self.decide()
         decided = len(self._decisions)
         model.step(self)
+        if isinstance(place, _ByName):  # agents born in the step: their theta, as their elders'
+            place.newcomers(self, self._placed)
         if decided and len(self._decisions) == decided:
             raise RuntimeError(
                 f"adapt: {model.__name__}.step() never called {decision}() on a learning agent; "
@@ -109,6 +114,8 @@ def adapt(
 
     def on_characteristics_changed(self: AdaptiveModel) -> None:
         place(self, dict(self.theta))
+        if isinstance(place, _ByName):
+            self._placed.update(place.learners(self))
 
     namespace = {
         "__init__": __init__,
@@ -136,6 +143,9 @@ def _check(
         raise ValueError(f"adapt: model={model!r} must be a mesa.Model subclass")
     if issubclass(model, AdaptiveModel):
         raise ValueError(f"adapt: {model.__name__} is already adaptive")
+    own = {n for k in model.__mro__ if k not in mesa.Model.__mro__ for n in vars(k)}
+    ours = {n for n in vars(AdaptiveModel) if not n.startswith("__")} | _INSTANCE_NAMES
+    _no_clash(model, own & ours)
     for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, mesa.Agent)):
             raise ValueError(f"adapt: agents={cls!r} must be a mesa.Agent subclass (or a list)")
@@ -158,23 +168,59 @@ def _check(
         raise ValueError(f"adapt: horizon={horizon!r} must be a positive integer")
 
 
-def _by_name(classes: list[type[mesa.Agent]]) -> ApplyTheta:
-    """The default ``apply_theta``: model attributes, else learning-agent attributes, by name."""
+class _ByName:
+    """The default ``apply_theta``: model attributes, else learning-agent attributes, by name.
 
-    def apply(model: mesa.Model, theta: Theta) -> None:
-        learners = [a for c in classes for a in model.agents_by_type.get(c, ())]
+    Agents born later get the agent attributes too, before their first decision.
+    """
+
+    def __init__(self, classes: list[type[mesa.Agent]]) -> None:
+        self.classes = classes
+        self.on_agents: list[str] = []
+
+    def learners(self, model: mesa.Model) -> list[mesa.Agent]:
+        """The learning agents alive in ``model``."""
+        return [a for c in self.classes for a in model.agents_by_type.get(c, ())]
+
+    def __call__(self, model: mesa.Model, theta: Theta) -> None:
+        learners = self.learners(model)
+        self.on_agents = []
         for name, value in theta.items():
             if hasattr(model, name):
                 setattr(model, name, value)
             elif learners and all(hasattr(a, name) for a in learners):
+                self.on_agents.append(name)
                 for agent in learners:
                     setattr(agent, name, value)
             else:
                 raise ValueError(
                     f"adapt: theta parameter {name!r} is neither an attribute of "
                     f"{type(model).__name__} nor of every "
-                    f"{'/'.join(c.__name__ for c in classes)} agent; pass apply_theta=... to "
-                    "say where it goes"
+                    f"{'/'.join(c.__name__ for c in self.classes)} agent; pass apply_theta=... "
+                    "to say where it goes"
                 )
 
-    return apply
+    def newcomers(self, model: AdaptiveModel, placed: WeakSet) -> None:
+        """Give the agent attributes of theta to learning agents not yet in ``placed``."""
+        if not self.on_agents:
+            return
+        new = [a for a in self.learners(model) if a not in placed]
+        for agent in new:
+            for name in self.on_agents:
+                setattr(agent, name, model.theta[name])
+        placed.update(new)
+
+
+_INSTANCE_NAMES = frozenset(
+    {"horizon", "observation_model", "policies", "_theta", "_theta_hat", "_pending"}
+    | {"_decisions", "_acted", "_placed"}
+)
+"""Instance attributes an adapted model sets; the user's model must not use them."""
+
+
+def _no_clash(model: type[mesa.Model], names: set[str]) -> None:
+    if names:
+        raise ValueError(
+            f"adapt: {model.__name__} uses the names {sorted(names)}, which the adaptive model "
+            "needs for itself; rename them in a subclass of your model, or adapt a wrapper"
+        )

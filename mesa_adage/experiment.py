@@ -120,6 +120,8 @@ class Experiment:
         algo: Stable-Baselines3 algorithm class or name (``"PPO"``, ``"A2C"``, ``"SAC"``, ...).
         algo_kwargs: Arguments of the algorithm.
         n_copies: Model copies in the training VecEnv.
+        slots_per_copy: Most learning agents alive at once in one training copy, for models
+            whose agents are born and die; None takes a first episode's count.
         target_theta: The true theta, when known (synthetic calibration).
         fit_columns: DataCollector columns plotted against the observed data.
         track: DataCollector columns whose episode means at each epoch's best candidate go
@@ -146,6 +148,7 @@ class Experiment:
     algo: str | type[BaseAlgorithm] = "PPO"
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     n_copies: int = 8
+    slots_per_copy: int | None = None
     target_theta: Theta | None = None
     fit_columns: tuple[str, ...] = ()
     track: tuple[str, ...] = ()
@@ -164,6 +167,9 @@ class Experiment:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= low):
                 raise ValueError(f"{name}={value!r} must be a positive integer")
+        slots = self.slots_per_copy
+        if slots is not None and not (isinstance(slots, int) and slots > 0):
+            raise ValueError(f"slots_per_copy={slots!r} must be a positive integer or None")
         points = self.profile_points
         if not (isinstance(points, int) and (points == 0 or points >= 2)):
             raise ValueError(f"profile_points={points!r} must be 0 (no profile) or an integer >= 2")
@@ -201,6 +207,7 @@ class Experiment:
             "algo": describe(self.algo),
             "algo_kwargs": describe(self.algo_kwargs),
             "n_copies": self.n_copies,
+            "slots_per_copy": self.slots_per_copy,
             "target_theta": self.target_theta,
             "eval_tasks": self.eval_tasks,
         }

@@ -52,6 +52,8 @@ class Followers:
             to the final rate; later phases train at the final one.
         average: Weight ``beta`` of the running average (0 evaluates the latest weights).
         n_copies: Model copies in each member's training VecEnv.
+        slots_per_copy: Most learning agents alive at once in one copy (None: a first
+            episode's count).
         executor: Where members train; they train side by side when it has several workers.
     """
 
@@ -67,6 +69,7 @@ class Followers:
         learning_rate: tuple[float, float] = (1e-3, 1e-4),
         average: float = 0.0,
         n_copies: int = 8,
+        slots_per_copy: int | None = None,
         executor: Executor | None = None,
     ) -> None:
         self.make_model = make_model
@@ -78,6 +81,7 @@ class Followers:
         self.learning_rate = learning_rate
         self.average = average
         self.n_copies = n_copies
+        self.slots_per_copy = slots_per_copy
         self.executor = executor or SerialExecutor()
         self.states: list[bytes] = []
         self.averages: list[dict[str, torch.Tensor]] = []
@@ -95,6 +99,7 @@ class Followers:
             algo=self.algo,
             algo_kwargs=self.algo_kwargs,
             n_copies=self.n_copies,
+            slots_per_copy=self.slots_per_copy,
             sampler=sampler,
             steps=steps,
             learning_rate=LinearSchedule(first, final, 1.0) if epoch == 0 else final,

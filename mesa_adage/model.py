@@ -76,9 +76,10 @@ class AdaptiveModel(mesa.Model):
         self.observation_model = observation or Full()
         self.policies: dict[type[mesa.Agent], Policy] = dict(policies or {})
         self._theta = self.characteristics.validate(theta or {})
-        self._theta_hat: dict[type[mesa.Agent], np.ndarray] = {}
+        self._theta_hat: dict[type[mesa.Agent], tuple[list[mesa.Agent], np.ndarray]] = {}
         self._pending: dict[type[mesa.Agent], np.ndarray] = {}
         self._decisions: dict[mesa.Agent, Any] = {}
+        self._acted: dict[type[mesa.Agent], list[mesa.Agent]] = {}
 
     # ------------------------------------------------------------------ theta
 
@@ -117,10 +118,23 @@ class AdaptiveModel(mesa.Model):
         """True once the episode reached its horizon or the model stopped running."""
         return self.steps >= self.horizon or not self.running
 
-    def run_episode(self) -> None:
-        """Step the model until the episode is done."""
-        while not self.done:
+    def tick(self) -> None:
+        """Advance one time step the way the model needs.
+
+        A model driven by a Mesa ``ABMSimulator`` (``self.simulator``, as WolfSheep is) runs
+        one tick of it, so the events scheduled for that tick run with ``step()``; any other
+        model calls ``step()``.
+        """
+        simulator = getattr(self, "simulator", None)
+        if getattr(simulator, "model", None) is self and hasattr(simulator, "run_for"):
+            simulator.run_for(1)
+        else:
             self.step()
+
+    def run_episode(self) -> None:
+        """Advance the model until the episode is done."""
+        while not self.done:
+            self.tick()
 
     # ------------------------------------------------------------------ agents and policies
 
@@ -152,14 +166,23 @@ class AdaptiveModel(mesa.Model):
         )
 
     def theta_hat(self, agent_type: type[mesa.Agent]) -> np.ndarray:
-        """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta."""
-        n = len(self.agents_by_type[agent_type])
-        cached = self._theta_hat.get(agent_type)
-        if cached is None or len(cached) != n:
-            unit = self.characteristics.to_unit(self._theta)
-            cached = self.observation_model(self.characteristics, unit, n, self.rng)
-            self._theta_hat[agent_type] = cached
-        return cached
+        """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta and agent.
+
+        An agent keeps its view while others are born and die; a newcomer draws its own.
+        """
+        agents = list(self.agents_by_type.get(agent_type, ()))
+        known, views = self._theta_hat.get(agent_type, ([], None))
+        if views is not None and agents == known:  # the same agents: the common case
+            return views
+        row = dict(zip(known, views if views is not None else (), strict=True))
+        new = [a for a in agents if a not in row]
+        unit = self.characteristics.to_unit(self._theta)
+        drawn = self.observation_model(self.characteristics, unit, len(new), self.rng)
+        row.update(zip(new, drawn, strict=True))
+        dim = self.observation_model.dim(self.characteristics)
+        views = np.array([row[a] for a in agents], dtype=np.float32).reshape(len(agents), dim)
+        self._theta_hat[agent_type] = (agents, views)
+        return views
 
     def observations(self, agent_type: type[mesa.Agent]) -> np.ndarray:
         """Stacked observations of all agents of ``agent_type`` with ``theta_hat`` appended.
@@ -167,7 +190,7 @@ class AdaptiveModel(mesa.Model):
         Raises:
             ValueError: If an agent's observation has the wrong shape or is not finite.
         """
-        agents = self.agents_by_type[agent_type]
+        agents = list(self.agents_by_type.get(agent_type, ()))
         learner = self.learner(agent_type)
         own_dim = learner.observation_space.shape[0]
         own = [learner.observe(a) for a in agents]
@@ -189,6 +212,15 @@ class AdaptiveModel(mesa.Model):
             raise ValueError(
                 f"{learner.label('observe', agent_type)} returned a non-finite value "
                 f"{own_arr[row].tolist()} for agent {agents[row].unique_id}"
+            )
+        low, high = learner.observation_space.low, learner.observation_space.high
+        outside = (own_arr < low) | (own_arr > high)
+        if outside.any():
+            row, col = (int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(
+                f"{learner.label('observe', agent_type)} returned {own_arr[row].tolist()} for "
+                f"agent {agents[row].unique_id}: entry {col} is outside its observation_space "
+                f"[{low[col]}, {high[col]}]"
             )
         return np.concatenate([own_arr, self.theta_hat(agent_type)], axis=1, dtype=np.float32)
 
@@ -213,7 +245,10 @@ class AdaptiveModel(mesa.Model):
         self._decisions.clear()
         for agent_type in self.policy_agent_types:
             agents = list(self.agents_by_type[agent_type])
+            self._acted[agent_type] = agents
             actions = self._pending.pop(agent_type, None)
+            if actions is None and not agents:
+                continue
             if actions is None:
                 policy = self.policies.get(agent_type)
                 if policy is None:
@@ -238,13 +273,25 @@ class AdaptiveModel(mesa.Model):
                 if learner.decision not in vars(agent):  # also an agent born since the last step
                     setattr(agent, learner.decision, partial(_decided, agent, learner))
 
+    def acted(self, agent_type: type[mesa.Agent]) -> list[mesa.Agent]:
+        """The agents of ``agent_type`` that decided in the last step, in decision order.
+
+        They include agents that died during the step and exclude those born in it; before
+        the first step, they are the agents alive.
+        """
+        if agent_type in self._acted:
+            return self._acted[agent_type]
+        return list(self.agents_by_type.get(agent_type, ()))
+
     def rewards(self, agent_type: type[mesa.Agent]) -> np.ndarray:
-        """Rewards of all agents of ``agent_type`` for the last step.
+        """Rewards for the last step of the agents that :meth:`acted` in it.
+
+        An agent that died during the step is asked too, so its reward can price the death.
 
         Raises:
             ValueError: If a reward is NaN or infinite.
         """
-        agents = self.agents_by_type[agent_type]
+        agents = self.acted(agent_type)
         learner = self.learner(agent_type)
         try:
             values = np.fromiter(map(learner.reward, agents), dtype=np.float64, count=len(agents))

@@ -31,6 +31,12 @@ except ImportError as err:  # pragma: no cover - exercised by users without the 
 class ParallelView(ParallelEnv):
     """One copy of an adaptive model as a PettingZoo ``ParallelEnv``.
 
+    Agents may be born and die. An agent that dies in a step is reported once more, terminated,
+    with its reward for that step and a blank observation (zeros within its space); a newborn
+    appears in the step's results, with reward 0, and acts from the next step. Mesa cannot say
+    in advance who will be born, so ``possible_agents`` is the episode's agents so far: it
+    grows with each birth.
+
     Args:
         make_model: Factory called as ``make_model(theta=..., seed=...)``.
         sampler: Distribution of theta over episodes (uniform over the box by default).
@@ -49,20 +55,33 @@ class ParallelView(ParallelEnv):
         probe = make_model(theta=None, seed=0)
         if not probe.policy_agent_types:
             raise ValueError(f"{type(probe).__name__} has no learning agents to expose")
-        names = _names(probe)
-        self.possible_agents = [n for kind_names in names.values() for n in kind_names]
-        self._observation_spaces, self._action_spaces = {}, {}
-        for kind, kind_names in names.items():
-            self._observation_spaces |= dict.fromkeys(kind_names, probe.observation_space(kind))
-            self._action_spaces |= dict.fromkeys(kind_names, probe.learner(kind).action_space)
+        self._kinds = {kind.__name__: kind for kind in probe.policy_agent_types}
+        self._spaces = {
+            kind: (probe.observation_space(kind), probe.learner(kind).action_space)
+            for kind in probe.policy_agent_types
+        }
+        self._blank = {
+            kind: np.clip(0.0, obs.low, obs.high).astype(np.float32)
+            for kind, (obs, _) in self._spaces.items()
+        }
+        self.possible_agents = [n for names in _names(probe).values() for n in names]
         self.agents: list[str] = []
         self.model: AdaptiveModel = probe
 
+    def _kind(self, agent: str) -> type[mesa.Agent]:
+        kind = self._kinds.get(agent.rpartition("_")[0])
+        if kind is None:
+            raise ValueError(
+                f"unknown agent {agent!r}; names are '<AgentClass>_<unique_id>' with a class "
+                f"in {sorted(self._kinds)}"
+            )
+        return kind
+
     def observation_space(self, agent: str) -> gym.spaces.Box:
-        return self._observation_spaces[agent]
+        return self._spaces[self._kind(agent)][0]
 
     def action_space(self, agent: str) -> gym.spaces.Space:
-        return self._action_spaces[agent]
+        return self._spaces[self._kind(agent)][1]
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -71,43 +90,44 @@ class ParallelView(ParallelEnv):
             self._rng = np.random.default_rng(seed)
         theta = self.model.characteristics.sample(self.sampler, self._rng)[0]
         self.model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
-        names = [n for kind_names in _names(self.model).values() for n in kind_names]
-        if names != self.possible_agents:
-            raise RuntimeError(
-                "an episode started with other learning agents than the first one; "
-                "ParallelView needs the same agents in every episode"
-            )
-        self.agents = list(names)
-        return self._observations(), {name: {"theta": dict(self.model.theta)} for name in names}
+        names = _names(self.model)
+        self.possible_agents = []
+        self.agents = self._meet(names)
+        observations = self._observations(names)
+        return observations, {name: {"theta": dict(self.model.theta)} for name in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        names = _names(self.model)
-        for kind, kind_names in names.items():
+        acting = _names(self.model)
+        for kind, kind_names in acting.items():
             missing = [n for n in kind_names if n not in actions]
             if missing:
                 raise ValueError(f"step got no action for agents {missing[:3]}")
-            self.model.inject_actions(kind, np.asarray([actions[n] for n in kind_names]))
+            if kind_names:
+                self.model.inject_actions(kind, np.asarray([actions[n] for n in kind_names]))
         advance([self.model])
-        rewards = {}
-        for kind, kind_names in names.items():
+        now = _names(self.model)
+        ended = self.model.done
+        alive = {n for kind_names in now.values() for n in kind_names}
+        self.agents = [] if ended else self._meet(now)  # born at the very end: never seen
+        rewards = dict.fromkeys(self.agents, 0.0)  # the newborn's first reward
+        for kind, kind_names in acting.items():
             rewards |= dict(zip(kind_names, map(float, self.model.rewards(kind)), strict=True))
-        terminated = not self.model.running
-        truncated = self.model.done and not terminated
-        observations = self._observations()
-        acted = list(self.agents)
-        if self.model.done:
-            self.agents = []
-        return (
-            observations,
-            rewards,
-            dict.fromkeys(acted, terminated),
-            dict.fromkeys(acted, truncated),
-            {n: {} for n in acted},
-        )
+        seen = self._observations(now)
+        observations = {n: seen[n] if n in alive else self._blank[self._kind(n)] for n in rewards}
+        terminated = {n: n not in alive or not self.model.running for n in rewards}
+        truncated = {n: ended and not terminated[n] for n in rewards}
+        return observations, rewards, terminated, truncated, {n: {} for n in rewards}
 
-    def _observations(self) -> dict[str, np.ndarray]:
+    def _meet(self, names: dict[type[mesa.Agent], list[str]]) -> list[str]:
+        """All the names, in order; new ones join ``possible_agents``."""
+        flat = [n for kind_names in names.values() for n in kind_names]
+        known = set(self.possible_agents)
+        self.possible_agents += [n for n in flat if n not in known]
+        return flat
+
+    def _observations(self, names: dict[type[mesa.Agent], list[str]]) -> dict[str, np.ndarray]:
         out = {}
-        for kind, kind_names in _names(self.model).items():
+        for kind, kind_names in names.items():
             out |= dict(zip(kind_names, self.model.observations(kind), strict=True))
         return out
 

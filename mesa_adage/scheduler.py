@@ -115,6 +115,7 @@ class LeaderScheduler:
             learning_rate=(self.ts.follower_lr, self.ts.follower_lr_final),
             average=self.ts.follower_average,
             n_copies=experiment.n_copies,
+            slots_per_copy=experiment.slots_per_copy,
             executor=self.executor,
         )
         self.evaluator = Evaluator(

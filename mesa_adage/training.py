@@ -47,6 +47,8 @@ class TrainTask:
         algo: The SB3 algorithm class.
         algo_kwargs: Its constructor arguments (used when ``state`` is None).
         n_copies: Model copies in the training VecEnv.
+        slots_per_copy: Most learning agents alive at once in one copy (None: a first
+            episode's count).
         sampler: Theta distribution of the phase's episodes.
         steps: Agent-steps to train.
         learning_rate: A constant or an SB3 schedule.
@@ -61,6 +63,7 @@ class TrainTask:
     algo: type[BaseAlgorithm]
     algo_kwargs: dict[str, Any]
     n_copies: int
+    slots_per_copy: int | None
     sampler: Sampler
     steps: int
     learning_rate: float | Schedule
@@ -94,7 +97,12 @@ class Progress(BaseCallback):
 def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome:
     """Run one :class:`TrainTask`: warm-start (or create) the algorithm and train it."""
     env = MesaVecEnv(
-        task.make_model, task.agent_type, task.sampler, n_copies=task.n_copies, seed=task.env_seed
+        task.make_model,
+        task.agent_type,
+        task.sampler,
+        n_copies=task.n_copies,
+        seed=task.env_seed,
+        slots_per_copy=task.slots_per_copy,
     )
     if task.state is None:
         algo = task.algo(
@@ -129,6 +137,7 @@ def train(
     algo: type[BaseAlgorithm],
     seed: int = 0,
     n_copies: int = 8,
+    slots_per_copy: int | None = None,
     **algo_kwargs: Any,
 ) -> BaseAlgorithm:
     """Train a fresh SB3 policy for ``steps`` agent-steps with theta drawn from ``sampler``.
@@ -138,6 +147,13 @@ def train(
     """
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        env = MesaVecEnv(make_model, agent_type, sampler, n_copies=n_copies, seed=seed)
+        env = MesaVecEnv(
+            make_model,
+            agent_type,
+            sampler,
+            n_copies=n_copies,
+            seed=seed,
+            slots_per_copy=slots_per_copy,
+        )
         model = algo("MlpPolicy", env, seed=seed, device="cpu", **algo_kwargs)
         return model.learn(steps)

@@ -1,4 +1,5 @@
-"""adapt() on Mesa's own, unmodified examples: a grid, a network, and a two-phase grid."""
+"""adapt() on Mesa's own, unmodified examples: a grid, a network, a two-phase grid, and a
+grid whose agents are born and die (WolfSheep, driven by its event simulator)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import mesa.examples.basic.boltzmann_wealth_model.model as boltzmann_model
 import numpy as np
 import pandas as pd
 import pytest
-from mesa.examples import BoltzmannWealth, PdGrid, VirusOnNetwork
+from mesa.examples import BoltzmannWealth, PdGrid, VirusOnNetwork, WolfSheep
 from mesa.examples.advanced.pd_grid.agents import PDAgent
+from mesa.examples.advanced.wolf_sheep.agents import GrassPatch, Sheep, Wolf
 from mesa.examples.basic.boltzmann_wealth_model.agents import MoneyAgent
 from mesa.examples.basic.schelling.agents import SchellingAgent  # a class Boltzmann never makes
 from mesa.examples.basic.virus_on_network.agents import State, VirusAgent
+from mesa.experimental.devs import ABMSimulator
 from stable_baselines3 import PPO
 
 from mesa_adage import (
@@ -53,7 +56,8 @@ def boltzmann(**changes):
         "reward": lambda agent: float(np.log1p(agent.wealth)),  # concave: equality pays
         "horizon": 20,
     }
-    return adapt(BoltzmannWealth, MoneyAgent, **{**spec, **changes})
+    model = changes.pop("model", BoltzmannWealth)
+    return adapt(model, MoneyAgent, **{**spec, **changes})
 
 
 def isolate(agent, action):
@@ -82,52 +86,101 @@ def gained(agent):
     return float(step)
 
 
+def graze(sheep, action):
+    """WolfSheep: a sheep moves as it always did (1) or stays put (0), then lives its step."""
+    if int(action) == 1:
+        sheep.move()
+    sheep.energy -= 1
+    sheep.feed()
+    if sheep.energy < 0:
+        sheep.remove()
+    elif sheep.random.random() < sheep.p_reproduce:
+        sheep.spawn_offspring()
+
+
+def senses(sheep):
+    """WolfSheep: the sheep's energy, whether its grass is grown, the wolves next to it."""
+    grass = next(a for a in sheep.cell.agents if isinstance(a, GrassPatch))
+    wolves = sum(isinstance(a, Wolf) for cell in sheep.cell.neighborhood for a in cell.agents)
+    return [sheep.energy / 10, grass.fully_grown, wolves]
+
+
+AdaptiveWolfSheep = adapt(
+    WolfSheep,
+    Sheep,
+    characteristics=Characteristics(Param("energy_from_food", 2.0, 6.0)),  # on each sheep
+    observation_space=gym.spaces.Box(0.0, np.inf, shape=(3,)),
+    action_space=gym.spaces.Discrete(2),
+    observe=senses,
+    act=graze,
+    reward=lambda sheep: 0.0 if sheep.cell else -1.0,  # asked in the step it dies, too
+    horizon=15,
+)
+
+
+def wolf_sheep(theta=None, seed=None):
+    """A fresh simulator per episode: the model's events (grass regrowth) run on it."""
+    return AdaptiveWolfSheep(
+        theta, seed=seed, simulator=ABMSimulator(), initial_sheep=40, initial_wolves=10
+    )
+
+
 ADAPTED = {
-    "grid": (boltzmann(), MoneyAgent, {"n": 20}),
+    "grid": (MoneyAgent, partial(boltzmann(), n=20), None),
     "network": (
-        adapt(
-            VirusOnNetwork,
-            VirusAgent,
-            characteristics=Characteristics(Param("virus_spread_chance", 0.1, 0.9)),
-            observation_space=gym.spaces.Box(0.0, 1.0, shape=(2,)),
-            action_space=gym.spaces.Discrete(2),
-            observe=lambda a: [a.state is State.INFECTED, a.state is State.RESISTANT],
-            act=isolate,
-            reward=lambda a: -float(a.state is State.INFECTED) - 0.1 * getattr(a, "isolated", 0),
-            horizon=15,
-        ),
         VirusAgent,
-        {"num_nodes": 12},
+        partial(
+            adapt(
+                VirusOnNetwork,
+                VirusAgent,
+                characteristics=Characteristics(Param("virus_spread_chance", 0.1, 0.9)),
+                observation_space=gym.spaces.Box(0.0, 1.0, shape=(2,)),
+                action_space=gym.spaces.Discrete(2),
+                observe=lambda a: [a.state is State.INFECTED, a.state is State.RESISTANT],
+                act=isolate,
+                reward=lambda a: (
+                    -float(a.state is State.INFECTED) - 0.1 * getattr(a, "isolated", 0)
+                ),
+                horizon=15,
+            ),
+            num_nodes=12,
+        ),
+        None,
     ),
     "two-phase grid": (
-        adapt(
-            PdGrid,
-            PDAgent,
-            characteristics=Characteristics(Param("temptation", 1.0, 2.0)),
-            apply_theta=tempt,
-            observation_space=gym.spaces.Box(0.0, 1.0, shape=(2,)),
-            action_space=gym.spaces.Discrete(2),
-            observe=lambda a: [
-                a.move == "C",
-                np.mean([n.move == "C" for n in a.cell.neighborhood.agents]),
-            ],
-            act=choose,
-            reward=gained,
-            horizon=10,
-        ),
         PDAgent,
-        {"width": 5, "height": 5, "activation_order": "Simultaneous"},
+        partial(
+            adapt(
+                PdGrid,
+                PDAgent,
+                characteristics=Characteristics(Param("temptation", 1.0, 2.0)),
+                apply_theta=tempt,
+                observation_space=gym.spaces.Box(0.0, 1.0, shape=(2,)),
+                action_space=gym.spaces.Discrete(2),
+                observe=lambda a: [
+                    a.move == "C",
+                    np.mean([n.move == "C" for n in a.cell.neighborhood.agents]),
+                ],
+                act=choose,
+                reward=gained,
+                horizon=10,
+            ),
+            width=5,
+            height=5,
+            activation_order="Simultaneous",
+        ),
+        None,
     ),
+    "births and deaths": (Sheep, wolf_sheep, 80),
 }
 
 
 @pytest.mark.parametrize("case", list(ADAPTED))
 def test_an_adapted_example_trains_simulates_and_meets_a_leader(case):
-    adapted, agent_type, kwargs = ADAPTED[case]
-    make = partial(adapted, **kwargs)
-    env = MesaVecEnv(make, agent_type, n_copies=2, seed=0)
+    agent_type, make, slots = ADAPTED[case]
+    env = MesaVecEnv(make, agent_type, n_copies=2, seed=0, slots_per_copy=slots)
     ppo = PPO("MlpPolicy", env, n_steps=16, batch_size=32, seed=0).learn(200)
-    theta = adapted.characteristics.defaults
+    theta = make().characteristics.defaults
     [rollout] = simulate(make, [theta], {agent_type: SB3Policy(ppo)}, [3])
     assert len(rollout.frame) >= 1 and agent_type.__name__ in rollout.returns
     experiment = Experiment(
@@ -142,9 +195,25 @@ def test_an_adapted_example_trains_simulates_and_meets_a_leader(case):
         timescales=Timescales(warmup_steps=200, follower_steps=0, candidates=2, eval_rollouts=2),
         algo_kwargs={"n_steps": 16, "batch_size": 32},
         n_copies=2,
+        slots_per_copy=slots,
     )
     result = LeaderScheduler(experiment, progress=False).run()
-    assert set(result.theta) == set(adapted.characteristics.names)
+    assert set(result.theta) == set(experiment.space.names)
+
+
+def test_wolf_sheep_runs_on_its_simulator_and_its_sheep_are_born_and_die():
+    model = wolf_sheep(theta={"energy_from_food": 5.0}, seed=4)
+    model.policies[Sheep] = RandomPolicy(gym.spaces.Discrete(2), 0)
+    seen, alive = set(), []
+    while not model.done:
+        seen.update(model.agents_by_type[Sheep])
+        model.tick()
+        alive.append(len(model.agents_by_type[Sheep]))
+    assert model.simulator.time == model.steps == 15  # each tick ran the model's step once
+    assert len(seen) > 40 and alive[-1] < len(seen)  # lambs were born, and sheep died
+    assert {a.energy_from_food for a in seen} == {5.0}  # lambs too: theta reaches newcomers
+    grown = model.datacollector.get_model_vars_dataframe()["Grass"]
+    assert grown.diff().max() > 0  # regrowth events ran: the grass came back
 
 
 def test_a_learned_policy_beats_random_giving():
@@ -200,6 +269,12 @@ def test_mis_specifications_are_clear_errors():
         ValueError, match=r"adapt\(observe=.*\) for MoneyAgent returned shape \(2,\)"
     ):
         model.observations(MoneyAgent)
+    with pytest.raises(ValueError, match=r"entry 0 is outside its observation_space \[0.0, inf\]"):
+        boltzmann(observe=lambda a: [-1.0])(n=5).observations(MoneyAgent)
+    with pytest.raises(ValueError, match=r"Timed uses the names \['done', 'horizon'\]"):
+        boltzmann(model=Timed)
+    with pytest.raises(ValueError, match=r"Ruled uses the names \['policies'\]"):
+        boltzmann(model=Ruled)(n=5)
     model = boltzmann(act=lambda a, action: a.give_money(int(action)))(n=5, seed=1)
     model.policies[MoneyAgent] = lambda obs: np.ones(len(obs), dtype=int)
     with pytest.raises(ValueError, match=r"adapt\(act=.*\) for MoneyAgent could not take action"):
@@ -212,6 +287,61 @@ def test_mis_specifications_are_clear_errors():
     model = walkers(policies={Walker: _never})
     with pytest.raises(RuntimeError, match=r"Walkers.step\(\) never called step\(\) on a learning"):
         model.step()
+
+
+class Hatchling(mesa.Agent):
+    def __init__(self, model):
+        super().__init__(model)
+        self.speed = 1.0  # what the model gives a newborn; theta should override it
+
+    def step(self):
+        pass
+
+
+class Nest(mesa.Model):
+    """Two hatchlings at the start, one more each step."""
+
+    def __init__(self, seed=None):
+        super().__init__(seed=seed)
+        Hatchling.create_agents(self, 2)
+
+    def step(self):
+        self.agents.do("step")
+        Hatchling(self)
+
+
+def test_by_default_theta_reaches_agents_born_later():
+    nest = adapt(
+        Nest,
+        Hatchling,
+        characteristics=Characteristics(Param("speed", 0.0, 5.0)),
+        observation_space=gym.spaces.Box(0.0, 5.0, shape=(1,)),
+        action_space=gym.spaces.Discrete(2),
+        observe=lambda a: [a.speed],
+        act=lambda a, action: None,
+        reward=lambda a: 0.0,
+    )(theta={"speed": 3.0}, policies={Hatchling: _never})
+    nest.step()
+    nest.step()
+    assert nest.observations(Hatchling)[:, 0].tolist() == [3.0] * 4
+    nest.agents_by_type[Hatchling][0].speed = 4.0  # the model's own later changes stay
+    nest.step()
+    assert nest.observations(Hatchling)[:, 0].tolist() == [4.0] + [3.0] * 4
+
+
+class Timed(BoltzmannWealth):
+    """Names an adaptive model needs: its episode length and end."""
+
+    horizon = 10
+
+    def done(self):
+        return self.steps >= self.horizon
+
+
+class Ruled(BoltzmannWealth):
+    def __init__(self, n=5, seed=None):
+        super().__init__(n=n, seed=seed)
+        self.policies = {"tax": "flat"}
 
 
 class Walker(mesa.Agent):

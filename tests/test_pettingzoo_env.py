@@ -9,12 +9,13 @@ from pettingzoo.test import parallel_api_test
 from mesa_adage.pettingzoo_env import ParallelView
 from models.cobweb import CobwebModel
 from models.taxation import TaxationModel, TaxParams
-from tests.test_adapt import boltzmann
+from tests.test_adapt import boltzmann, wolf_sheep
 
 MODELS = {
     "cobweb": partial(CobwebModel, horizon=6),
     "taxation": partial(TaxationModel, params=TaxParams(n_households=5), horizon=6),
     "adapted Boltzmann": partial(boltzmann(horizon=6), n=6),
+    "adapted WolfSheep (births and deaths)": wolf_sheep,
 }
 
 
@@ -40,3 +41,21 @@ def test_an_episode_runs_to_its_horizon_with_theta_in_every_observation():
     with pytest.raises(ValueError, match="no action for agents"):
         env.reset()
         env.step({})
+
+
+def test_the_dead_leave_once_terminated_and_the_newborn_join():
+    env = ParallelView(wolf_sheep, seed=0)
+    env.reset(seed=5)
+    deaths = births = 0
+    while env.agents:
+        before = set(env.agents)
+        observations, rewards, terminations, _, _ = env.step(
+            {a: env.action_space(a).sample() for a in env.agents}
+        )
+        dead = {a for a, done in terminations.items() if done}
+        assert all(rewards[a] == -1.0 and not observations[a].any() for a in dead)
+        assert set(env.agents) == (set(rewards) - dead if env.agents else set())
+        deaths += len(dead)
+        births += len(set(rewards) - before)
+    assert deaths > 0 and births > 0
+    assert set(env.possible_agents) >= set(rewards)

@@ -8,7 +8,7 @@ from agents.producer import Producer
 from mesa_adage import Fixed, MesaVecEnv, SB3Policy, Uniform, simulate
 from mesa_adage.vec_env import JointEnv
 from models.cobweb import CobwebModel
-from tests.toy import Guesser, Toy
+from tests.toy import Guesser, Mayfly, Pond, Toy
 
 
 @pytest.mark.filterwarnings("ignore:Your observation  has an unconventional shape")
@@ -75,3 +75,31 @@ def test_on_and_off_policy_sb3_algorithms_train_the_shared_policy(algo, kwargs, 
     rollouts = simulate(Toy, [target] * 4, {Guesser: SB3Policy(model)}, range(4))
     # untrained policies sit near 0 (reward about -0.25); trained ones move to the target.
     assert np.mean([r.returns["Guesser"] for r in rollouts]) / 5 > -0.05
+
+
+def test_a_dead_agent_s_episode_ends_in_its_slot_and_a_newborn_takes_a_free_one():
+    env = MesaVecEnv(Pond, Mayfly, n_copies=1, seed=0, slots_per_copy=3)
+    obs = env.reset()
+    assert obs[:, 0].tolist() == [0, 0, 0]  # two flies of age 0, one free slot (blank)
+    obs, rewards, dones, infos = env.step(np.zeros((3, 1), dtype=np.float32))
+    assert rewards.tolist() == [1, 1, 0] and dones.tolist() == [False, False, True]
+    assert obs[:, 0].tolist() == [1, 1, 0]  # the fly hatched in step 1 sits in slot 2
+    obs, rewards, dones, infos = env.step(np.zeros((3, 1), dtype=np.float32))
+    assert rewards.tolist() == [2, 2, 1]  # the first two are asked in the step they die
+    assert dones.tolist() == [True, True, False]
+    assert infos[0]["episode"] == {"r": 3.0, "l": 2, "t": 0.0}
+    assert not infos[0]["TimeLimit.truncated"]  # death is a termination: no bootstrap
+    assert obs[:, 0].tolist() == [0, 0, 1]  # the newest fly takes slot 0; slot 1 is free
+    assert env.pop_returns() == [3.0, 3.0]
+
+
+def test_more_agents_than_slots_is_a_clear_error():
+    env = MesaVecEnv(Pond, Mayfly, n_copies=1, seed=0)  # two slots: the first episode's two
+    env.reset()
+    with pytest.raises(RuntimeError, match=r"has 3 Mayfly agents at step 1, more than slots_per"):
+        env.step(np.zeros((2, 1), dtype=np.float32))
+
+
+def test_simulate_averages_over_every_agent_that_acted():
+    [rollout] = simulate(Pond, [{}], {Mayfly: lambda obs: np.zeros((len(obs), 1))}, [0])
+    assert rollout.returns["Mayfly"] == pytest.approx((3 + 3 + 3 + 3 + 1) / 5)

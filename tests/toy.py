@@ -42,3 +42,40 @@ class Toy(AdaptiveModel):
     def step(self):
         self.decide()
         self.datacollector.collect(self)
+
+
+class Mayfly(PolicyAgent):
+    """Lives two steps; its reward is its age, asked even in the step it dies."""
+
+    observation_space = gym.spaces.Box(0.0, 10.0, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.age = 0
+
+    def observe(self):
+        return np.array([self.age], dtype=np.float32)
+
+    def act(self, action):
+        self.age += 1
+
+    def reward(self):
+        return float(self.age)
+
+
+class Pond(AdaptiveModel):
+    """Two mayflies hatch at the start and one more every step; each dies at age 2."""
+
+    characteristics = Characteristics(Param("warmth", 0.0, 1.0))
+
+    def __init__(self, theta=None, *, horizon=4, **kwargs):
+        super().__init__(theta, horizon=horizon, **kwargs)
+        Mayfly.create_agents(self, 2)
+
+    def step(self):
+        self.decide()
+        for fly in list(self.agents_by_type[Mayfly]):
+            if fly.age >= 2:
+                fly.remove()
+        Mayfly(self)
