@@ -165,12 +165,19 @@ class AdaptiveModel(mesa.Model):
             dtype=np.float32,
         )
 
-    def theta_hat(self, agent_type: type[mesa.Agent]) -> np.ndarray:
+    def theta_hat(
+        self, agent_type: type[mesa.Agent], agents: list[mesa.Agent] | None = None
+    ) -> np.ndarray:
         """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta and agent.
 
         An agent keeps its view while others are born and die; a newcomer draws its own.
+
+        Args:
+            agent_type: The learning agent class.
+            agents: Its agents alive now, if the caller has listed them already.
         """
-        agents = list(self.agents_by_type.get(agent_type, ()))
+        if agents is None:
+            agents = list(self.agents_by_type.get(agent_type, ()))
         known, views = self._theta_hat.get(agent_type, ([], None))
         if views is not None and agents == known:  # the same agents: the common case
             return views
@@ -184,13 +191,21 @@ class AdaptiveModel(mesa.Model):
         self._theta_hat[agent_type] = (agents, views)
         return views
 
-    def observations(self, agent_type: type[mesa.Agent]) -> np.ndarray:
+    def observations(
+        self, agent_type: type[mesa.Agent], agents: list[mesa.Agent] | None = None
+    ) -> np.ndarray:
         """Stacked observations of all agents of ``agent_type`` with ``theta_hat`` appended.
 
+        Args:
+            agent_type: The learning agent class.
+            agents: Its agents alive now, if the caller has listed them already.
+
         Raises:
-            ValueError: If an agent's observation has the wrong shape or is not finite.
+            ValueError: If an agent's observation has the wrong shape, is not finite or lies
+                outside its space.
         """
-        agents = list(self.agents_by_type.get(agent_type, ()))
+        if agents is None:
+            agents = list(self.agents_by_type.get(agent_type, ()))
         learner = self.learner(agent_type)
         own_dim = learner.observation_space.shape[0]
         own = [learner.observe(a) for a in agents]
@@ -222,7 +237,8 @@ class AdaptiveModel(mesa.Model):
                 f"agent {agents[row].unique_id}: entry {col} is outside its observation_space "
                 f"[{low[col]}, {high[col]}]"
             )
-        return np.concatenate([own_arr, self.theta_hat(agent_type)], axis=1, dtype=np.float32)
+        views = self.theta_hat(agent_type, agents)
+        return np.concatenate([own_arr, views], axis=1, dtype=np.float32)
 
     def inject_actions(self, agent_type: type[mesa.Agent], actions: np.ndarray) -> None:
         """Give the next :meth:`decide` precomputed actions (used by trainers and simulators)."""

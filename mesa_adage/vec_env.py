@@ -116,18 +116,19 @@ class MesaVecEnv(VecEnv):
         self._rng = np.random.default_rng(seed)
         return [seed] * self.num_envs
 
-    def _observe(self, obs: np.ndarray) -> None:
+    def _observe(self) -> np.ndarray:
+        obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
         for c, (model, seats) in enumerate(zip(self.models, self._seats, strict=True)):
             span = obs[c * self.slots_per_copy : (c + 1) * self.slots_per_copy]
-            span[:] = self._blank
-            span[seats.order] = model.observations(self.agent_type)
+            if len(seats.agents) < self.slots_per_copy:
+                span[:] = self._blank
+            span[seats.order] = model.observations(self.agent_type, seats.agents)
+        return obs
 
     def reset(self) -> np.ndarray:
         self._seats = [_Seats(self.slots_per_copy) for _ in range(self.n_copies)]
         self.models = [self._new_episode(c) for c in range(self.n_copies)]
-        obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
-        self._observe(obs)
-        return obs
+        return self._observe()
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
@@ -166,9 +167,7 @@ class MesaVecEnv(VecEnv):
                 self.models[c] = self._new_episode(c)
             else:
                 self._seat(c, model)
-        obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
-        self._observe(obs)
-        return obs, rewards, dones, infos
+        return self._observe(), rewards, dones, infos
 
     def _finish(
         self,

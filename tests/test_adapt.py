@@ -13,11 +13,11 @@ import mesa.examples.basic.boltzmann_wealth_model.model as boltzmann_model
 import numpy as np
 import pandas as pd
 import pytest
-from mesa.examples import BoltzmannWealth, PdGrid, VirusOnNetwork, WolfSheep
+from mesa.examples import BoltzmannWealth, PdGrid, Schelling, VirusOnNetwork, WolfSheep
 from mesa.examples.advanced.pd_grid.agents import PDAgent
 from mesa.examples.advanced.wolf_sheep.agents import GrassPatch, Sheep, Wolf
 from mesa.examples.basic.boltzmann_wealth_model.agents import MoneyAgent
-from mesa.examples.basic.schelling.agents import SchellingAgent  # a class Boltzmann never makes
+from mesa.examples.basic.schelling.agents import SchellingAgent
 from mesa.examples.basic.virus_on_network.agents import State, VirusAgent
 from mesa.experimental.devs import ABMSimulator
 from stable_baselines3 import PPO
@@ -125,6 +125,26 @@ def wolf_sheep(theta=None, seed=None):
     )
 
 
+def relocate(agent, action):
+    """Schelling: the policy, not the agent's unhappiness, decides who moves."""
+    if int(action) == 1:
+        agent.cell = agent.model.grid.select_random_empty_cell()
+
+
+AdaptiveSchelling = adapt(  # the issue's own call shape
+    Schelling,
+    SchellingAgent,
+    characteristics=Characteristics(Param("homophily", 0.2, 0.8)),  # on each agent
+    observation_space=gym.spaces.Box(0.0, 1.0, shape=(1,)),
+    action_space=gym.spaces.Discrete(2),
+    observe=lambda agent: [agent.happy],
+    act=relocate,
+    reward=lambda agent: float(agent.happy),
+    decision="step",
+    horizon=50,
+)
+
+
 ADAPTED = {
     "grid": (MoneyAgent, partial(boltzmann(), n=20), None),
     "network": (
@@ -172,6 +192,11 @@ ADAPTED = {
         None,
     ),
     "births and deaths": (Sheep, wolf_sheep, 80),
+    "seed-dependent population": (
+        SchellingAgent,
+        partial(AdaptiveSchelling, width=8, height=8),
+        64,
+    ),
 }
 
 
@@ -394,3 +419,29 @@ def test_the_learning_agents_decide_in_one_batch_and_act_in_the_model_s_order():
     model.step()
     assert calls == [7, 7]  # one forward pass per step for all seven agents
     assert [a.wealth for a in model.agents] == [1] * 7  # nobody gave
+
+
+def test_solara_viz_steps_and_resets_an_adapted_model():
+    import ipyvuetify as v
+    import solara
+    from mesa.visualization import SolaraViz, make_plot_component
+
+    adapted = boltzmann()
+    fixed = {"n": 10, "theta": {"tax": 0.3}, "policies": {MoneyAgent: _never}}
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            SolaraViz(
+                adapted(**fixed),
+                components=[make_plot_component("Gini")],
+                model_params={**fixed, "seed": {"type": "InputText", "value": 1, "label": "Seed"}},
+            )
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(children=["Step: 1"]).assert_single()
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    rc.find(children=["Step: 0"]).assert_single()
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(children=["Step: 1"]).assert_single()

@@ -62,3 +62,18 @@ def test_readme_adapt_example_builds_an_adapted_model():
     model, env = scope["model"], scope["env"]
     assert isinstance(model, BoltzmannWealth) and model.tax == 0.1 and model.horizon == 20
     assert env.num_envs == 8 * 50  # every MoneyAgent of every copy is a slot
+
+
+def test_readme_wolf_sheep_example_trains_with_births_and_deaths():
+    scope: dict = {}
+    for block in (
+        next(b for b in BLOCKS if "adapt(" in b),
+        next(b for b in BLOCKS if "Sheep" in b),
+    ):
+        exec(compile(block, "README.md", "exec"), scope)
+    env = scope["env"]
+    env.reset()
+    for _ in range(3):
+        _, rewards, dones, _ = env.step(np.ones(env.num_envs, dtype=int))
+    assert env.num_envs == 300 and (rewards == -1.0).any()  # some sheep were eaten or starved
+    assert dones.sum() > 2 * 50  # dead sheep and free slots are done; the living are not

@@ -1,0 +1,50 @@
+"""Time per ``MesaVecEnv`` step on fixed-population models (cobweb, taxation with 1,000).
+
+Prints one JSON line, milliseconds per step, for the checkout on ``PYTHONPATH``. Compare two
+versions side by side by alternating them in one loop:
+
+    for i in 1 2 3 4 5; do for v in /path/to/old /path/to/new; do
+        PYTHONPATH=$v python benchmarks/vec_env_step.py; done; done
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+
+import numpy as np
+
+from agents.household import Household
+from agents.producer import Producer
+from mesa_adage import MesaVecEnv
+from models.cobweb import CobwebModel
+from models.taxation import TaxationModel, TaxParams
+
+CASES = {  # name: factory, agent class, timed steps
+    "taxation-1000": (
+        partial(TaxationModel, params=TaxParams(n_households=1000), horizon=1000),
+        Household,
+        40,
+    ),
+    "cobweb": (partial(CobwebModel, horizon=1000), Producer, 400),
+}
+
+
+def main() -> None:
+    out = {}
+    for name, (make, agent_type, steps) in CASES.items():
+        env = MesaVecEnv(make, agent_type, n_copies=4, seed=0)
+        env.reset()
+        actions = np.zeros((env.num_envs, *env.action_space.shape), dtype=np.float32)
+        for _ in range(3):
+            env.step(actions)
+        start = time.perf_counter()
+        for _ in range(steps):
+            env.step(actions)
+        out[name] = round((time.perf_counter() - start) / steps * 1e3, 4)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
