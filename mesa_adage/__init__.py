@@ -21,7 +21,16 @@ from mesa_adage.observation import Belief, Full, Noisy, ObservationModel, Subset
 from mesa_adage.policies import Policy, RandomPolicy, SB3Policy
 from mesa_adage.reporting import RunResult
 from mesa_adage.rollout import Rollout, simulate
-from mesa_adage.samplers import Categorical, Fixed, Grid, Mixture, Normal, Sampler, Uniform
+from mesa_adage.samplers import (
+    Categorical,
+    Fixed,
+    Grid,
+    Mixture,
+    Normal,
+    Sampler,
+    Uniform,
+    Weighted,
+)
 from mesa_adage.scheduler import LeaderScheduler
 from mesa_adage.training import train
 from mesa_adage.vec_env import MesaVecEnv
@@ -64,6 +73,7 @@ __all__ = [
     "Theta",
     "Timescales",
     "Uniform",
+    "Weighted",
     "adapt",
     "calibration",
     "make_executor",

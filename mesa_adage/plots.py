@@ -52,6 +52,20 @@ def plot_theta(
     fig.savefig(path, dpi=110)
 
 
+def plot_weights(history: pd.DataFrame, path: Path) -> None:
+    """A distribution leader's training weights over epochs, one band per support point."""
+    columns = [c for c in history.columns if c.startswith("w[")]
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
+    ax.stackplot(history["epoch"], history[columns].to_numpy().T, labels=columns)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("share of follower training")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def plot_objective(history: pd.DataFrame, path: Path) -> None:
     """The best objective so far, each epoch's best candidate, and the follower return."""
     fig = Figure(figsize=(8, 3))
@@ -117,9 +131,12 @@ def plot_run(
 ) -> None:
     """Write ``theta.png``, ``objective.png`` and, with observed data, ``fit.png``."""
     if len(result.history):
-        plot_theta(
-            result.history, space, experiment.target_theta, result.theta, run_dir / "theta.png"
-        )
+        if set(space.names) <= set(result.history.columns):
+            plot_theta(
+                result.history, space, experiment.target_theta, result.theta, run_dir / "theta.png"
+            )
+        else:  # a leader whose decision is not theta: a distribution leader's weights
+            plot_weights(result.history, run_dir / "weights.png")
         plot_objective(result.history, run_dir / "objective.png")
     columns = [c for c in experiment.fit_columns if result.data is not None and c in result.data]
     if columns:

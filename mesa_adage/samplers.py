@@ -7,7 +7,7 @@ into validated mappings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,31 +91,70 @@ class Normal(Sampler):
         raise RuntimeError("Normal: could not draw inside the bounds; is the mean inside them?")
 
 
+def check_weights(weights: Sequence[float], where: str) -> np.ndarray:
+    """Probabilities as an array: finite, non-negative and summing to one.
+
+    Raises:
+        ValueError: Otherwise, naming ``where`` and the weights.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or not len(w) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{where}: weights {list(weights)} must be finite and non-negative")
+    if abs(w.sum() - 1.0) > 1e-6:
+        raise ValueError(f"{where}: weights {list(weights)} sum to {w.sum():.6g}, not 1")
+    return w / w.sum()
+
+
 @dataclass(frozen=True)
 class Categorical(Sampler):
     """A categorical distribution over the points of a :class:`Grid`.
 
     Attributes:
         points: Grid points per parameter.
-        probs: One weight per grid point (normalised here); uniform if None.
+        probs: One probability per grid point, summing to one; uniform if None.
     """
 
     points: int = 5
     probs: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.probs is not None:
+            check_weights(self.probs, "Categorical")
 
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         grid = Grid(self.points).grid(space)
         if self.probs is None:
             p = np.full(len(grid), 1.0 / len(grid))
         else:
-            p = np.asarray(self.probs, dtype=float)
-            if p.shape != (len(grid),) or (p < 0).any() or not p.sum() > 0:
+            p = check_weights(self.probs, "Categorical")
+            if p.shape != (len(grid),):
                 raise ValueError(
-                    f"Categorical: probs needs {len(grid)} non-negative weights "
-                    f"(one per grid point), got {self.probs}"
+                    f"Categorical: probs needs {len(grid)} weights (one per grid point), got "
+                    f"{len(p)}"
                 )
-            p = p / p.sum()
         return grid[rng.choice(len(grid), size=n, p=p)]
+
+
+@dataclass(frozen=True)
+class Weighted(Sampler):
+    """Given thetas, drawn with given probabilities (a distribution leader's support).
+
+    Attributes:
+        thetas: The support: full or partial thetas (missing names take their defaults).
+        weights: One probability per theta, summing to one.
+    """
+
+    thetas: tuple[Mapping[str, float], ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        check_weights(self.weights, "Weighted")
+        if len(self.thetas) != len(self.weights):
+            raise ValueError(f"Weighted: {len(self.thetas)} thetas but {len(self.weights)} weights")
+
+    def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
+        support = np.array([space.to_vector({**space.defaults, **t}) for t in self.thetas])
+        return support[rng.choice(len(support), size=n, p=check_weights(self.weights, "Weighted"))]
 
 
 @dataclass(frozen=True)

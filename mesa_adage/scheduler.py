@@ -21,7 +21,6 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
@@ -88,7 +87,11 @@ class LeaderScheduler:
         self.leader = make_leader(spec, self.space, seed, **kwargs, **where)
         self.record = RunRecord(run_dir) if run_dir is not None else None
         if self.record is not None:
-            config = {**experiment.config(), "leader": describe(spec), "leader_kwargs": kwargs}
+            config = {
+                **experiment.config(),
+                "leader": describe(spec),
+                "leader_kwargs": describe(kwargs),
+            }
             self.record.check_config({**config, "seed": seed}, resume=resume)
         self.leader.bind(self.record.path if self.record else None, experiment.name)
         self._owns_executor = isinstance(executor, str)
@@ -235,25 +238,33 @@ class LeaderScheduler:
         self.record.append("history.csv", [row])
 
     def _finish(self, seconds: float) -> RunResult:
-        finalists = self.leader.finalists(self.ts.final_top_k)
         policies = self.followers.policies()
-        values, groups = self.evaluator.score(finalists, policies)
-        best = int(np.argmax(values))
+        scored: list[tuple[Theta, float, list[Rollout]]] = []
+
+        def evaluate(thetas: list[Theta]) -> list[float]:
+            values, groups = self.evaluator.score(thetas, policies)
+            scored.extend(zip(thetas, values, groups, strict=True))
+            return values
+
+        answer, value, shown = self.leader.conclude(evaluate, self.ts.final_top_k)
+        rollouts = [r for theta, _, group in scored if theta in shown for r in group]
         history = self.record.table("history.csv") if self.record else pd.DataFrame()
-        result = RunResult(
-            finalists[best], values[best], history, tuple(policies), groups[best], self.data
-        )
+        result = RunResult(answer, value, history, tuple(policies), rollouts, self.data)
         if self.record is None:
             return result
         self.followers.save_answer(self.record.path)
         points = self.experiment.profile_points
+        in_space = set(answer) == set(self.space.names)
         profile = (
-            self.evaluator.profile(self.space, result.theta, policies, points) if points else None
+            self.evaluator.profile(self.space, answer, policies, points)
+            if points and in_space
+            else None
         )
         summary = {
             "theta": result.theta,
             "objective": result.objective,
             "leader": self.leader.name,
+            **self.leader.summary(),
             "seed": self.seed,
             "epochs": self.epoch,
             "env_steps": self.followers.env_steps,

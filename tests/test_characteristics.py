@@ -18,6 +18,7 @@ from mesa_adage import (
     Param,
     Subset,
     Uniform,
+    Weighted,
     parse_theta,
 )
 
@@ -103,8 +104,22 @@ def test_categorical_respects_weights():
     probs = [0.0] * 8 + [1.0]
     rows = Categorical(3, tuple(probs)).sample(SPACE, np.random.default_rng(0), 50)
     assert np.all(rows == Grid(3).grid(SPACE)[-1])
-    with pytest.raises(ValueError, match="9 non-negative weights"):
-        Categorical(3, (1.0, 2.0)).sample(SPACE, np.random.default_rng(0), 1)
+    with pytest.raises(ValueError, match="needs 9 weights"):
+        Categorical(3, (0.5, 0.5)).sample(SPACE, np.random.default_rng(0), 1)
+    with pytest.raises(ValueError, match=r"sum to 3, not 1"):
+        Categorical(3, (1.0, 2.0))
+    with pytest.raises(ValueError, match=r"must be finite and non-negative"):
+        Categorical(2, (0.5, float("nan"), 0.25, 0.25))
+
+
+def test_weighted_draws_its_support_with_its_weights():
+    rows = Weighted(({"xi": 1.0}, {"xi": 2.0}), (0.25, 0.75)).sample(
+        SPACE, np.random.default_rng(0), 4000
+    )
+    assert np.mean(rows[:, 1] == 2.0) == pytest.approx(0.75, abs=0.03)
+    assert np.all(rows[:, 0] == SPACE.defaults["tau"])  # names left out take their defaults
+    with pytest.raises(ValueError, match=r"2 thetas but 1 weights"):
+        Weighted(({"xi": 1.0}, {"xi": 2.0}), (1.0,))
 
 
 @given(st.text(max_size=30))

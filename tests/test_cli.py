@@ -108,7 +108,10 @@ def test_calibration_from_a_csv(tmp_path, capsys):
         (["--target-theta", "lam=5,inertia=0.1"], "'lam'=5.0 is outside its bounds [0.1, 1]"),
         (["--target-theta", "lam:0.4"], "bad theta fragment 'lam:0.4'"),
         (["--target-theta", "speed=1,inertia=0.1"], "unknown parameter 'speed'"),
-        (["--leader", "bayes"], "--leader 'bayes' is unknown; allowed are ['cmaes', 'gp', 'grid'"),
+        (
+            ["--leader", "bayes"],
+            "--leader 'bayes' is unknown; allowed are ['cmaes', 'distribution'",
+        ),
         (["--data", "missing.csv"], "'missing.csv' does not exist"),
         (["--epochs", "0"], "epochs=0 must be a positive integer"),
         (["--followers", "0"], "Timescales.followers=0 must be an integer >= 1"),

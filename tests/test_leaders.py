@@ -79,7 +79,7 @@ def test_spsa_takes_a_step_of_size_alpha():
 
 
 def test_bad_leader_input_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown leader 'bayes'; allowed are \['cmaes', 'gp'"):
+    with pytest.raises(ValueError, match=r"unknown leader 'bayes'; allowed are \['cmaes', 'dist"):
         make_leader("bayes", SPACE)
     with pytest.raises(ValueError, match=r"leader 'spsa' takes no argument 'storage'; its argu"):
         make_leader("spsa", SPACE, storage="sqlite:///x.db")

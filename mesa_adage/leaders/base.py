@@ -24,9 +24,10 @@ class Leader(ABC):
     in :meth:`state_dict`, which is JSON-serialisable. A leader's hyper-parameters (step
     sizes, learning rates) are its constructor's arguments.
 
-    Two optional hooks: :meth:`bind` tells the leader where the run lives (for state kept
-    outside the checkpoint, such as an Optuna study), and :meth:`training_sampler` lets it
-    choose the theta distribution the followers train under next.
+    Optional hooks: :meth:`bind` tells the leader where the run lives (for state kept outside
+    the checkpoint, such as an Optuna study), :meth:`training_sampler` lets it choose the theta
+    distribution the followers train under next, and :meth:`conclude` and :meth:`summary` let
+    a leader whose answer is not one theta (a distribution leader) give its own.
 
     Args:
         space: The characteristics searched.
@@ -113,6 +114,24 @@ class Leader(ABC):
             if theta not in finalists:
                 finalists.append(theta)
         return finalists
+
+    def conclude(self, evaluate: Evaluate, k: int) -> tuple[Theta, float, list[Theta]]:
+        """The leader's answer, scored with the final followers.
+
+        By default the :meth:`finalists` are re-scored and the best wins.
+
+        Returns:
+            The answer, its objective value, and the evaluated thetas whose episodes stand
+            for it (the answer itself here; every support point for a distribution leader).
+        """
+        finalists = self.finalists(k)
+        values = evaluate(finalists)
+        best = int(np.argmax(values))
+        return finalists[best], float(values[best]), [finalists[best]]
+
+    def summary(self) -> dict[str, Any]:
+        """What the leader adds to ``summary.json`` (nothing by default)."""
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state; :meth:`load_state_dict` restores it exactly."""

@@ -1,0 +1,145 @@
+"""Robust learning on the market maker: one conditional policy against specialists, and the
+distribution leader against uniform sampling of omega.
+
+    python benchmarks/robust_market_maker.py claim --seeds 31 32 33
+    python benchmarks/robust_market_maker.py leader --seeds 31 32 33
+
+``claim``: one policy trained once on omega drawn evenly from {0, .25, .5, .75, 1} against five
+specialists, each trained on one omega (with ``--specialist-steps`` each; the conditional one
+gets ``--conditional-steps`` in all). Both are scored on the same 16 fresh episodes per omega;
+the conditional policy's spread, volume and final PnL per omega go to a plot.
+
+``leader``: ``models.market_maker:robust`` (the worst-case distribution leader) against the same
+run with the coverage leader started from uniform weights, which keeps them uniform (uniform
+sampling). Each run's final policy is scored at every omega on fresh episodes.
+
+Results are appended to ``benchmarks/results/robust_market_maker.jsonl``; the plot is written to
+``benchmarks/results/market_maker_behaviour.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from stable_baselines3 import PPO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.market_maker import MarketMaker
+from mesa_adage import Categorical, Fixed, LeaderScheduler, SB3Policy, simulate, train
+from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
+
+RESULTS = Path(__file__).parent / "results"
+TEST_SEEDS = range(500, 516)
+
+
+def score(policy: SB3Policy) -> dict[str, list[float]]:
+    """Mean return, spread, volume and final PnL at each omega of the grid, fresh episodes."""
+    out: dict[str, list[float]] = {"return": [], "spread": [], "volume": [], "pnl": []}
+    for omega in OMEGA_GRID:
+        thetas = [{"omega": omega}] * len(TEST_SEEDS)
+        rollouts = simulate(MarketMakerModel, thetas, {MarketMaker: policy}, TEST_SEEDS)
+        out["return"].append(mean_return(rollouts))
+        out["spread"].append(float(np.mean([r.frame["spread"].iloc[1:].mean() for r in rollouts])))
+        out["volume"].append(float(np.mean([r.frame["volume"].iloc[1:].mean() for r in rollouts])))
+        out["pnl"].append(float(np.mean([r.frame["pnl"].iloc[-1] for r in rollouts])))
+    return out
+
+
+def claim(seed: int, conditional_steps: int, specialist_steps: int) -> dict:
+    t0 = time.perf_counter()
+    conditional = train(
+        MarketMakerModel,
+        MarketMaker,
+        Categorical(5),
+        conditional_steps,
+        algo=PPO,
+        seed=seed,
+        **PPO_SETTINGS,
+    )
+    cond = score(SB3Policy(conditional))
+    special = []
+    for omega in OMEGA_GRID:
+        model = train(
+            MarketMakerModel,
+            MarketMaker,
+            Fixed({"omega": omega}),
+            specialist_steps,
+            algo=PPO,
+            seed=seed,
+            **PPO_SETTINGS,
+        )
+        special.append(score(SB3Policy(model))["return"][OMEGA_GRID.index(omega)])
+    return {
+        "conditional": cond,
+        "specialists": special,
+        "conditional_steps": conditional_steps,
+        "specialist_steps_total": specialist_steps * len(OMEGA_GRID),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def leader(seed: int) -> dict:
+    out = {}
+    for name, spec in (
+        ("worst_case", robust("worst_case")),
+        ("uniform", robust("coverage")),
+    ):
+        result = LeaderScheduler(spec, seed=seed, progress=False).run()
+        scored = score(result.policy)
+        weights = list(result.theta.values())
+        entropy = -sum(w * np.log(w) for w in weights if w > 0) / np.log(len(weights))
+        out[name] = {"weights": weights, "coverage": entropy, **scored}
+    return out
+
+
+def plot(records: list[dict]) -> None:
+    fig = Figure(figsize=(10, 3))
+    axes = fig.subplots(1, 3)
+    for record in records:
+        cond = record["conditional"]
+        for ax, key in zip(axes, ("spread", "volume", "pnl"), strict=True):
+            ax.plot(OMEGA_GRID, cond[key], "o-", label=f"seed {record['seed']}")
+    for ax, title in zip(
+        axes, ("quoted spread (bid + ask)", "units traded per step", "final PnL"), strict=True
+    ):
+        ax.set_xlabel("omega (weight on market share)")
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "market_maker_behaviour.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("claim", "leader"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[31, 32, 33])
+    parser.add_argument("--conditional-steps", type=int, default=200_000)
+    parser.add_argument("--specialist-steps", type=int, default=100_000)
+    args = parser.parse_args()
+    print(f"python {' '.join(sys.argv)}  # {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+    RESULTS.mkdir(exist_ok=True)
+    records = []
+    for seed in args.seeds:
+        if args.mode == "claim":
+            record = claim(seed, args.conditional_steps, args.specialist_steps)
+        else:
+            record = leader(seed)
+        record |= {"mode": args.mode, "seed": seed}
+        records.append(record)
+        print(json.dumps(record), flush=True)
+        with open(RESULTS / "robust_market_maker.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+    if args.mode == "claim":
+        plot(records)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The distribution leader: its decision is the followers' training distribution."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from mesa_adage import Characteristics, LeaderScheduler, Param, Weighted
+from mesa_adage.leaders import make_leader
+from mesa_adage.leaders.distribution import DistributionLeader
+from tests.test_scheduler import experiment
+
+SPACE = Characteristics(Param("omega", 0.0, 1.0))
+GRID = {"omega": (0.0, 0.25, 0.5, 0.75, 1.0)}
+
+
+def test_worst_case_moves_weight_toward_the_omega_that_lags():
+    leader = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[1.0] * 5)
+    before = leader.weights.copy()
+    thetas, _ = leader.phase(lambda thetas: [1.0, 0.9, 0.2, 1.0, 0.95], n=3)
+    assert [t["omega"] for t in thetas] == [0.0, 0.25, 0.5, 0.75, 1.0]  # all points, not n
+    after = leader.weights
+    assert after[2] > before[2] and after[2] == after.max()  # the weak omega gains most
+    assert after[0] < before[0] and after[3] < before[3]  # those at the reference lose
+    assert after.sum() == pytest.approx(1.0) and after.min() >= 0.1 / 5  # the floor holds
+    assert leader.history[-1][1] == pytest.approx(0.2 - 1.0)  # the worst point's margin
+    sampler = leader.training_sampler()
+    draws = sampler.sample(SPACE, np.random.default_rng(0), 20_000)[:, 0]
+    assert np.mean(draws == 0.5) == pytest.approx(after[2], abs=0.015)
+
+
+def test_coverage_climbs_to_uniform_from_a_skewed_start():
+    skewed = [0.8, 0.05, 0.05, 0.05, 0.05]
+    leader = DistributionLeader(SPACE, grid=GRID, floor=0.0, weights=skewed, alpha_L=2.0)
+    coverage = [leader.coverage()]
+    for _ in range(30):
+        leader.phase(lambda thetas: [0.0] * len(thetas), n=5)
+        coverage.append(leader.coverage())
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(coverage))
+    assert coverage[0] < 0.7 and coverage[-1] > 0.999
+
+
+def test_a_resumed_leader_continues_exactly():
+    first = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=lambda: [1] * 5)
+    first.phase(lambda thetas: [0.5, 1.0, 1.0, 1.0, 1.0], n=5)
+    second = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[9] * 5)
+    second.load_state_dict(first.state_dict())
+    for leader in (first, second):
+        leader.phase(lambda thetas: [1.0, 1.0, 0.5, 1.0, 1.0], n=5)
+    np.testing.assert_array_equal(first.weights, second.weights)
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="objective='best' is unknown"):
+        DistributionLeader(SPACE, objective="best")
+    with pytest.raises(ValueError, match="objective='worst_case' needs reference="):
+        DistributionLeader(SPACE, objective="worst_case")
+    with pytest.raises(ValueError, match=r"omega.*1\.5"):
+        DistributionLeader(SPACE, grid={"omega": (0.0, 1.5)})
+    with pytest.raises(ValueError, match=r"sum to 0.5, not 1"):
+        DistributionLeader(SPACE, grid=GRID, weights=[0.1] * 5)
+    with pytest.raises(ValueError, match=r"must be finite and non-negative"):
+        DistributionLeader(SPACE, grid=GRID, weights=[0.25, 0.25, 0.25, 0.25, float("nan")])
+    with pytest.raises(ValueError, match=r"floor=1.0 must be in \[0, 1\)"):
+        DistributionLeader(SPACE, floor=1.0)
+    leader = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"reference gave \[1.0, 2.0\]; it needs 5 finite values"):
+        leader.phase(lambda thetas: [0.0] * 5, n=5)
+    with pytest.raises(ValueError, match="takes no argument 'step'"):
+        make_leader("distribution", SPACE, 0, step=0.1)
+
+
+def test_the_scheduler_trains_followers_under_the_leader_s_distribution(tmp_path):
+    spec = experiment(
+        leader="distribution",
+        leader_kwargs={"grid": 3, "objective": "worst_case", "reference": [0.0, 0.0, 0.0]},
+        epochs=2,
+        target_theta=None,
+        fit_columns=(),
+    )
+    scheduler = LeaderScheduler(spec, tmp_path / "run", progress=False)
+    assert isinstance(scheduler.training_sampler(), Weighted)
+    result = scheduler.run()
+    assert set(result.theta) == {f"w[target={v:.4g}]" for v in (-0.8, 0.0, 0.8)}
+    assert sum(result.theta.values()) == pytest.approx(1.0)
+    assert len(result.rollouts) == 3 * spec.timescales.eval_rollouts  # every support point
+    history = result.history
+    assert len(history) == 2 and "w[target=0]" in history
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["leader"] == "distribution" and len(summary["weights"]) == 3
+    assert summary["worst_point"]["target"] in (-0.8, 0.0, 0.8)
