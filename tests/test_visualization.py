@@ -47,14 +47,38 @@ def test_theta_panel_changes_theta_mid_run_and_households_see_it():
     assert np.mean(model.households.get("hours")) < hours_before
 
 
+def test_the_market_maker_quotes_tighter_when_omega_rises_without_retraining():
+    from visualization.market_maker_app import MarketMakerPage
+
+    model = MarketMakerPage(omega=0.0, seed=3)
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            ThetaPanel(model)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    for _ in range(20):
+        model.step()
+    wide = model.datacollector.get_model_vars_dataframe()["spread"].iloc[-20:].mean()
+    slider = rc.find(v.Slider, label="preference for market share over PnL").widget
+    slider.v_model = 1.0
+    rc.find(children=["theta: omega=1"]).assert_single()
+    for _ in range(20):
+        model.step()
+    tight = model.datacollector.get_model_vars_dataframe()["spread"].iloc[-20:].mean()
+    assert tight < 0.5 * wide, (wide, tight)
+
+
 def test_pages_build_and_step_in_process():
     from mesa.visualization import SolaraViz
 
-    from visualization import cobweb_app, taxation_app
+    from visualization import cobweb_app, market_maker_app, taxation_app
 
     for module, model_class in (
         (cobweb_app, cobweb_app.CobwebPage),
         (taxation_app, taxation_app.TaxationPage),
+        (market_maker_app, market_maker_app.MarketMakerPage),
     ):
 
         @solara.component
@@ -89,14 +113,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served_page():
+def served_page(request):
     port = free_port()
     solara_bin = Path(sys.executable).with_name("solara")
     server = subprocess.Popen(
         [
             str(solara_bin),
             "run",
-            "visualization/taxation_app.py",
+            request.param,
             "--host",
             "127.0.0.1",
             "--port",
@@ -119,8 +143,15 @@ def served_page():
     server.wait(timeout=10)
 
 
+PAGES = {  # app file: the theta text after a click on the middle of the first slider
+    "visualization/taxation_app.py": "theta: tau=0.5",
+    "visualization/market_maker_app.py": "theta: omega=0.5",
+}
+
+
 @pytest.mark.slow
-def test_taxation_page_in_a_real_browser(served_page):
+@pytest.mark.parametrize("served_page", list(PAGES), indirect=True)
+def test_a_page_in_a_real_browser(served_page, request):
     if not Path(CHROMIUM).exists():
         if NEED_BROWSER:
             pytest.fail(f"chromium not found at {CHROMIUM}; install Debian's chromium package")
@@ -152,8 +183,10 @@ def test_taxation_page_in_a_real_browser(served_page):
         assert plots_before >= 4  # the matplotlib panels render as images
 
         panel = page.locator(".v-card", has_text="Change theta now")
-        panel.locator(".v-slider").first.click()  # jump the tax level to the slider's middle
-        page.get_by_text("theta: tau=0.5").wait_for(timeout=30_000)
+        panel.locator(".v-slider").first.click()  # jump the first theta to the slider's middle
+        page.get_by_text(PAGES[request.node.callspec.params["served_page"]]).wait_for(
+            timeout=30_000
+        )
         images = "els => els.map(e => e.src)"
         before = page.locator("img").evaluate_all(images)
         page.get_by_role("button", name="Step").click()

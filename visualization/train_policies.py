@@ -1,7 +1,7 @@
 """Train the small theta-conditioned policies the pages ship with.
 
     python visualization/train_policies.py            # both
-    python visualization/train_policies.py cobweb     # one of: cobweb, taxation
+    python visualization/train_policies.py cobweb     # one of: cobweb, taxation, market_maker
 
 The pages load ``visualization/policies/<model>.zip``; this script rebuilds them (a few
 minutes on 2 cores) with fixed seeds.
@@ -19,9 +19,10 @@ from stable_baselines3.common.utils import LinearSchedule
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.household import Household
+from agents.market_maker import MarketMaker
 from agents.producer import Producer
 from mesa_adage import Uniform, train
-from models import cobweb, taxation
+from models import cobweb, market_maker, taxation
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -60,7 +61,25 @@ def train_taxation() -> None:
     households.save(POLICIES / "taxation.zip")
 
 
-TRAINERS = {"cobweb": train_cobweb, "taxation": train_taxation}
+def train_market_maker() -> None:
+    """The market maker's policy of the market-making page, across the whole range of omega."""
+    maker = train(
+        market_maker.MarketMakerModel,
+        MarketMaker,
+        Uniform(),
+        200_000,
+        algo=PPO,
+        seed=0,
+        **market_maker.PPO_SETTINGS,
+    )
+    maker.save(POLICIES / "market_maker.zip")
+
+
+TRAINERS = {
+    "cobweb": train_cobweb,
+    "taxation": train_taxation,
+    "market_maker": train_market_maker,
+}
 
 
 def main(names: list[str]) -> None:
