@@ -3,6 +3,7 @@ distribution leader against uniform sampling of omega.
 
     python benchmarks/robust_market_maker.py claim --seeds 31 32 33
     python benchmarks/robust_market_maker.py leader --seeds 31 32 33
+    python benchmarks/robust_market_maker.py margin --seeds 41 42 43
 
 ``claim``: one policy trained once on omega drawn evenly from {0, .25, .5, .75, 1} against five
 specialists, each trained on one omega (with ``--specialist-steps`` each; the conditional one
@@ -12,6 +13,9 @@ the conditional policy's spread, volume and final PnL per omega go to a plot.
 ``leader``: ``models.market_maker:robust`` (the worst-case distribution leader) against the same
 run with the coverage leader started from uniform weights, which keeps them uniform (uniform
 sampling). Each run's final policy is scored at every omega on fresh episodes.
+
+``margin``: the setting of the learning test (``tests/test_market_maker.py``): PPO for 20,000
+steps over the grid, against uniformly random quotes, on 8 episodes at omega 0, 0.5 and 1.
 
 Results are appended to ``benchmarks/results/robust_market_maker.jsonl``; the plot is written to
 ``benchmarks/results/market_maker_behaviour.png``.
@@ -33,7 +37,15 @@ from stable_baselines3 import PPO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.market_maker import MarketMaker
-from mesa_adage import Categorical, Fixed, LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage import (
+    Categorical,
+    Fixed,
+    LeaderScheduler,
+    RandomPolicy,
+    SB3Policy,
+    simulate,
+    train,
+)
 from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
 
 RESULTS = Path(__file__).parent / "results"
@@ -100,6 +112,28 @@ def leader(seed: int) -> dict:
     return out
 
 
+def margin(seed: int) -> dict:
+    policy = SB3Policy(
+        train(
+            MarketMakerModel,
+            MarketMaker,
+            Categorical(5),
+            20_000,
+            algo=PPO,
+            seed=seed,
+            **PPO_SETTINGS,
+        )
+    )
+    random = RandomPolicy(MarketMaker.action_space, 0)
+    out = {}
+    for omega in (0.0, 0.5, 1.0):
+        thetas, seeds = [{"omega": omega}] * 8, range(100, 108)
+        trained = mean_return(simulate(MarketMakerModel, thetas, {MarketMaker: policy}, seeds))
+        baseline = mean_return(simulate(MarketMakerModel, thetas, {MarketMaker: random}, seeds))
+        out[str(omega)] = {"trained": trained, "random": baseline, "margin": trained - baseline}
+    return out
+
+
 def plot(records: list[dict]) -> None:
     fig = Figure(figsize=(10, 3))
     axes = fig.subplots(1, 3)
@@ -119,7 +153,7 @@ def plot(records: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("claim", "leader"))
+    parser.add_argument("mode", choices=("claim", "leader", "margin"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[31, 32, 33])
     parser.add_argument("--conditional-steps", type=int, default=200_000)
     parser.add_argument("--specialist-steps", type=int, default=100_000)
@@ -130,8 +164,10 @@ def main() -> None:
     for seed in args.seeds:
         if args.mode == "claim":
             record = claim(seed, args.conditional_steps, args.specialist_steps)
-        else:
+        elif args.mode == "leader":
             record = leader(seed)
+        else:
+            record = margin(seed)
         record |= {"mode": args.mode, "seed": seed}
         records.append(record)
         print(json.dumps(record), flush=True)
