@@ -28,11 +28,12 @@ def std(x: np.ndarray) -> np.ndarray:
 
 
 def autocorr(x: np.ndarray) -> np.ndarray:
-    """Lag-1 autocorrelation of each row (0 for a constant row)."""
+    """Lag-1 autocorrelation of each row (0 for a row constant up to rounding)."""
     d = x - x.mean(axis=-1, keepdims=True)
     num = (d[..., 1:] * d[..., :-1]).sum(axis=-1)
     den = (d**2).sum(axis=-1)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
+    varies = den > 1e-12 * (x**2).sum(axis=-1)  # relative: the statistic is scale-free
+    return np.divide(num, den, out=np.zeros_like(num), where=varies)
 
 
 def mean_abs_change(x: np.ndarray) -> np.ndarray:
@@ -223,3 +224,100 @@ def mean_of(column: str) -> Objective:
 
     objective.__name__ = f"mean_of_{column}"
     return objective
+
+
+def _returns(values: np.ndarray) -> np.ndarray:
+    """Log changes of each row of positive values."""
+    if (values <= 0).any():
+        raise ValueError("a price series must stay positive to have log returns")
+    return np.diff(np.log(values), axis=-1)
+
+
+def volatility(column: str = "price") -> Objective:
+    """Objective: the standard deviation of the log returns of ``column``, per episode, averaged.
+
+    Maximising it searches for turbulence (a stress scenario); minimise it by negating it.
+    """
+
+    def objective(rollouts: Sequence[Rollout]) -> float:
+        return float(_returns(episodes(rollouts, column)).std(axis=-1).mean())
+
+    objective.__name__ = f"volatility_of_{column}"
+    return objective
+
+
+def mean_abs_pct_change(column: str = "price") -> Objective:
+    """Objective: the mean absolute percentage change, ``mean |x_t / x_{t-1} - 1|``."""
+
+    def objective(rollouts: Sequence[Rollout]) -> float:
+        x = episodes(rollouts, column)
+        if (x[:, :-1] == 0).any():
+            raise ValueError(f"{column!r} is 0 somewhere: a percentage change is undefined")
+        return float(np.abs(x[:, 1:] / x[:, :-1] - 1.0).mean())
+
+    objective.__name__ = f"mean_abs_pct_change_of_{column}"
+    return objective
+
+
+def crashes(values: np.ndarray, drop: float, window: int) -> np.ndarray:
+    """Crash count of each row: falls of more than ``drop`` (a fraction) within ``window`` steps.
+
+    A crash starts at the first step whose value is below ``(1 - drop)`` times the highest
+    value of the ``window`` steps before it; the next crash can start only after the series
+    has recovered above that level.
+
+    Raises:
+        ValueError: If ``drop`` is outside (0, 1) or ``window`` is not a positive integer.
+    """
+    if not 0.0 < drop < 1.0:
+        raise ValueError(f"drop={drop!r} must be in (0, 1), a fraction of the value")
+    if not (isinstance(window, int) and window >= 1):
+        raise ValueError(f"window={window!r} must be a positive integer")
+    values = np.atleast_2d(values)
+    counts = np.zeros(len(values), dtype=int)
+    for row, x in enumerate(values):
+        level = None  # the level to recover above before the next crash
+        for t in range(1, x.shape[0]):
+            if level is not None:
+                if x[t] >= level:
+                    level = None
+                continue
+            peak = x[max(0, t - window) : t].max()
+            if x[t] < (1.0 - drop) * peak:
+                counts[row] += 1
+                level = (1.0 - drop) * peak
+    return counts
+
+
+def crash_frequency(column: str = "price", drop: float = 0.3, window: int = 3) -> Objective:
+    """Objective: crashes (see :func:`crashes`) per 100 steps, over all rollouts."""
+    crashes(np.zeros((1, 2)) + 1.0, drop, window)  # validate now, not at the first evaluation
+
+    def objective(rollouts: Sequence[Rollout]) -> float:
+        x = episodes(rollouts, column)
+        return float(100.0 * crashes(x, drop, window).sum() / x.size)
+
+    objective.__name__ = f"crash_frequency_of_{column}"
+    return objective
+
+
+def volume_floor(objective: Objective, column: str, floor: float, weight: float) -> Objective:
+    """``objective`` less ``weight`` times how far the mean of ``column`` falls below ``floor``.
+
+    A penalty rather than a hard constraint: candidates below the floor keep a finite,
+    ordered score, so a leader can still move toward the floor from the wrong side.
+
+    Raises:
+        ValueError: If ``floor`` is negative or ``weight`` is not positive.
+    """
+    if not floor >= 0:
+        raise ValueError(f"floor={floor!r} must be >= 0")
+    if not weight > 0:
+        raise ValueError(f"weight={weight!r} must be positive")
+
+    def penalised(rollouts: Sequence[Rollout]) -> float:
+        shortfall = max(0.0, floor - float(episodes(rollouts, column).mean()))
+        return objective(rollouts) - weight * shortfall
+
+    penalised.__name__ = f"{getattr(objective, '__name__', 'objective')}_with_{column}_floor"
+    return penalised

@@ -6,7 +6,19 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mesa_adage import Rollout, calibration
-from mesa_adage.objectives import autocorr, episodes, first, mean_abs_change, mean_of, std
+from mesa_adage.objectives import (
+    autocorr,
+    crash_frequency,
+    crashes,
+    episodes,
+    first,
+    mean_abs_change,
+    mean_abs_pct_change,
+    mean_of,
+    std,
+    volatility,
+    volume_floor,
+)
 
 series = arrays(
     np.float64, st.tuples(st.integers(2, 5), st.integers(3, 30)), elements=st.floats(-100, 100)
@@ -92,3 +104,49 @@ def test_calibration_errors():
 @given(series)
 def test_mean_of_is_the_mean_over_steps_and_rollouts(x):
     assert mean_of("price")(rollouts_of(x)) == pytest.approx(x.mean())
+
+
+def _rollouts(*series, column="price", **extra):
+    frames = [
+        pd.DataFrame({column: s, **{k: v[i] for k, v in extra.items()}})
+        for i, s in enumerate(series)
+    ]
+    return [Rollout(theta={}, seed=i, frame=f) for i, f in enumerate(frames)]
+
+
+def test_volatility_is_the_std_of_log_returns():
+    doubling = [1.0, 2.0, 4.0, 8.0]  # constant log return: no volatility
+    zigzag = [1.0, 2.0, 1.0, 2.0]  # returns +-log 2: std log 2
+    assert volatility()(_rollouts(doubling)) == pytest.approx(0.0)
+    swing = np.std(np.log(2) * np.array([1, -1, 1]))
+    assert volatility()(_rollouts(zigzag)) == pytest.approx(swing)
+    assert volatility()(_rollouts(doubling, zigzag)) == pytest.approx(swing / 2)
+    with pytest.raises(ValueError, match="must stay positive"):
+        volatility()(_rollouts([1.0, 0.0, 1.0]))
+
+
+def test_mean_abs_pct_change_on_known_paths():
+    assert mean_abs_pct_change()(_rollouts([100.0, 110.0, 99.0])) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="is 0 somewhere"):
+        mean_abs_pct_change()(_rollouts([0.0, 1.0]))
+
+
+def test_crashes_count_falls_within_the_window_once_each():
+    x = np.array([10, 10, 9, 6, 5, 5, 10, 10, 6.9, 10, 9.5])
+    assert crashes(x, 0.3, 3).tolist() == [2]  # 10 -> 6 (counted once), then 10 -> 6.9
+    assert crashes(x, 0.35, 3).tolist() == [1]  # 10 -> 6 within two steps
+    assert crashes(x, 0.35, 1).tolist() == [0]  # but no single step falls 35%
+    assert crashes(x, 0.45, 3).tolist() == [1]  # 10 -> 5 within three steps
+    assert crash_frequency(drop=0.3, window=3)(_rollouts(x)) == pytest.approx(100 * 2 / 11)
+    for drop in (0.0, 1.0, -0.2):
+        with pytest.raises(ValueError, match=rf"drop={drop} must be in \(0, 1\)"):
+            crash_frequency(drop=drop)
+
+
+def test_volume_floor_penalises_only_the_shortfall():
+    calm = _rollouts([1.0, 1.0, 1.0], volume=[[5.0, 5.0, 5.0]])
+    thin = _rollouts([1.0, 1.0, 1.0], volume=[[1.0, 1.0, 1.0]])
+    objective = volume_floor(lambda rollouts: 0.0, "volume", floor=3.0, weight=2.0)
+    assert objective(calm) == 0.0 and objective(thin) == pytest.approx(-4.0)
+    with pytest.raises(ValueError, match=r"weight=0 must be positive"):
+        volume_floor(objective, "volume", 1.0, 0)
