@@ -1,0 +1,130 @@
+"""Scenario generation on the market entrance game: the calm Tobin tax and the stress search.
+
+    python benchmarks/entrance.py --seeds 61 62 63
+
+For each seed: ``models.entrance:calm`` and ``models.entrance:stress`` run (their run folders go
+to ``benchmarks/runs/``); the calm run's trained traders are then scored on a grid of 16 fixed
+``tau`` (16 fresh episodes each, seeds 900-915): volatility of returns, mean absolute
+percentage change, volume and crashes per 100 periods. At two ``tau`` values (0.15, 0.35),
+traders retrained there alone (the same steps as the warm-up) are scored against the
+conditional ones. Results are appended to ``benchmarks/results/entrance.jsonl``, and the price
+paths under no tax, the calm ``tau`` and the stress ``tau`` go to
+``benchmarks/results/entrance_price_paths.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from stable_baselines3 import PPO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.trader import Trader
+from mesa_adage import Fixed, LeaderScheduler, SB3Policy, objectives, simulate, train
+from models.entrance import (
+    PPO_SETTINGS,
+    EntranceModel,
+    calm,
+    calm_objective,
+    stress,
+    stress_objective,
+)
+
+HERE = Path(__file__).parent
+SEEDS = range(900, 916)
+GRID = np.linspace(0.0, 0.5, 16).round(4).tolist()
+
+
+def measure(policy, tau: float) -> dict[str, float]:
+    rollouts = simulate(EntranceModel, [{"tau": tau}] * len(SEEDS), {Trader: policy}, SEEDS)
+    return {
+        "tau": tau,
+        "volatility": objectives.volatility("price")(rollouts),
+        "mapc": objectives.mean_abs_pct_change("price")(rollouts),
+        "volume": float(objectives.episodes(rollouts, "volume")[:, 1:].mean()),
+        "crashes_per_100": objectives.crash_frequency("price")(rollouts),
+        "calm": calm_objective(rollouts),
+        "stress": stress_objective(rollouts),
+        "return": float(np.mean([r.returns["Trader"] for r in rollouts])),
+    }
+
+
+def run(seed: int) -> dict:
+    t0 = time.perf_counter()
+    calm_spec, stress_spec = calm(), stress()
+    quiet = LeaderScheduler(calm_spec, HERE / "runs" / f"entrance-calm-seed{seed}", seed=seed)
+    calm_result = quiet.run()
+    loud = LeaderScheduler(stress_spec, HERE / "runs" / f"entrance-stress-seed{seed}", seed=seed)
+    stress_result = loud.run()
+    policy = calm_result.policy
+    grid = [measure(policy, tau) for tau in GRID]
+    calm_tau, stress_tau = calm_result.theta["tau"], stress_result.theta["tau"]
+    retrained = []
+    for tau in (0.15, 0.35):
+        specialist = train(
+            EntranceModel,
+            Trader,
+            Fixed({"tau": tau}),
+            calm_spec.timescales.warmup_steps,
+            algo=PPO,
+            seed=seed,
+            n_copies=calm_spec.n_copies,
+            **PPO_SETTINGS,
+        )
+        retrained.append(
+            {"conditional": measure(policy, tau), "retrained": measure(SB3Policy(specialist), tau)}
+        )
+    return {
+        "seed": seed,
+        "calm_tau": calm_tau,
+        "calm_evaluations": len(quiet.leader.history) + calm_spec.timescales.final_top_k + 1,
+        "stress_tau": stress_tau,
+        "baseline": measure(policy, 0.0),
+        "at_calm": measure(policy, calm_tau),
+        "at_stress": measure(stress_result.policy, stress_tau),
+        "stress_baseline": measure(stress_result.policy, 0.0),
+        "grid": grid,
+        "zero_shot": retrained,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def plot(record: dict, policy_runs: Path) -> None:
+    policy = SB3Policy(PPO.load(policy_runs / "policy.zip", device="cpu"))
+    fig = Figure(figsize=(12, 3))
+    axes = fig.subplots(1, 3, sharey=True)
+    cases = (("no tax", 0.0), ("calm", record["calm_tau"]), ("stress", record["stress_tau"]))
+    for ax, (name, tau) in zip(axes, cases, strict=True):
+        for rollout in simulate(EntranceModel, [{"tau": tau}] * 3, {Trader: policy}, [0, 1, 2]):
+            ax.plot(rollout.frame["price"], lw=0.8)
+        ax.set_title(f"{name}: tau = {tau:.3f}", fontsize=9)
+        ax.set_xlabel("period")
+    axes[0].set_ylabel("price")
+    fig.tight_layout()
+    fig.savefig(HERE / "results" / "entrance_price_paths.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[61, 62, 63])
+    args = parser.parse_args()
+    print(f"python {' '.join(sys.argv)}  # {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+    for i, seed in enumerate(args.seeds):
+        record = run(seed)
+        print(json.dumps(record), flush=True)
+        with open(HERE / "results" / "entrance.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if i == 0:
+            plot(record, HERE / "runs" / f"entrance-calm-seed{seed}")
+
+
+if __name__ == "__main__":
+    main()
