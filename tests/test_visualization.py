@@ -70,15 +70,39 @@ def test_the_market_maker_quotes_tighter_when_omega_rises_without_retraining():
     assert tight < 0.5 * wide, (wide, tight)
 
 
+def test_traders_trade_less_when_the_tax_rises_without_retraining():
+    from visualization.entrance_app import EntrancePage
+
+    model = EntrancePage(tau=0.0, seed=3)
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            ThetaPanel(model)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    for _ in range(30):
+        model.step()
+    busy = model.datacollector.get_model_vars_dataframe()["volume"].iloc[-30:].mean()
+    slider = rc.find(v.Slider, label="Tobin tax on each entry and exit (x price)").widget
+    slider.v_model = 0.5
+    rc.find(children=["theta: tau=0.5"]).assert_single()
+    for _ in range(30):
+        model.step()
+    quiet = model.datacollector.get_model_vars_dataframe()["volume"].iloc[-30:].mean()
+    assert quiet < 0.5 * busy, (busy, quiet)
+
+
 def test_pages_build_and_step_in_process():
     from mesa.visualization import SolaraViz
 
-    from visualization import cobweb_app, market_maker_app, taxation_app
+    from visualization import cobweb_app, entrance_app, market_maker_app, taxation_app
 
     for module, model_class in (
         (cobweb_app, cobweb_app.CobwebPage),
         (taxation_app, taxation_app.TaxationPage),
         (market_maker_app, market_maker_app.MarketMakerPage),
+        (entrance_app, entrance_app.EntrancePage),
     ):
 
         @solara.component
@@ -146,6 +170,7 @@ def served_page(request):
 PAGES = {  # app file: the theta text after a click on the middle of the first slider
     "visualization/taxation_app.py": "theta: tau=0.5",
     "visualization/market_maker_app.py": "theta: omega=0.5",
+    "visualization/entrance_app.py": "theta: tau=0.25",
 }
 
 

@@ -1,7 +1,7 @@
 """Train the small theta-conditioned policies the pages ship with.
 
     python visualization/train_policies.py            # both
-    python visualization/train_policies.py cobweb     # one of: cobweb, taxation, market_maker
+    python visualization/train_policies.py cobweb     # cobweb, taxation, market_maker, entrance
 
 The pages load ``visualization/policies/<model>.zip``; this script rebuilds them (a few
 minutes on 2 cores) with fixed seeds.
@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.household import Household
 from agents.market_maker import MarketMaker
 from agents.producer import Producer
+from agents.trader import Trader
 from mesa_adage import Uniform, train
-from models import cobweb, market_maker, taxation
+from models import cobweb, entrance, market_maker, taxation
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -75,10 +76,26 @@ def train_market_maker() -> None:
     maker.save(POLICIES / "market_maker.zip")
 
 
+def train_entrance() -> None:
+    """The traders' policy of the market-entrance page, across the whole range of tau."""
+    traders = train(
+        entrance.EntranceModel,
+        Trader,
+        Uniform(),
+        1_000_000,
+        algo=PPO,
+        seed=0,
+        n_copies=4,
+        **entrance.PPO_SETTINGS,
+    )
+    traders.save(POLICIES / "entrance.zip")
+
+
 TRAINERS = {
     "cobweb": train_cobweb,
     "taxation": train_taxation,
     "market_maker": train_market_maker,
+    "entrance": train_entrance,
 }
 
 
