@@ -8,7 +8,8 @@ to ``benchmarks/runs/``); the calm run's trained traders are then scored on a gr
 percentage change, volume and crashes per 100 periods. At two ``tau`` values (0.15, 0.35),
 traders retrained there alone (the same steps as the warm-up) are scored against the
 conditional ones. Results are appended to ``benchmarks/results/entrance.jsonl``, and the price
-paths under no tax, the calm ``tau`` and the stress ``tau`` go to
+paths under no tax, the calm ``tau`` and the stress theta (``tau`` and ``demand_shock``, with
+the stress run's traders) go to
 ``benchmarks/results/entrance_price_paths.png``.
 """
 
@@ -32,6 +33,7 @@ from mesa_adage import Fixed, LeaderScheduler, SB3Policy, objectives, simulate, 
 from models.entrance import (
     PPO_SETTINGS,
     EntranceModel,
+    StressedEntranceModel,
     calm,
     calm_objective,
     stress,
@@ -43,10 +45,12 @@ SEEDS = range(900, 916)
 GRID = np.linspace(0.0, 0.5, 16).round(4).tolist()
 
 
-def measure(policy, tau: float) -> dict[str, float]:
-    rollouts = simulate(EntranceModel, [{"tau": tau}] * len(SEEDS), {Trader: policy}, SEEDS)
+def measure(policy, tau: float, model=EntranceModel, **theta: float) -> dict[str, float]:
+    thetas = [{"tau": tau, **theta}] * len(SEEDS)
+    rollouts = simulate(model, thetas, {Trader: policy}, SEEDS)
     return {
         "tau": tau,
+        **theta,
         "volatility": objectives.volatility("price")(rollouts),
         "mapc": objectives.mean_abs_pct_change("price")(rollouts),
         "volume": float(objectives.episodes(rollouts, "volume")[:, 1:].mean()),
@@ -66,7 +70,8 @@ def run(seed: int) -> dict:
     stress_result = loud.run()
     policy = calm_result.policy
     grid = [measure(policy, tau) for tau in GRID]
-    calm_tau, stress_tau = calm_result.theta["tau"], stress_result.theta["tau"]
+    calm_tau = calm_result.theta["tau"]
+    stress_theta = dict(stress_result.theta)
     retrained = []
     for tau in (0.15, 0.35):
         specialist = train(
@@ -86,26 +91,35 @@ def run(seed: int) -> dict:
         "seed": seed,
         "calm_tau": calm_tau,
         "calm_evaluations": len(quiet.leader.history) + calm_spec.timescales.final_top_k + 1,
-        "stress_tau": stress_tau,
+        "stress_theta": stress_theta,
         "baseline": measure(policy, 0.0),
         "at_calm": measure(policy, calm_tau),
-        "at_stress": measure(stress_result.policy, stress_tau),
-        "stress_baseline": measure(stress_result.policy, 0.0),
+        "at_stress": measure(stress_result.policy, model=StressedEntranceModel, **stress_theta),
+        "stress_baseline": measure(
+            stress_result.policy, 0.0, model=StressedEntranceModel, demand_shock=1.0
+        ),
         "grid": grid,
         "zero_shot": retrained,
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
 
-def plot(record: dict, policy_runs: Path) -> None:
-    policy = SB3Policy(PPO.load(policy_runs / "policy.zip", device="cpu"))
+def plot(record: dict, seed: int) -> None:
+    runs = HERE / "runs"
+    calm_policy = SB3Policy(PPO.load(runs / f"entrance-calm-seed{seed}" / "policy.zip"))
+    stress_policy = SB3Policy(PPO.load(runs / f"entrance-stress-seed{seed}" / "policy.zip"))
     fig = Figure(figsize=(12, 3))
     axes = fig.subplots(1, 3, sharey=True)
-    cases = (("no tax", 0.0), ("calm", record["calm_tau"]), ("stress", record["stress_tau"]))
-    for ax, (name, tau) in zip(axes, cases, strict=True):
-        for rollout in simulate(EntranceModel, [{"tau": tau}] * 3, {Trader: policy}, [0, 1, 2]):
+    cases = (
+        ("no tax", EntranceModel, {"tau": 0.0}, calm_policy),
+        ("calm", EntranceModel, {"tau": record["calm_tau"]}, calm_policy),
+        ("stress", StressedEntranceModel, record["stress_theta"], stress_policy),
+    )
+    for ax, (name, model, theta, policy) in zip(axes, cases, strict=True):
+        for rollout in simulate(model, [theta] * 3, {Trader: policy}, [0, 1, 2]):
             ax.plot(rollout.frame["price"], lw=0.8)
-        ax.set_title(f"{name}: tau = {tau:.3f}", fontsize=9)
+        label = ", ".join(f"{k} = {v:.3g}" for k, v in theta.items())
+        ax.set_title(f"{name}: {label}", fontsize=9)
         ax.set_xlabel("period")
     axes[0].set_ylabel("price")
     fig.tight_layout()
@@ -123,7 +137,7 @@ def main() -> None:
         with open(HERE / "results" / "entrance.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         if i == 0:
-            plot(record, HERE / "runs" / f"entrance-calm-seed{seed}")
+            plot(record, seed)
 
 
 if __name__ == "__main__":

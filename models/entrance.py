@@ -38,7 +38,8 @@ a tax can change.
   (:func:`mesa_adage.objectives.crashes`).
 
 The ``calm`` experiment looks for the ``tau`` that makes the market least volatile while it
-keeps trading; ``stress`` for the one that makes it most volatile: see :func:`calm`.
+keeps trading (:func:`calm`); ``stress`` for the tax and demand turbulence that make it most
+volatile and crash-prone (:func:`stress`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ from mesa_adage import (
 ENTRANCE_THETA = Characteristics(
     Param("tau", 0.0, 0.5, default=0.0, doc="Tobin tax on each entry and exit (x price)"),
 )
+STRESS_THETA = Characteristics(
+    *ENTRANCE_THETA.params,
+    Param("demand_shock", 0.5, 2.0, default=1.0, doc="scale of the capacity shock (1: as set)"),
+)
+"""The stress search's space: the tax, and how turbulent demand is."""
 HORIZON = 100
 """Periods per episode."""
 
@@ -177,7 +183,7 @@ class EntranceModel(AdaptiveModel):
                     ]
                 ),
                 "tax_revenue": "tax_revenue",
-                **theta_reporters(ENTRANCE_THETA),
+                **theta_reporters(self.characteristics),
             }
         )
 
@@ -202,7 +208,8 @@ class EntranceModel(AdaptiveModel):
         before = np.array([t.position for t in traders])
         after = (self.rng.random(len(traders)) < wishes).astype(int)
         switched = after != before
-        self.shock = p.shock_persistence * self.shock + p.shock_std * float(
+        innovation = p.shock_std * self.theta.get("demand_shock", 1.0)
+        self.shock = p.shock_persistence * self.shock + innovation * float(
             self.rng.standard_normal()
         )
         self.attendance = int(after.sum())
@@ -224,6 +231,12 @@ class EntranceModel(AdaptiveModel):
         self.paid += float(gross.sum())
         self.tax_revenue += float(tax.sum())
         self.datacollector.collect(self)
+
+
+class StressedEntranceModel(EntranceModel):
+    """The entrance game whose theta also scales the demand (capacity) shock's std."""
+
+    characteristics = STRESS_THETA
 
 
 # --------------------------------------------------------------------------- the leader's tasks
@@ -257,10 +270,10 @@ def stress_objective(rollouts: Sequence[Rollout]) -> float:
     return objectives.volatility("price")(rollouts) + crash / 100.0
 
 
-def _experiment(name: str, objective: Any) -> Experiment:
+def _experiment(name: str, objective: Any, model: type[EntranceModel]) -> Experiment:
     return Experiment(
         name=name,
-        make_model=EntranceModel,
+        make_model=model,
         agent_type=Trader,
         objective=objective,
         epochs=3,
@@ -283,25 +296,31 @@ def _experiment(name: str, objective: Any) -> Experiment:
 
 def calm() -> Experiment:
     """The Tobin tax that calms the market: least volatility with volume above the floor."""
-    return _experiment("entrance-calm", calm_objective)
+    return _experiment("entrance-calm", calm_objective, EntranceModel)
 
 
 def stress() -> Experiment:
-    """The stress scenario: the Tobin tax that makes the market most volatile and crash-prone."""
-    return _experiment("entrance-stress", stress_objective)
+    """The stress scenario: the tax and demand turbulence that make the market most volatile.
+
+    With the tax alone the answer is trivial (no tax is the most volatile market), so theta
+    adds ``demand_shock``, the scale of the capacity shock, and traders are trained across both.
+    """
+    return _experiment("entrance-stress", stress_objective, StressedEntranceModel)
 
 
 def report(run_dir: Path, result: RunResult) -> None:
-    """``price_paths.png``: the price with no tax and at the answer, same traders and seeds."""
+    """``price_paths.png``: the price at the defaults (no tax) and at the answer, same traders."""
     from matplotlib.figure import Figure
 
+    model = StressedEntranceModel if "demand_shock" in result.theta else EntranceModel
     policy = {Trader: result.policy}
     fig = Figure(figsize=(10, 3))
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, theta in zip(axes, ({"tau": 0.0}, dict(result.theta)), strict=True):
-        for rollout in simulate(EntranceModel, [theta] * 3, policy, [0, 1, 2]):
+    baseline = model.characteristics.defaults  # no tax, demand as set
+    for ax, theta in zip(axes, (baseline, dict(result.theta)), strict=True):
+        for rollout in simulate(model, [theta] * 3, policy, [0, 1, 2]):
             ax.plot(rollout.frame["price"], lw=0.8)
-        ax.set_title(f"tau = {theta['tau']:.3f}", fontsize=9)
+        ax.set_title(", ".join(f"{k} = {v:.3g}" for k, v in theta.items()), fontsize=9)
         ax.set_xlabel("period")
     axes[0].set_ylabel("price (attendance + 1) / (c + 1)")
     fig.tight_layout()

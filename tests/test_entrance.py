@@ -8,7 +8,14 @@ from stable_baselines3 import PPO
 
 from agents.trader import Trader
 from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, Uniform, simulate
-from models.entrance import PPO_SETTINGS, EntranceModel, EntranceParams, calm, stress
+from models.entrance import (
+    PPO_SETTINGS,
+    EntranceModel,
+    EntranceParams,
+    StressedEntranceModel,
+    calm,
+    stress,
+)
 
 
 def _run(tau, seed=2):
@@ -52,9 +59,15 @@ def test_bad_input_is_a_clear_error():
         EntranceParams(crash_drop=1.5)
 
 
-def test_the_specs_search_tau_with_opposite_objectives():
-    assert calm().space.names == stress().space.names == ("tau",)
-    assert calm().objective is not stress().objective
+def test_the_specs_search_tau_and_stress_also_demand_turbulence():
+    assert calm().space.names == ("tau",)
+    assert stress().space.names == ("tau", "demand_shock")
+    calm_model = EntranceModel(seed=1)
+    wild = StressedEntranceModel({"demand_shock": 2.0}, seed=1)
+    for model in (calm_model, wild):
+        model.policies[Trader] = RandomPolicy(Trader.action_space, 0)
+        model.run_episode()
+    assert abs(wild.shock) > 0 and wild.capacity != calm_model.capacity
 
 
 def test_trained_traders_trade_less_as_the_tax_rises():
