@@ -14,6 +14,7 @@ from mesa_adage.executors import (
 )
 from mesa_adage.experiment import Experiment, Timescales
 from mesa_adage.followers import Followers
+from mesa_adage.generalization import Generalization, generalization
 from mesa_adage.leaders import Leader, make_leader, register
 from mesa_adage.model import AdaptiveModel, theta_reporters
 from mesa_adage.objectives import Calibration, calibration
@@ -48,6 +49,7 @@ __all__ = [
     "Experiment",
     "Fixed",
     "Followers",
+    "Generalization",
     "Full",
     "Grid",
     "Leader",
@@ -75,6 +77,7 @@ __all__ = [
     "Uniform",
     "Weighted",
     "adapt",
+    "generalization",
     "calibration",
     "make_executor",
     "make_leader",

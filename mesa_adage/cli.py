@@ -1,10 +1,11 @@
-"""The ``adage`` command line: ``adage run models.cobweb:calibration``."""
+"""The ``adage`` command line: ``adage run models.cobweb:calibration``, ``adage eval RUN``."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import inspect
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from mesa_adage.characteristics import Characteristics, Theta, parse_theta
 from mesa_adage.executors import EXECUTORS, make_executor
 from mesa_adage.experiment import Experiment
 from mesa_adage.leaders import LEADERS
+from mesa_adage.policies import SB3Policy
 from mesa_adage.reporting import RunResult
 from mesa_adage.scheduler import LeaderScheduler
 
@@ -129,12 +131,104 @@ def parser() -> argparse.ArgumentParser:
         "file), e.g. postgresql://user:password@host/db to share it between machines",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev = sub.add_parser(
+        "eval",
+        help="generalisation report of a run folder: interpolation against extrapolation",
+        description="Score a run's final policy on a grid across the full range of theta "
+        "against specialists trained at each grid point; write generalization.csv, .json and "
+        ".png into the run folder.",
+    )
+    ev.add_argument("run_dir", type=Path, help="a run folder written by adage run")
+    ev.add_argument(
+        "--spec", required=True, help="the experiment the run used, e.g. models.cobweb:calibration"
+    )
+    ev.add_argument(
+        "--train-range",
+        required=True,
+        help="the sub-range the policy trained on, name=low:high[,name=low:high]",
+    )
+    ev.add_argument("--points", type=int, default=9, help="grid values per parameter (default 9)")
+    ev.add_argument(
+        "--specialist-steps",
+        type=int,
+        help="agent-steps per specialist (default: the experiment's warm-up)",
+    )
+    ev.add_argument("--episodes", type=int, default=16, help="episodes per grid point (default 16)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of episodes and specialists")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
     return top
+
+
+def parse_range(text: str) -> dict[str, tuple[float, float]]:
+    """Parse ``"name=low:high,name=low:high"``.
+
+    Raises:
+        ValueError: Naming the bad fragment and the expected form.
+    """
+    out = {}
+    for fragment in filter(None, (f.strip() for f in text.split(","))):
+        name, _, bounds = fragment.partition("=")
+        low, sep, high = bounds.partition(":")
+        try:
+            if not (name.strip() and sep):
+                raise ValueError
+            out[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise ValueError(
+                f"bad --train-range fragment {fragment!r}; expected name=low:high, e.g. lam=0.3:0.7"
+            ) from None
+    if not out:
+        raise ValueError(f"empty --train-range {text!r}; expected name=low:high")
+    return out
+
+
+def evaluate_run(args: argparse.Namespace) -> int:
+    """``adage eval``: the generalisation report of a run folder."""
+    from mesa_adage.followers import policy_file
+    from mesa_adage.generalization import generalization
+    from mesa_adage.training import algorithm
+
+    experiment = build_experiment(args.spec, None, None)
+    first = args.run_dir / policy_file(0)
+    if not first.is_file():
+        raise FileNotFoundError(
+            f"{args.run_dir} holds no {policy_file(0)}: it is not a finished run folder of "
+            "adage run"
+        )
+    algo = algorithm(experiment.algo)
+    members, member = [], 0
+    while (args.run_dir / policy_file(member)).is_file():
+        members.append(SB3Policy(algo.load(args.run_dir / policy_file(member), device="cpu")))
+        member += 1
+    report = generalization(
+        experiment.make_model,
+        experiment.agent_type,
+        members,
+        train_range=parse_range(args.train_range),
+        points=args.points,
+        specialist_steps=args.specialist_steps or experiment.timescales.warmup_steps,
+        algo=experiment.algo,
+        algo_kwargs=experiment.algo_kwargs,
+        n_copies=experiment.n_copies,
+        episodes=args.episodes,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    report.write(args.run_dir)
+    print(report.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(json.dumps(report.summary(), indent=2))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``adage``; returns the exit status."""
     args = parser().parse_args(argv)
+    if args.command == "eval":
+        try:
+            return evaluate_run(args)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"adage: error: {err}", file=sys.stderr)
+            return 2
     try:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")

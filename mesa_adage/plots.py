@@ -145,3 +145,25 @@ def plot_run(
             {c: episodes(result.rollouts, c) for c in columns},
             run_dir / "fit.png",
         )
+
+
+def plot_generalization(
+    table: pd.DataFrame, train_range: dict[str, tuple[float, float]], path: Path
+) -> None:
+    """Return against each varied parameter: conditional policy, specialists, training range."""
+    names = list(train_range)
+    fig = Figure(figsize=(5 * len(names), 3.2))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=True):
+        by = table.groupby(name, sort=True)
+        mean = by[["conditional", "specialist"]].mean()
+        se = by["conditional_se"].mean()
+        x = mean.index.to_numpy()
+        ax.axvspan(*train_range[name], color="tab:green", alpha=0.12, label="trained on")
+        ax.errorbar(x, mean["conditional"], yerr=2 * se, fmt="o-", label="conditional (2 se)")
+        ax.plot(x, mean["specialist"], "s--", label="specialist at each point")
+        ax.set_xlabel(name)
+        ax.set_ylabel("mean episode return per agent")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
