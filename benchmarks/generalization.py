@@ -31,7 +31,7 @@ from mesa_adage import SB3Policy, Uniform, generalization, train
 from models import cobweb, market_maker
 
 RESULTS = Path(__file__).parent / "results"
-CASES = {  # model, agent class, trained range, settings, conditional steps, points, specialist steps
+CASES = {  # model, agent, trained range, settings, conditional steps, points, specialist steps
     "market_maker": (
         market_maker.MarketMakerModel,
         MarketMaker,
