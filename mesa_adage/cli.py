@@ -145,13 +145,15 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--train-range",
         required=True,
-        help="the sub-range the policy trained on, name=low:high[,name=low:high]",
+        help="the sub-range the policy trained on, name=low:high[,name=low:high]; the grid "
+        "varies these parameters over their full range, the others stay at their defaults",
     )
     ev.add_argument("--points", type=int, default=9, help="grid values per parameter (default 9)")
     ev.add_argument(
         "--specialist-steps",
         type=int,
-        help="agent-steps per specialist (default: the experiment's warm-up)",
+        help="agent-steps per specialist, trained with the followers' warm-up learning rates "
+        "(default: the experiment's warm-up steps)",
     )
     ev.add_argument("--episodes", type=int, default=16, help="episodes per grid point (default 16)")
     ev.add_argument("--seed", type=int, default=0, help="seed of episodes and specialists")
@@ -183,41 +185,79 @@ def parse_range(text: str) -> dict[str, tuple[float, float]]:
 
 
 def evaluate_run(args: argparse.Namespace) -> int:
-    """``adage eval``: the generalisation report of a run folder."""
+    """``adage eval``: the generalisation report of a run folder, written into it."""
+    import pandas as pd
+    from stable_baselines3.common.utils import LinearSchedule
+
     from mesa_adage.followers import policy_file
     from mesa_adage.generalization import generalization
     from mesa_adage.training import algorithm
 
-    experiment = build_experiment(args.spec, None, None)
-    first = args.run_dir / policy_file(0)
-    if not first.is_file():
+    run_dir: Path = args.run_dir
+    if not (run_dir / policy_file(0)).is_file():
         raise FileNotFoundError(
-            f"{args.run_dir} holds no {policy_file(0)}: it is not a finished run folder of "
-            "adage run"
+            f"{run_dir} holds no {policy_file(0)}: it is not the folder of a finished "
+            "adage run (pass the run folder, e.g. runs/<experiment>-seed<seed>)"
         )
+    experiment = build_experiment(args.spec, None, None)
+    check_run_matches(run_dir, experiment, args.spec)
     algo = algorithm(experiment.algo)
-    members, member = [], 0
-    while (args.run_dir / policy_file(member)).is_file():
-        members.append(SB3Policy(algo.load(args.run_dir / policy_file(member), device="cpu")))
-        member += 1
+    members = []
+    while (run_dir / policy_file(len(members))).is_file():
+        members.append(SB3Policy.load(run_dir / policy_file(len(members)), algo))
+    ts = experiment.timescales
+    steps = ts.warmup_steps if args.specialist_steps is None else args.specialist_steps
     report = generalization(
         experiment.make_model,
         experiment.agent_type,
         members,
         train_range=parse_range(args.train_range),
         points=args.points,
-        specialist_steps=args.specialist_steps or experiment.timescales.warmup_steps,
-        algo=experiment.algo,
-        algo_kwargs=experiment.algo_kwargs,
+        specialist_steps=steps,
+        algo=algo,
+        algo_kwargs={  # the followers' warm-up schedule
+            **experiment.algo_kwargs,
+            "learning_rate": LinearSchedule(ts.follower_lr, ts.follower_lr_final, 1.0),
+        },
         n_copies=experiment.n_copies,
+        slots_per_copy=experiment.slots_per_copy,
         episodes=args.episodes,
         seed=args.seed,
         progress=not args.quiet,
     )
-    report.write(args.run_dir)
-    print(report.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    report.write(run_dir)
+    shown = [*report.train_range, "region", "conditional", "conditional_se", "specialist"]
+    shown += ["degradation", "normalized_degradation"]
+    print(report.table[shown].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(json.dumps(report.summary(), indent=2))
+    history = pd.read_csv(run_dir / "history.csv") if (run_dir / "history.csv").is_file() else None
+    if history is not None and len(history) and "env_steps" in history:
+        print(
+            f"agent-steps: the run's followers {int(history['env_steps'].iloc[-1])} in all, "
+            f"the specialists {report.summary()['specialist_steps_total']} in all"
+        )
+    print(f"wrote generalization.csv, generalization.json, generalization.png to {run_dir}")
     return 0
+
+
+def check_run_matches(run_dir: Path, experiment: Experiment, spec: str) -> None:
+    """Refuse a run folder whose ``config.json`` names another model, agent or algorithm.
+
+    Raises:
+        ValueError: Naming the settings that differ.
+    """
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text())
+    mine = json.loads(json.dumps(experiment.config()))
+    keys = ("model", "agent_type", "characteristics", "algo")
+    diff = [k for k in keys if k in saved and saved[k] != mine[k]]
+    if diff:
+        raise ValueError(
+            f"--spec {spec!r} does not describe the run in {run_dir}: {diff} differ from its "
+            "config.json; pass the spec the run was made with"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

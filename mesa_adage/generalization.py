@@ -1,11 +1,26 @@
 """The generalisation report: how a theta-conditioned policy does outside what it trained on.
 
-Train on a sub-range of theta, then score the policy on a grid across the *full* range
-against specialists, each trained at one grid point. Inside the sub-range the policy
-interpolates; outside it extrapolates. For every grid point the report gives the
-conditional policy's mean per-agent episode return (with its standard error over episodes),
-the specialist's, and the *gap*, ``specialist - conditional`` (positive: the conditional
-policy earns less). The *relative gap* divides it by ``|specialist|``.
+A conditional policy trained on a sub-range of theta is scored on a grid across the *full*
+range, against specialists each trained at one grid point (or given). Inside the sub-range
+the policy interpolates; outside it extrapolates. Every policy plays the same episode seeds at
+every point (common random numbers), and the score is the learning agents' mean per-agent
+episode return. One row of the table per grid point:
+
+- the varied parameters, and ``region``: ``"interpolation"`` or ``"extrapolation"``;
+- ``conditional``, ``specialist`` and ``baseline`` (random actions unless given): mean returns
+  over the episodes, each with its standard error (``*_se``);
+- ``degradation = specialist - conditional`` (positive: the conditional policy earns less),
+  with ``degradation_se`` from the paired episodes;
+- ``normalized_degradation = degradation / (specialist - baseline)``: the share of the
+  specialist's advantage over the baseline that the conditional policy gives up (0: as good
+  as the specialist, 1: no better than the baseline, negative: better than the specialist).
+  Unlike a ratio of returns it keeps its meaning when returns are negative; NaN where the
+  specialist does not beat the baseline;
+- ``ratio = conditional / specialist``, only where the specialist's return is positive (NaN
+  elsewhere, where a ratio of returns reads backwards);
+- ``specialist_steps``: agent-steps each specialist trained for (0 when they were given).
+
+Example::
 
     report = generalization(make_model, Producer, policy, train_range={"lam": (0.3, 0.7)},
                             specialist_steps=50_000)
@@ -14,8 +29,10 @@ policy earns less). The *relative gap* divides it by ``|specialist|``.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +45,16 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from mesa_adage.characteristics import Characteristics, Theta
-from mesa_adage.policies import Policy, SB3Policy
+from mesa_adage.experiment import model_characteristics
+from mesa_adage.policies import Policy, RandomPolicy, SB3Policy
+from mesa_adage.record import atomic_write
 from mesa_adage.rollout import ModelFactory, simulate
 from mesa_adage.samplers import Fixed
+from mesa_adage.seeds import EVAL, derive_seed
 from mesa_adage.training import algorithm, train
 
 Range = Mapping[str, tuple[float, float]]
+REGIONS = ("interpolation", "extrapolation")
 
 
 @dataclass(frozen=True)
@@ -41,40 +62,51 @@ class Generalization:
     """A generalisation report.
 
     Attributes:
-        table: One row per grid point: the varied parameters, ``region``
-            (``"interpolation"`` or ``"extrapolation"``), ``conditional`` and
-            ``conditional_se``, ``specialist``, ``gap`` and ``relative_gap``.
-        train_range: The sub-range the conditional policy trained on.
-        specialist_steps: Steps each trained specialist used (0 when they were given).
+        table: One row per grid point (columns in the module docstring).
+        train_range: The range each varied parameter trained on, in grid order.
+        fixed: The parameters the grid does not vary, at their defaults.
+        episodes: Episodes per policy and grid point.
+        specialist_steps: Agent-steps each specialist trained for (0 when they were given).
     """
 
     table: pd.DataFrame
     train_range: dict[str, tuple[float, float]]
+    fixed: Theta
+    episodes: int
     specialist_steps: int
 
     def summary(self) -> dict[str, Any]:
-        """Mean gap inside and outside the training range, and the worst point."""
+        """Mean degradation inside and outside the training range, and the worst point."""
+        table = self.table
         out: dict[str, Any] = {
             "train_range": {k: list(v) for k, v in self.train_range.items()},
+            "fixed": self.fixed,
+            "points": len(table),
+            "episodes": self.episodes,
             "specialist_steps_each": self.specialist_steps,
+            "specialist_steps_total": self.specialist_steps * len(table),
         }
-        for region in ("interpolation", "extrapolation"):
-            rows = self.table[self.table["region"] == region]
-            out[f"{region}_mean_gap"] = float(rows["gap"].mean()) if len(rows) else None
-            rel = rows["relative_gap"].mean() if len(rows) else None
-            out[f"{region}_mean_relative_gap"] = None if rel is None else float(rel)
-        worst = self.table.loc[self.table["gap"].idxmax()]
-        names = list(self.train_range)
-        out["worst_point"] = {n: float(worst[n]) for n in names} | {"gap": float(worst["gap"])}
+        for region in REGIONS:
+            rows = table[table["region"] == region]
+            out[f"{region}_points"] = len(rows)
+            for column in ("degradation", "normalized_degradation"):
+                out[f"{region}_mean_{column}"] = _number(rows[column].mean())
+        if table["degradation"].notna().any():
+            worst = table.loc[table["degradation"].idxmax()]
+            out["worst_point"] = {n: float(worst[n]) for n in self.train_range} | {
+                "region": worst["region"],
+                "degradation": _number(worst["degradation"]),
+                "normalized_degradation": _number(worst["normalized_degradation"]),
+            }
         return out
 
     def write(self, folder: str | Path) -> None:
         """Write ``generalization.csv``, ``generalization.json`` and ``generalization.png``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(folder / "generalization.csv", index=False)
-        (folder / "generalization.json").write_text(json.dumps(self.summary(), indent=2))
-        from mesa_adage import plots
+        atomic_write(folder / "generalization.csv", self.table.to_csv(index=False))
+        atomic_write(folder / "generalization.json", json.dumps(self.summary(), indent=2))
+        from mesa_adage import plots  # matplotlib only when a report is drawn
 
         plots.plot_generalization(self.table, self.train_range, folder / "generalization.png")
 
@@ -86,11 +118,14 @@ def generalization(
     *,
     train_range: Range,
     points: int = 9,
-    specialists: Mapping[tuple[float, ...], Policy] | None = None,
+    vary: Sequence[str] = (),
+    specialists: Mapping[float | tuple[float, ...], Policy] | None = None,
     specialist_steps: int = 0,
+    baseline: Policy | None = None,
     algo: str | type[BaseAlgorithm] = "PPO",
     algo_kwargs: Mapping[str, Any] | None = None,
     n_copies: int = 8,
+    slots_per_copy: int | None = None,
     episodes: int = 16,
     seed: int = 0,
     progress: bool = True,
@@ -99,83 +134,106 @@ def generalization(
 
     Args:
         make_model: Episode factory, called as ``make_model(theta=..., seed=...)``.
-        agent_type: The learning agent class; its mean episode return is the score.
+        agent_type: The learning agent class; its mean per-agent episode return is the score.
         policies: The conditional policy, or several (followers): episode ``j`` is played by
             policy ``j mod len(policies)``.
         train_range: ``{name: (low, high)}``, the sub-range the policy trained on. The grid
-            varies these parameters over their full range; the others stay at defaults.
-        points: Grid values per varied parameter (at least 2).
-        specialists: A policy per grid point, keyed by the point's values in the order of
-            ``train_range``; if None, one is trained per point with ``specialist_steps``.
+            varies these parameters over their full range.
+        points: Grid values per varied parameter, evenly spaced over its full range.
+        vary: Further parameters the grid varies, trained on their full range. The parameters
+            neither here nor in ``train_range`` stay at their defaults.
+        specialists: A policy per grid point, keyed by the point's values in grid order
+            (``train_range``, then ``vary``; a bare number for one parameter). If None, one is
+            trained per point with ``train(..., Fixed(point), specialist_steps, ...)``.
         specialist_steps: Agent-steps per trained specialist.
+        baseline: Policy that ``normalized_degradation`` measures from; None plays random
+            actions (the same at every point).
         algo: SB3 algorithm of the trained specialists.
         algo_kwargs: Its settings (e.g. the experiment's ``algo_kwargs``).
         n_copies: Model copies while a specialist trains.
-        episodes: Episodes per grid point (the same seeds at every point).
-        seed: Seed of the episodes and of the specialists' training.
+        slots_per_copy: Most learning agents alive at once in one training copy.
+        episodes: Episodes per policy and grid point (the same seeds everywhere).
+        seed: Seed of the episodes, the random baseline and the specialists' training.
         progress: Show progress bars.
 
     Raises:
-        ValueError: On an unknown parameter, a sub-range outside the full range or empty,
-            fewer than 2 points, no specialists and no steps, or a missing specialist.
+        ValueError: On an unknown parameter, a training range outside the full range or with
+            low >= high, fewer than 2 points or 1 episode, specialist steps <= 0 when
+            specialists are trained, or a grid point without a given specialist.
     """
-    space = _space(make_model)
-    ranges = _check_range(space, train_range)
-    if not (isinstance(points, int) and points >= 2):
-        raise ValueError(f"points={points!r} must be an integer >= 2")
-    if not (isinstance(episodes, int) and episodes >= 1):
-        raise ValueError(f"episodes={episodes!r} must be a positive integer")
+    space = model_characteristics(make_model)
+    ranges = _check_range(space, train_range, vary)
+    for name, value, low in (("points", points, 2), ("episodes", episodes, 1)):
+        if not (isinstance(value, int) and value >= low):
+            raise ValueError(f"{name}={value!r} must be an integer >= {low}")
     grid = _grid(space, list(ranges), points)
     keys = [tuple(point[n] for n in ranges) for point in grid]
     if specialists is None:
         if not (isinstance(specialist_steps, int) and specialist_steps > 0):
             raise ValueError(
-                f"specialist_steps={specialist_steps!r} must be a positive integer when no "
-                "specialists are given"
+                f"specialist_steps={specialist_steps!r} must be a positive integer: the "
+                "agent-steps each specialist trains for (or pass specialists=)"
             )
-        cls = algorithm(algo)
-        kwargs = dict(algo_kwargs or {})
-        specialists = {}
-        for key, point in tqdm(
-            list(zip(keys, grid, strict=True)), desc="specialists", disable=not progress
-        ):
-            model = train(
-                make_model, agent_type, Fixed(point), specialist_steps,
-                algo=cls, seed=seed, n_copies=n_copies, **kwargs,
-            )  # fmt: skip
-            specialists[key] = SB3Policy(model)
+        cls, kwargs = algorithm(algo), dict(algo_kwargs or {})
+        kwargs.update(n_copies=n_copies, slots_per_copy=slots_per_copy)
+        experts: list[Policy] = []
+        for point in tqdm(grid, desc="specialists", unit="policy", disable=not progress):
+            trained = train(
+                make_model,
+                agent_type,
+                Fixed(point),
+                specialist_steps,
+                algo=cls,
+                seed=seed,
+                **kwargs,
+            )
+            experts.append(SB3Policy(trained))
     else:
-        specialist_steps = 0
-        missing = [k for k in keys if k not in specialists]
-        if missing:
-            raise ValueError(
-                f"specialists has no policy for grid points {missing[:3]} (keys are the values "
-                f"of {list(ranges)} in order)"
-            )
+        if not (isinstance(specialist_steps, int) and specialist_steps >= 0):
+            raise ValueError(f"specialist_steps={specialist_steps!r} must be an integer >= 0")
+        experts = _match(specialists, keys, list(ranges))
     members = [policies] if callable(policies) else list(policies)
-    seeds = [seed * 1_000 + 10_000 + i for i in range(episodes)]
+    if not members:
+        raise ValueError("policies is empty; pass the conditional policy or a list of them")
+    action_space = make_model(theta=None, seed=seed).learner(agent_type).action_space
+    seeds = [derive_seed(seed, 0, EVAL, j + 1) for j in range(episodes)]
     rows = []
-    for key, point in tqdm(
-        list(zip(keys, grid, strict=True)), desc="grid points", disable=not progress
-    ):
+    bar = tqdm(grid, desc="grid points", unit="point", disable=not progress)
+    for point, expert in zip(bar, experts, strict=True):
+        # a fresh random baseline per point: the same random actions everywhere
+        base = baseline if baseline is not None else RandomPolicy(copy.deepcopy(action_space), seed)
         mine = _returns(make_model, agent_type, point, members, seeds)
-        theirs = _returns(make_model, agent_type, point, [specialists[key]], seeds)
-        inside = all(lo <= point[n] <= hi for n, (lo, hi) in ranges.items())
-        gap = float(theirs.mean() - mine.mean())
+        theirs = _returns(make_model, agent_type, point, [expert], seeds)
+        floor = _returns(make_model, agent_type, point, [base], seeds)
+        inside = all(_within(point[n], lo, hi) for n, (lo, hi) in ranges.items())
         rows.append(
-            {
-                **{n: point[n] for n in ranges},
-                "region": "interpolation" if inside else "extrapolation",
-                "conditional": float(mine.mean()),
-                "conditional_se": float(mine.std(ddof=1) / np.sqrt(len(mine)))
-                if len(mine) > 1
-                else 0.0,
-                "specialist": float(theirs.mean()),
-                "gap": gap,
-                "relative_gap": gap / max(abs(float(theirs.mean())), 1e-12),
-            }
+            {n: point[n] for n in ranges}
+            | {"region": REGIONS[0] if inside else REGIONS[1]}
+            | _compare(mine, theirs, floor)
+            | {"specialist_steps": specialist_steps}
         )
-    return Generalization(pd.DataFrame(rows), ranges, specialist_steps)
+    fixed = {n: v for n, v in space.defaults.items() if n not in ranges}
+    return Generalization(pd.DataFrame(rows), ranges, fixed, episodes, specialist_steps)
+
+
+def _compare(mine: np.ndarray, theirs: np.ndarray, floor: np.ndarray) -> dict[str, float]:
+    """One row's numbers from the per-episode returns of the three policies."""
+    conditional, specialist, base = mine.mean(), theirs.mean(), floor.mean()
+    degradation = specialist - conditional
+    advantage = specialist - base
+    meaningful = advantage > 1e-9 * max(1.0, abs(specialist), abs(base))
+    return {
+        "conditional": float(conditional),
+        "conditional_se": _se(mine),
+        "specialist": float(specialist),
+        "specialist_se": _se(theirs),
+        "baseline": float(base),
+        "baseline_se": _se(floor),
+        "degradation": float(degradation),
+        "degradation_se": _se(theirs - mine),  # paired: the same episode seeds
+        "normalized_degradation": float(degradation / advantage) if meaningful else math.nan,
+        "ratio": float(conditional / specialist) if specialist > 0 else math.nan,
+    }
 
 
 def _returns(
@@ -186,48 +244,88 @@ def _returns(
     seeds: list[int],
 ) -> np.ndarray:
     """Each episode's mean per-agent return, episode ``j`` played by ``members[j % k]``."""
-    out = np.empty(len(seeds))
+    out = np.full(len(seeds), np.nan)
     for m, policy in enumerate(members):
         mine = list(range(m, len(seeds), len(members)))
-        if not mine:
-            continue
-        rollouts = simulate(
-            make_model, [theta] * len(mine), {agent_type: policy}, [seeds[j] for j in mine]
-        )
-        out[mine] = [r.returns[agent_type.__name__] for r in rollouts]
+        if mine:
+            rollouts = simulate(
+                make_model, [theta] * len(mine), {agent_type: policy}, [seeds[j] for j in mine]
+            )
+            out[mine] = [r.returns[agent_type.__name__] for r in rollouts]
     return out
 
 
-def _space(make_model: ModelFactory) -> Characteristics:
-    from mesa_adage.experiment import model_characteristics
-
-    return model_characteristics(make_model)
+def _se(values: np.ndarray) -> float:
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else math.nan
 
 
-def _check_range(space: Characteristics, train_range: Range) -> dict[str, tuple[float, float]]:
+def _number(value: Any) -> float | None:
+    """A float for JSON: None for NaN."""
+    return None if pd.isna(value) else float(value)
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    tol = 1e-9 * (high - low)  # grid values carry rounding from linspace
+    return low - tol <= value <= high + tol
+
+
+def _check_range(
+    space: Characteristics, train_range: Range, vary: Sequence[str]
+) -> dict[str, tuple[float, float]]:
+    """The training range of every varied parameter: given, or the full range for ``vary``."""
     if not train_range:
         raise ValueError(f"train_range is empty; name at least one of {list(space.names)}")
-    out = {}
+    out: dict[str, tuple[float, float]] = {}
     for name, bounds in train_range.items():
         if name not in space.names:
             raise ValueError(
                 f"train_range names {name!r}, which is not a parameter; allowed are "
                 f"{list(space.names)}"
             )
-        param = space.params[space.index(name)]
+        param = space[name]
         low, high = (float(b) for b in bounds)
         if not (param.low <= low < high <= param.high):
             raise ValueError(
-                f"train_range {name}=({low}, {high}) must satisfy {param.low} <= low < high <= "
-                f"{param.high}, the full range of {name}"
+                f"train_range {name}=({low:g}, {high:g}) must satisfy {param.low:g} <= low < "
+                f"high <= {param.high:g}, the full range of {name}"
             )
         out[name] = (low, high)
+    for name in vary:
+        if name not in space.names:
+            raise ValueError(
+                f"vary names {name!r}, which is not a parameter; allowed are {list(space.names)}"
+            )
+        out.setdefault(name, (space[name].low, space[name].high))
     return out
 
 
 def _grid(space: Characteristics, names: list[str], points: int) -> list[Theta]:
-    params = [space.params[space.index(n)] for n in names]
-    axes = [np.linspace(p.low, p.high, points).round(12) for p in params]
+    """Every combination of ``points`` values per named parameter; the others at defaults."""
+    axes = [np.linspace(space[n].low, space[n].high, points).round(12) for n in names]
     combos = itertools.product(*axes)
-    rows = [dict(zip(names, map(float, combo), strict=True)) for combo in combos]
-    return [dict(space.validate({**space.defaults, **row})) for row in rows]
+    return [space.validate(dict(zip(names, map(float, c), strict=True))) for c in combos]
+
+
+def _match(
+    specialists: Mapping[float | tuple[float, ...], Policy],
+    keys: list[tuple[float, ...]],
+    names: list[str],
+) -> list[Policy]:
+    """The given specialist of each grid point, keys compared up to rounding."""
+    given = [(np.atleast_1d(np.asarray(k, dtype=float)), p) for k, p in specialists.items()]
+    found: list[Policy] = []
+    missing: list[tuple[float, ...]] = []
+    for key in keys:
+        match = [p for k, p in given if k.shape == (len(key),) and np.allclose(k, key, atol=1e-9)]
+        if match:
+            found.append(match[0])
+        else:
+            missing.append(key)
+    if missing:
+        shown = ", ".join(str(tuple(round(v, 6) for v in k)) for k in missing[:5])
+        raise ValueError(
+            f"specialists has no policy for {len(missing)} grid point(s): {shown}"
+            f"{', ...' if len(missing) > 5 else ''}; give one per point, keyed by the values "
+            f"of {names} in that order"
+        )
+    return found

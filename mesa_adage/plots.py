@@ -150,20 +150,45 @@ def plot_run(
 def plot_generalization(
     table: pd.DataFrame, train_range: dict[str, tuple[float, float]], path: Path
 ) -> None:
-    """Return against each varied parameter: conditional policy, specialists, training range."""
+    """``generalization.png``: return along each varied parameter, its training range shaded.
+
+    The conditional policy and the specialists with two standard errors, and the baseline
+    when the table has one. With several parameters, one panel each: the slice of the grid
+    through the values nearest the middle of the other parameters' training ranges.
+    """
     names = list(train_range)
-    fig = Figure(figsize=(5 * len(names), 3.2))
+    fig = Figure(figsize=(5 * len(names), 3.4))
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
-        by = table.groupby(name, sort=True)
-        mean = by[["conditional", "specialist"]].mean()
-        se = by["conditional_se"].mean()
-        x = mean.index.to_numpy()
+        line, at = _grid_slice(table, train_range, name)
+        x = line[name].to_numpy()
         ax.axvspan(*train_range[name], color="tab:green", alpha=0.12, label="trained on")
-        ax.errorbar(x, mean["conditional"], yerr=2 * se, fmt="o-", label="conditional (2 se)")
-        ax.plot(x, mean["specialist"], "s--", label="specialist at each point")
+        for column, fmt, label in (
+            ("conditional", "o-", "conditional (2 se)"),
+            ("specialist", "s--", "specialist at each point (2 se)"),
+        ):
+            se = line[f"{column}_se"].fillna(0) if f"{column}_se" in line else None
+            yerr = None if se is None else 2 * se.to_numpy()
+            ax.errorbar(x, line[column], yerr=yerr, fmt=fmt, ms=4, capsize=2, label=label)
+        if "baseline" in line:
+            ax.plot(x, line["baseline"], ":", color="0.5", label="baseline")
         ax.set_xlabel(name)
-        ax.set_ylabel("mean episode return per agent")
+        where = ", ".join(f"{k}={v:g}" for k, v in at.items())
+        ax.set_title(f"along {name}" + (f" at {where}" if where else ""), fontsize=9)
+    axes[0].set_ylabel("mean episode return per agent")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def _grid_slice(
+    table: pd.DataFrame, train_range: dict[str, tuple[float, float]], name: str
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The rows along ``name`` with every other parameter nearest its training range's middle."""
+    rows, at = table, {}
+    for other, (low, high) in train_range.items():
+        if other != name:
+            values = np.unique(table[other].to_numpy())
+            at[other] = float(values[np.argmin(np.abs(values - 0.5 * (low + high)))])
+            rows = rows[np.isclose(rows[other], at[other])]
+    return rows.sort_values(name), at
