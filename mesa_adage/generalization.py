@@ -29,7 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
@@ -201,7 +200,7 @@ def generalization(
     bar = tqdm(grid, desc="grid points", unit="point", disable=not progress)
     for point, expert in zip(bar, experts, strict=True):
         # a fresh random baseline per point: the same random actions everywhere
-        base = baseline if baseline is not None else RandomPolicy(copy.deepcopy(action_space), seed)
+        base = baseline if baseline is not None else RandomPolicy(action_space, seed)
         mine = _returns(make_model, agent_type, point, members, seeds)
         theirs = _returns(make_model, agent_type, point, [expert], seeds)
         floor = _returns(make_model, agent_type, point, [base], seeds)

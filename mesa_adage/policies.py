@@ -6,6 +6,7 @@ policy. This module wraps Stable-Baselines3 models and provides a random baselin
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,12 +46,13 @@ class RandomPolicy:
     """Uniformly random actions from ``action_space``: the baseline to beat.
 
     Args:
-        action_space: Space to sample from.
+        action_space: Space to sample from; the policy seeds its own copy, never the caller's
+            (often a class attribute that other code samples from too).
         seed: Seed of the policy's own generator.
     """
 
     def __init__(self, action_space: gym.spaces.Space, seed: int = 0) -> None:
-        self.action_space = action_space
+        self.action_space = copy.deepcopy(action_space)
         self.action_space.seed(seed)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:

@@ -103,3 +103,14 @@ def test_more_agents_than_slots_is_a_clear_error():
 def test_simulate_averages_over_every_agent_that_acted():
     [rollout] = simulate(Pond, [{}], {Mayfly: lambda obs: np.zeros((len(obs), 1))}, [0])
     assert rollout.returns["Mayfly"] == pytest.approx((3 + 3 + 3 + 3 + 1) / 5)
+
+
+def test_a_random_policy_never_reseeds_the_space_it_was_given():
+    from mesa_adage import RandomPolicy
+
+    space = Guesser.action_space
+    space.seed(123)
+    expected = space.sample()
+    space.seed(123)
+    RandomPolicy(space, 0)(np.zeros((3, 2)))
+    assert space.sample() == pytest.approx(expected)  # the class attribute's stream is untouched
