@@ -8,6 +8,7 @@ live in :mod:`mesa_adage.samplers`; how agents see theta, in :mod:`mesa_adage.ob
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,15 @@ class Characteristics:
                 )
             out[p.name] = value
         return out
+
+    def combinations(self, values: Mapping[str, Sequence[float]]) -> list[Theta]:
+        """Every combination of the given values per parameter, validated; others at defaults.
+
+        The first parameter named varies slowest (row-major order).
+        """
+        names = list(values)
+        combos = itertools.product(*values.values())
+        return [self.validate(dict(zip(names, map(float, c), strict=True))) for c in combos]
 
     def to_vector(self, theta: Mapping[str, float]) -> np.ndarray:
         """Validated theta as a float vector in declared order."""

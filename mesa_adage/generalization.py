@@ -29,7 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -300,9 +299,9 @@ def _check_range(
 
 def _grid(space: Characteristics, names: list[str], points: int) -> list[Theta]:
     """Every combination of ``points`` values per named parameter; the others at defaults."""
-    axes = [np.linspace(space[n].low, space[n].high, points).round(12) for n in names]
-    combos = itertools.product(*axes)
-    return [space.validate(dict(zip(names, map(float, c), strict=True))) for c in combos]
+    return space.combinations(
+        {n: np.linspace(space[n].low, space[n].high, points).round(12) for n in names}
+    )
 
 
 def _match(

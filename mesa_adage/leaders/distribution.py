@@ -19,7 +19,6 @@ A share ``floor`` of the mass is always spread evenly, so no part of the range i
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -219,12 +218,7 @@ def support(space: Characteristics, grid: Mapping[str, Sequence[float]] | int) -
         grid = {p.name: np.linspace(p.low, p.high, grid).tolist() for p in space.params}
     if not isinstance(grid, Mapping) or not grid:
         raise ValueError(f"grid={grid!r} must be values per parameter or an integer >= 2")
-    names = list(grid)
-    rows = [
-        dict(zip(names, map(float, combo), strict=True))
-        for combo in itertools.product(*grid.values())
-    ]
-    points = [dict(space.validate({**space.defaults, **row})) for row in rows]
+    points = space.combinations(grid)
     if len(points) < 2:
         raise ValueError(f"grid={grid!r} has {len(points)} point; a distribution needs two")
     return points
