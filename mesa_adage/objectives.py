@@ -259,34 +259,52 @@ def mean_abs_pct_change(column: str = "price") -> Objective:
     return objective
 
 
-def crashes(values: np.ndarray, drop: float, window: int) -> np.ndarray:
-    """Crash count of each row: falls of more than ``drop`` (a fraction) within ``window`` steps.
+class CrashCounter:
+    """Counts crashes, falls of more than ``drop`` within ``window`` steps, value by value.
 
-    A crash starts at the first step whose value is below ``(1 - drop)`` times the highest
-    value of the ``window`` steps before it; the next crash can start only after the series
-    has recovered above that level.
+    ``drop`` is a fraction of the value. A crash starts at the first step whose value is below
+    ``(1 - drop)`` times the highest value of the ``window`` steps before it; the next crash
+    can start only after the series has recovered above that level. Each value costs
+    ``O(window)``, so a model can keep the count as it runs.
 
     Raises:
         ValueError: If ``drop`` is outside (0, 1) or ``window`` is not a positive integer.
     """
-    if not 0.0 < drop < 1.0:
-        raise ValueError(f"drop={drop!r} must be in (0, 1), a fraction of the value")
-    if not (isinstance(window, int) and window >= 1):
-        raise ValueError(f"window={window!r} must be a positive integer")
-    values = np.atleast_2d(values)
-    counts = np.zeros(len(values), dtype=int)
-    for row, x in enumerate(values):
-        level = None  # the level to recover above before the next crash
-        for t in range(1, x.shape[0]):
-            if level is not None:
-                if x[t] >= level:
-                    level = None
-                continue
-            peak = x[max(0, t - window) : t].max()
-            if x[t] < (1.0 - drop) * peak:
-                counts[row] += 1
-                level = (1.0 - drop) * peak
-    return counts
+
+    def __init__(self, drop: float, window: int) -> None:
+        if not 0.0 < drop < 1.0:
+            raise ValueError(f"drop={drop!r} must be in (0, 1), a fraction of the value")
+        if not (isinstance(window, int) and window >= 1):
+            raise ValueError(f"window={window!r} must be a positive integer")
+        self.drop, self.window = drop, window
+        self.count = 0
+        self._recent: list[float] = []
+        self._level: float | None = None  # the level to recover above before the next crash
+
+    def add(self, value: float) -> None:
+        """Take the series' next value."""
+        if self._level is not None:
+            if value >= self._level:
+                self._level = None
+        elif self._recent and value < (1.0 - self.drop) * max(self._recent):
+            self.count += 1
+            self._level = (1.0 - self.drop) * max(self._recent)
+        self._recent = [*self._recent, float(value)][-self.window :]
+
+
+def crashes(values: np.ndarray, drop: float, window: int) -> np.ndarray:
+    """Crash count of each row (see :class:`CrashCounter`).
+
+    Raises:
+        ValueError: If ``drop`` is outside (0, 1) or ``window`` is not a positive integer.
+    """
+    counts = []
+    for row in np.atleast_2d(values):
+        counter = CrashCounter(drop, window)
+        for value in row:
+            counter.add(value)
+        counts.append(counter.count)
+    return np.array(counts, dtype=int)
 
 
 def crash_frequency(column: str = "price", drop: float = 0.3, window: int = 3) -> Objective:

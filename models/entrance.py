@@ -35,7 +35,7 @@ a tax can change.
   (``mean |P_t / P_{t-1} - 1|``) and the number of *crashes*: a price that falls more than
   ``crash_drop`` (30%) below its highest value of the ``crash_window`` (3) periods before it,
   counted once until the price recovers above that level
-  (:func:`mesa_adage.objectives.crashes`).
+  (:class:`mesa_adage.objectives.CrashCounter`, kept as the model runs).
 
 The ``calm`` experiment looks for the ``tau`` that makes the market least volatile while it
 keeps trading (:func:`calm`); ``stress`` for the tax and demand turbulence that make it most
@@ -120,7 +120,7 @@ class EntranceParams:
             raise ValueError(
                 f"EntranceParams.shock_persistence={self.shock_persistence!r} must be in [0, 1)"
             )
-        objectives.crashes(np.ones(2), self.crash_drop, self.crash_window)  # validates both
+        objectives.CrashCounter(self.crash_drop, self.crash_window)  # validates both
 
 
 class EntranceModel(AdaptiveModel):
@@ -136,6 +136,7 @@ class EntranceModel(AdaptiveModel):
         attendance: Traders in the market this period, ``n_t``.
         price: ``P_t``.
         prices: Every price of the episode, from the start.
+        crashes: The episode's crash counter (``crashes.count``).
         returns: Every return, starting with two zeros before the first period.
         volume: Entries plus exits this period.
         excess_payoff: ``pi_in(n_t) - pi_out`` this period.
@@ -162,6 +163,8 @@ class EntranceModel(AdaptiveModel):
         self.attendance = int(start.sum())
         self.price = self._price(self.attendance)
         self.prices = [self.price]
+        self.crashes = objectives.CrashCounter(params.crash_drop, params.crash_window)
+        self.crashes.add(self.price)
         self.returns = [0.0, 0.0]
         self.volume = 0
         self.excess_payoff = self._pay_in(self.attendance) - params.outside
@@ -177,11 +180,7 @@ class EntranceModel(AdaptiveModel):
                 "mapc": lambda m: (
                     float(np.mean(np.abs(np.diff(m.prices) / m.prices[:-1]))) if m.steps else 0.0
                 ),
-                "crashes": lambda m: int(
-                    objectives.crashes(np.array(m.prices), params.crash_drop, params.crash_window)[
-                        0
-                    ]
-                ),
+                "crashes": lambda m: m.crashes.count,
                 "tax_revenue": "tax_revenue",
                 **theta_reporters(self.characteristics),
             }
@@ -217,6 +216,7 @@ class EntranceModel(AdaptiveModel):
         self.price = self._price(self.attendance)
         self.returns.append(float(np.log(self.price / self.prices[-1])))
         self.prices.append(self.price)
+        self.crashes.add(self.price)
         pay_in = self._pay_in(self.attendance)
         self.excess_payoff = pay_in - p.outside
         gross = np.where(after == 1, pay_in, p.outside)
