@@ -64,7 +64,8 @@ class ParallelView(ParallelEnv):
             kind: np.clip(0.0, obs.low, obs.high).astype(np.float32)
             for kind, (obs, _) in self._spaces.items()
         }
-        self.possible_agents = [n for names in _names(probe).values() for n in names]
+        self._now = _names(probe)  # the learning agents' names, as of the last step
+        self.possible_agents = [n for names in self._now.values() for n in names]
         self.agents: list[str] = []
         self.model: AdaptiveModel = probe
 
@@ -90,14 +91,14 @@ class ParallelView(ParallelEnv):
             self._rng = np.random.default_rng(seed)
         theta = self.model.characteristics.sample(self.sampler, self._rng)[0]
         self.model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
-        names = _names(self.model)
+        self._now = names = _names(self.model)
         self.possible_agents = []
         self.agents = self._meet(names)
         observations = self._observations(names)
         return observations, {name: {"theta": dict(self.model.theta)} for name in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        acting = _names(self.model)
+        acting = self._now  # named at the end of the last step (or reset)
         for kind, kind_names in acting.items():
             missing = [n for n in kind_names if n not in actions]
             if missing:
@@ -105,7 +106,7 @@ class ParallelView(ParallelEnv):
             if kind_names:
                 self.model.inject_actions(kind, np.asarray([actions[n] for n in kind_names]))
         advance([self.model])
-        now = _names(self.model)
+        self._now = now = _names(self.model)
         ended = self.model.done
         alive = {n for kind_names in now.values() for n in kind_names}
         self.agents = [] if ended else self._meet(now)  # born at the very end: never seen
