@@ -47,33 +47,29 @@ def test_theta_panel_changes_theta_mid_run_and_households_see_it():
     assert np.mean(model.households.get("hours")) < hours_before
 
 
-def test_the_market_maker_quotes_tighter_when_omega_rises_without_retraining():
-    from visualization.market_maker_app import MarketMakerPage
-
-    model = MarketMakerPage(omega=0.0, seed=3)
-
-    @solara.component
-    def Page():
-        with solara.AppLayout():
-            ThetaPanel(model)
-
-    _, rc = solara.render(Page(), handle_error=False)
-    for _ in range(20):
-        model.step()
-    wide = model.datacollector.get_model_vars_dataframe()["spread"].iloc[-20:].mean()
-    slider = rc.find(v.Slider, label="preference for market share over PnL").widget
-    slider.v_model = 1.0
-    rc.find(children=["theta: omega=1"]).assert_single()
-    for _ in range(20):
-        model.step()
-    tight = model.datacollector.get_model_vars_dataframe()["spread"].iloc[-20:].mean()
-    assert tight < 0.5 * wide, (wide, tight)
+SLIDERS = {  # page: starting theta, the slider's label and new value, the column, the steps
+    "market maker quotes tighter when omega rises": (
+        "market_maker_app.MarketMakerPage",
+        {"omega": 0.0},
+        ("preference for market share over PnL", 1.0, "theta: omega=1"),
+        ("spread", 20),
+    ),
+    "traders trade less when the tax rises": (
+        "entrance_app.EntrancePage",
+        {"tau": 0.0},
+        ("Tobin tax on each entry and exit (x price)", 0.5, "theta: tau=0.5"),
+        ("volume", 30),
+    ),
+}
 
 
-def test_traders_trade_less_when_the_tax_rises_without_retraining():
-    from visualization.entrance_app import EntrancePage
+@pytest.mark.parametrize("case", list(SLIDERS))
+def test_a_slider_halves_a_page_s_series_without_retraining(case):
+    import importlib
 
-    model = EntrancePage(tau=0.0, seed=3)
+    page, start, (label, value, shown), (column, steps) = SLIDERS[case]
+    module, name = page.split(".")
+    model = getattr(importlib.import_module(f"visualization.{module}"), name)(**start, seed=3)
 
     @solara.component
     def Page():
@@ -81,16 +77,17 @@ def test_traders_trade_less_when_the_tax_rises_without_retraining():
             ThetaPanel(model)
 
     _, rc = solara.render(Page(), handle_error=False)
-    for _ in range(30):
-        model.step()
-    busy = model.datacollector.get_model_vars_dataframe()["volume"].iloc[-30:].mean()
-    slider = rc.find(v.Slider, label="Tobin tax on each entry and exit (x price)").widget
-    slider.v_model = 0.5
-    rc.find(children=["theta: tau=0.5"]).assert_single()
-    for _ in range(30):
-        model.step()
-    quiet = model.datacollector.get_model_vars_dataframe()["volume"].iloc[-30:].mean()
-    assert quiet < 0.5 * busy, (busy, quiet)
+
+    def recent_mean():
+        for _ in range(steps):
+            model.step()
+        return model.datacollector.get_model_vars_dataframe()[column].iloc[-steps:].mean()
+
+    before = recent_mean()
+    rc.find(v.Slider, label=label).widget.v_model = value
+    rc.find(children=[shown]).assert_single()
+    after = recent_mean()
+    assert after < 0.5 * before, (before, after)
 
 
 def test_pages_build_and_step_in_process():
