@@ -1,13 +1,13 @@
-"""The Solara pages: rendered in-process, and served to a real headless Chromium."""
+"""The Solara app: rendered in-process, and served to a real headless Chromium."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
+import re
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import ipyvuetify as v
@@ -16,11 +16,35 @@ import pytest
 import solara
 
 from agents.household import Household
+from mesa_adage.cli import main as adage
+from visualization.browser import CHROMIUM, launch, served
 from visualization.components import ThetaPanel, trained_policy
+from visualization.replay import NotARun, Replay, answer_markdown, find_runs, load_run
 
-ROOT = Path(__file__).parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NEED_BROWSER = os.environ.get("ADAGE_REQUIRE_BROWSER") == "1"
+
+
+def rendered(component, *args):
+    """``component(*args)`` rendered inside an AppLayout, as the app does."""
+
+    @solara.component
+    def Wrapped():
+        with solara.AppLayout():
+            component(*args)
+
+    return solara.render(Wrapped(), handle_error=False)[1]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    """A folder holding one real, finished run of the tiny cobweb calibration (2 epochs)."""
+    root = tmp_path_factory.mktemp("runs")
+    code = adage(["run", "tests.specs:tiny_calibration", "--out", str(root / "tiny"), "--quiet"])
+    assert code == 0
+    return root
+
+
+# ---------------------------------------------------------------------- in process
 
 
 def test_theta_panel_changes_theta_mid_run_and_households_see_it():
@@ -29,15 +53,8 @@ def test_theta_panel_changes_theta_mid_run_and_households_see_it():
     model = TaxationPage(tau=0.1, xi=0.1, households=50)
     for _ in range(3):
         model.step()
-
-    @solara.component
-    def Page():
-        with solara.AppLayout():
-            ThetaPanel(model)
-
-    _, rc = solara.render(Page(), handle_error=False)
-    slider = rc.find(v.Slider, label="HSV tax level tau (1 - tau = HSV lambda)").widget
-    slider.v_model = 0.6
+    rc = rendered(ThetaPanel, model)
+    rc.find(v.Slider, label="tau").widget.v_model = 0.6
     assert model.theta["tau"] == pytest.approx(0.6)
     rc.find(children=["theta: tau=0.6, xi=0.1"]).assert_single()
     hours_before = np.mean(model.households.get("hours"))
@@ -47,17 +64,17 @@ def test_theta_panel_changes_theta_mid_run_and_households_see_it():
     assert np.mean(model.households.get("hours")) < hours_before
 
 
-SLIDERS = {  # page: starting theta, the slider's label and new value, the column, the steps
+SLIDERS = {  # page: starting theta, the slider and its new value, the column, the steps
     "market maker quotes tighter when omega rises": (
         "market_maker_app.MarketMakerPage",
         {"omega": 0.0},
-        ("preference for market share over PnL", 1.0, "theta: omega=1"),
+        ("omega", 1.0, "theta: omega=1"),
         ("spread", 20),
     ),
     "traders trade less when the tax rises": (
         "entrance_app.EntrancePage",
         {"tau": 0.0},
-        ("Tobin tax on each entry and exit (x price)", 0.5, "theta: tau=0.5"),
+        ("tau", 0.5, "theta: tau=0.5"),
         ("volume", 30),
     ),
 }
@@ -65,18 +82,10 @@ SLIDERS = {  # page: starting theta, the slider's label and new value, the colum
 
 @pytest.mark.parametrize("case", list(SLIDERS))
 def test_a_slider_halves_a_page_s_series_without_retraining(case):
-    import importlib
-
     page, start, (label, value, shown), (column, steps) = SLIDERS[case]
     module, name = page.split(".")
     model = getattr(importlib.import_module(f"visualization.{module}"), name)(**start, seed=3)
-
-    @solara.component
-    def Page():
-        with solara.AppLayout():
-            ThetaPanel(model)
-
-    _, rc = solara.render(Page(), handle_error=False)
+    rc = rendered(ThetaPanel, model)
 
     def recent_mean():
         for _ in range(steps):
@@ -90,31 +99,119 @@ def test_a_slider_halves_a_page_s_series_without_retraining(case):
     assert after < 0.5 * before, (before, after)
 
 
-def test_pages_build_and_step_in_process():
-    from mesa.visualization import SolaraViz
+def test_every_model_page_steps_and_shows_its_readout():
+    from visualization.app import PAGES
+    from visualization.page import ModelView
 
-    from visualization import cobweb_app, entrance_app, market_maker_app, taxation_app
+    for page in PAGES:
+        rc = rendered(ModelView, page)
+        rc.find(v.Btn, children=["Step 10"]).widget.click()
+        rc.find(children=["Step: 10"]).assert_single()
+        shown = rc.find(attributes={"class": "adage-readout"}).widget.unsafe_innerHTML
+        assert re.fullmatch(r"-?\d+\.\d{3}", shown), (page.slug, shown)
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        rc.find(children=["Step: 0"]).assert_single()
 
-    for module, model_class in (
-        (cobweb_app, cobweb_app.CobwebPage),
-        (taxation_app, taxation_app.TaxationPage),
-        (market_maker_app, market_maker_app.MarketMakerPage),
-        (entrance_app, entrance_app.EntrancePage),
-    ):
 
-        @solara.component
-        def Page(module=module, model_class=model_class):
-            with solara.AppLayout():
-                SolaraViz(
-                    model_class(),
-                    components=module.COMPONENTS,
-                    model_params=module.model_params,
-                    name=module.NAME,
-                )
-
-        _, rc = solara.render(Page(), handle_error=False)
+def test_standalone_page_files_still_run_alone():
+    for name in ("cobweb_app", "taxation_app", "market_maker_app", "entrance_app"):
+        module = importlib.import_module(f"visualization.{name}")
+        rc = rendered(module.Page)
         rc.find(v.Btn, children=["Step"]).widget.click()
         rc.find(children=["Step: 1"]).assert_single()
+
+
+def test_the_app_has_a_route_per_page_plus_home_replay_and_side_by_side():
+    from visualization import app
+
+    paths = [r.path for r in app.routes]
+    assert paths == ["/", *[p.slug for p in app.PAGES], "leader-replay", "side-by-side"]
+    assert len({p.slug for p in app.PAGES}) == len(app.PAGES)
+    rendered(app.HomePage)
+
+
+def test_the_home_diagram_is_valid_svg_naming_both_layers():
+    from visualization.home import diagram_svg
+
+    root = ET.fromstring(diagram_svg())
+    texts = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for words in ("Leader (outer layer)", "Mesa model (inner layer)", "theta", "J_L"):
+        assert words in texts
+
+
+def test_side_by_side_starts_both_models_from_one_seed():
+    """Equal thetas give identical paths, so a gap on the charts comes from theta alone."""
+    from visualization.app import PAGES
+    from visualization.page import frame
+
+    for page in PAGES:
+        start = page.defaults()
+        first, second = (page.build(**start, seed=5) for _ in range(2))
+        a, b = (page.build(**{**start, **theta}, seed=5) for theta in page.compare.values())
+        for model in (first, second, a, b):
+            for _ in range(8):
+                model.step()
+        assert frame(first).equals(frame(second)), page.slug
+        assert not frame(a).equals(frame(b)), page.slug
+
+
+def test_side_by_side_steps_both_models():
+    from visualization.app import SideBySide
+
+    rc = rendered(SideBySide)
+    rc.find(v.Btn, children=["Step 10"]).widget.click()
+    rc.find(children=["Step: 10"]).assert_single()
+
+
+def test_a_real_run_replays_epoch_by_epoch(runs):
+    assert find_runs(runs) == [runs / "tiny"]
+    run = load_run(runs / "tiny", models=["models.cobweb.CobwebModel"])
+    assert run.epochs == 2 and run.names == ["lam", "inertia"]
+    assert set(run.candidates["epoch"]) == {1, 2}
+    summary = json.loads((runs / "tiny" / "summary.json").read_text())
+    table = answer_markdown(run)
+    assert f"{summary['theta']['lam']:.4g}" in table and "| lam |" in table
+
+    rc = rendered(Replay, None, runs)
+    rc.find(children=["cobweb-calibration: epoch 2 of 2"]).assert_single()
+    rc.find(v.Slider, label="epoch").widget.v_model = 1
+    rc.find(children=["cobweb-calibration: epoch 1 of 2"]).assert_single()
+
+
+BAD_FOLDERS = {
+    "missing": (lambda root: root / "nope", "There is no folder at"),
+    "a file": (lambda root: root / "tiny" / "summary.json", "is a file, not a run folder"),
+    "not a run": (lambda root: root, "is not a run folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FOLDERS))
+def test_a_folder_that_is_not_a_run_says_why(runs, case):
+    where, message = BAD_FOLDERS[case]
+    with pytest.raises(NotARun, match=message):
+        load_run(where(runs))
+    rc = rendered(Replay, None, runs)
+    field = rc.find(v.TextField, label="or type a run folder").widget
+    field.v_model = str(where(runs))
+    field.fire_event("keyup.enter")
+    assert message in str(rc.find(v.Alert).widget.children)
+
+
+def test_a_run_of_another_model_is_refused_by_name(runs):
+    with pytest.raises(NotARun, match=r"run of `models\.cobweb\.CobwebModel`.*Leader replay"):
+        load_run(runs / "tiny", models=["models.taxation.TaxationModel"])
+
+
+def test_an_unfinished_run_says_so(runs, tmp_path):
+    run = tmp_path / "half"
+    run.mkdir()
+    (run / "config.json").write_text((runs / "tiny" / "config.json").read_text())
+    (run / "history.csv").write_text("epoch,lam,inertia,objective\n")
+    with pytest.raises(NotARun, match="has not finished an epoch"):
+        load_run(run)
+    history = (runs / "tiny" / "history.csv").read_text().splitlines()
+    (run / "history.csv").write_text("\n".join(history[:2]) + "\n")
+    assert "not yet" in answer_markdown(load_run(run))
 
 
 def test_missing_policy_file_says_how_to_rebuild(monkeypatch, tmp_path):
@@ -127,95 +224,114 @@ def test_missing_policy_file_says_how_to_rebuild(monkeypatch, tmp_path):
     trained_policy.cache_clear()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ---------------------------------------------------------------------- in Chromium
+
+# page: which slider of "Change theta now" to push to its top, the readout's direction
+THETA_MOVES = {"taxation": 0, "cobweb": 1, "entrance": 0, "market-maker": 0}
 
 
-@pytest.fixture
-def served_page(request):
-    port = free_port()
-    solara_bin = Path(sys.executable).with_name("solara")
-    server = subprocess.Popen(
-        [
-            str(solara_bin),
-            "run",
-            request.param,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--production",
-            "--no-open",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}/"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-PAGES = {  # app file: the theta text after a click on the middle of the first slider
-    "visualization/taxation_app.py": "theta: tau=0.5",
-    "visualization/market_maker_app.py": "theta: omega=0.5",
-    "visualization/entrance_app.py": "theta: tau=0.25",
-}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("served_page", list(PAGES), indirect=True)
-def test_a_page_in_a_real_browser(served_page, request):
+@pytest.fixture(scope="module")
+def browser_page(runs):
     if not Path(CHROMIUM).exists():
         if NEED_BROWSER:
             pytest.fail(f"chromium not found at {CHROMIUM}; install Debian's chromium package")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
-    errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(served_page)
-        page.get_by_text("Change theta now").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Step").click()
-        page.get_by_text("Step: 1").wait_for(timeout=30_000)
-        plots_before = page.locator("img").count()
-        assert plots_before >= 4  # the matplotlib panels render as images
-
-        panel = page.locator(".v-card", has_text="Change theta now")
-        panel.locator(".v-slider").first.click()  # jump the first theta to the slider's middle
-        page.get_by_text(PAGES[request.node.callspec.params["served_page"]]).wait_for(
-            timeout=30_000
-        )
-        images = "els => els.map(e => e.src)"
-        before = page.locator("img").evaluate_all(images)
-        page.get_by_role("button", name="Step").click()
-        page.get_by_text("Step: 2").wait_for(timeout=30_000)
-        deadline = time.monotonic() + 30
-        while page.locator("img").evaluate_all(images) == before:  # the plots redraw
-            assert time.monotonic() < deadline, "no plot changed after a step"
-            page.wait_for_timeout(200)
+    with served(env={"ADAGE_RUNS": str(runs)}) as url, playwright.sync_playwright() as p:
+        browser = launch(p)
+        yield url, browser
         browser.close()
-    assert not [e for e in errors if "favicon" not in e], errors
+
+
+def open_page(browser_page, path: str):
+    """A fresh tab at ``path``, recording console errors and failed requests."""
+    url, browser = browser_page
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed request {r.url}"))
+    page.goto(f"{url}/{path}")
+    return page, problems
+
+
+def no_problems(problems: list[str]) -> list[str]:
+    return [p for p in problems if "favicon" not in p]
+
+
+def images(page) -> list[str]:
+    return page.locator("img").evaluate_all("els => els.map(e => e.src)")
+
+
+def step_ten(page, total: int) -> None:
+    page.get_by_role("button", name="Step 10").click()
+    page.get_by_text(f"Step: {total}", exact=True).wait_for(timeout=60_000)
+
+
+def readout(page) -> float:
+    return float(page.locator(".adage-readout").inner_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", list(THETA_MOVES))
+def test_a_model_page_in_a_real_browser(browser_page, slug):
+    page, problems = open_page(browser_page, slug)
+    panel = page.locator(".v-card", has_text="Change theta now")
+    panel.wait_for(timeout=60_000)
+    step_ten(page, 10)
+    before_images = images(page)
+    step_ten(page, 20)
+    deadline = time.monotonic() + 30
+    while images(page) == before_images:  # a step redraws the charts
+        assert time.monotonic() < deadline, "no chart changed after a step"
+        page.wait_for_timeout(200)
+    before = readout(page)
+
+    theta_text = panel.get_by_text("theta: ").inner_text()
+    slider = panel.locator(".v-slider").nth(THETA_MOVES[slug])
+    box = slider.bounding_box()
+    slider.click(position={"x": box["width"] * 0.97, "y": box["height"] / 2})
+    deadline = time.monotonic() + 30
+    while panel.get_by_text("theta: ").inner_text() == theta_text:
+        assert time.monotonic() < deadline, "the theta slider did not change theta"
+        page.wait_for_timeout(200)
+    step_ten(page, 30)
+    step_ten(page, 40)
+    assert readout(page) < before, (slug, before, readout(page))  # every readout falls
+    page.close()
+    assert not no_problems(problems), problems
+
+
+@pytest.mark.slow
+def test_home_and_side_by_side_in_a_real_browser(browser_page):
+    page, problems = open_page(browser_page, "")
+    page.get_by_text("Leader (outer layer)").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Open Market maker").click()
+    page.wait_for_url("**/market-maker", timeout=30_000)
+    page.locator(".v-card", has_text="Change theta now").wait_for(timeout=60_000)
+
+    page.goto(page.url.rsplit("/", 1)[0] + "/side-by-side")
+    page.get_by_text("free market").first.wait_for(timeout=60_000)
+    before = images(page)
+    step_ten(page, 10)
+    deadline = time.monotonic() + 30
+    while images(page) == before:
+        assert time.monotonic() < deadline, "no chart changed after a step"
+        page.wait_for_timeout(200)
+    page.close()
+    assert not no_problems(problems), problems
+
+
+@pytest.mark.slow
+def test_the_replay_in_a_real_browser(browser_page, runs):
+    page, problems = open_page(browser_page, "leader-replay")
+    page.get_by_text("cobweb-calibration: epoch 2 of 2").wait_for(timeout=60_000)
+    page.get_by_text("Final answer", exact=True).wait_for(timeout=30_000)
+    assert page.locator("img").count() >= 2  # epochs and candidates
+
+    field = page.get_by_label("or type a run folder")
+    field.fill(str(runs / "nope"))
+    field.press("Enter")
+    page.get_by_text("There is no folder at").wait_for(timeout=30_000)
+    page.close()
+    assert not no_problems(problems), problems

@@ -3,7 +3,7 @@
 - :func:`trained_policy` loads the theta-conditioned policies the pages ship with;
 - :func:`ThetaPanel` drags theta *during* a run: the agents see the new theta at once and
   adapt zero-shot, with no retraining (the Lucas critique, live);
-- :func:`make_leader_trajectory` shows a run folder's leader trajectory, theta_k and J_L.
+- :func:`Prose` shows Markdown text without fetching anything.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import pandas as pd
+import markdown
 import solara
-from matplotlib.figure import Figure
 from stable_baselines3 import PPO
 
 from mesa_adage import AdaptiveModel, SB3Policy
@@ -38,6 +37,19 @@ def trained_policy(name: str) -> SB3Policy:
 
 
 @solara.component
+def Prose(text: str) -> None:
+    """Markdown rendered on the server, styled as Solara's Markdown.
+
+    ``solara.Markdown`` fetches mermaid.js from the CDN on every page, and the offline assets
+    lack it: a failed request on every page. Prose text needs none of it.
+    """
+    html = markdown.markdown(text, extensions=["tables"])
+    solara.HTML(
+        tag="div", unsafe_innerHTML=html, classes=["rendered_html", "jp-RenderedHTMLCommon"]
+    )
+
+
+@solara.component
 def ThetaPanel(model: AdaptiveModel) -> None:
     """Sliders that change theta mid-episode; the next steps show the agents adapting."""
     space = model.characteristics
@@ -52,8 +64,10 @@ def ThetaPanel(model: AdaptiveModel) -> None:
 
     with solara.Card("Change theta now (agents adapt zero-shot)"):
         for p in space.params:
+            if p.doc:
+                solara.Text(p.doc, style={"color": "grey", "font-size": "0.85em"})
             solara.SliderFloat(
-                label=p.doc or p.name,
+                label=p.name,
                 value=values[p.name],
                 min=p.low,
                 max=p.high,
@@ -61,31 +75,3 @@ def ThetaPanel(model: AdaptiveModel) -> None:
                 on_value=setter(p.name),
             )
         solara.Text("theta: " + ", ".join(f"{k}={v:.3g}" for k, v in model.theta.items()))
-
-
-def make_leader_trajectory(run_dir: str | Path):
-    """A component showing ``history.csv`` of a run folder: theta_k and J_L over epochs."""
-    path = Path(run_dir) / "history.csv"
-
-    @solara.component
-    def LeaderTrajectory(model: AdaptiveModel) -> None:
-        if not path.exists():
-            solara.Markdown(
-                f"No leader run at `{path.parent}` yet: `adage run ...` writes one, and this "
-                "panel shows its theta and objective per epoch."
-            )
-            return
-        history = pd.read_csv(path)
-        names = [p.name for p in model.characteristics.params]
-        fig = Figure(figsize=(7, 2.6))
-        left, right = fig.subplots(1, 2)
-        for name in names:
-            left.plot(history["epoch"], history[name], "o-", label=name)
-        left.set_title("leader's theta by epoch", fontsize=9)
-        left.legend(fontsize=8)
-        right.plot(history["epoch"], history["objective"], "o-", color="tab:red")
-        right.set_title("leader objective J_L", fontsize=9)
-        fig.tight_layout()
-        solara.FigureMatplotlib(fig)
-
-    return LeaderTrajectory

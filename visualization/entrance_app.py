@@ -7,7 +7,7 @@ policy conditioned on the Tobin tax ``tau`` (``policies/entrance.zip``). The mar
 drifts, so they keep re-balancing, and the price follows attendance. Raise tau toward 0.5 and
 entries and exits dry up: the price path smooths and crashes become rare. Drop it to 0 and the
 traders chase every move. The traders were trained once across all tau; nothing is retrained
-when the slider moves.
+when the slider moves. This page is also part of ``visualization/app.py``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mesa.visualization import Slider, SolaraViz, make_plot_component
+import solara
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.trader import Trader
 from models.entrance import EntranceModel
-from visualization.components import ThetaPanel, trained_policy
+from visualization.components import trained_policy
+from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
 
 
 class EntrancePage(EntranceModel):
@@ -36,18 +37,40 @@ class EntrancePage(EntranceModel):
         )
 
 
-model_params = {
-    "tau": Slider("starting Tobin tax tau", 0.0, 0.0, 0.5, 0.01),
-    "seed": 0,
-}
+PAGE = ModelPage(
+    slug="entrance",
+    title="Market entrance game",
+    summary=(
+        "Scenario generation: a hundred traders decide each period to enter or leave a market; "
+        "the leader finds the Tobin tax that calms it, or the shock that stresses it."
+    ),
+    guide=(
+        "A hundred traders decide each period to be in the market or out; the price follows "
+        "how many are in against a drifting capacity. **Try:** raise the Tobin tax tau to 0.3 "
+        "and press Step 10 a few times: entries and exits (volume) dry up, the price path "
+        "smooths, and crashes (falls of over 30% within 3 periods) stop. **Look for:** the "
+        "trade-off the leader of `adage run models.entrance:calm` resolves: calm prices, but "
+        "enough volume (at least 5 per period); it chose tau about 0.15."
+    ),
+    build=EntrancePage,
+    knobs={"tau": Knob("starting Tobin tax tau", 0.0, 0.0, 0.5, 0.01)},
+    charts=(
+        Chart("price", {"price": "price"}, "price"),
+        Chart("traders in the market", {"attendance": "in the market"}, "traders (of 100)"),
+        Chart("volume: entries plus exits", {"volume": "volume"}, "traders per period"),
+        Chart("crashes so far", {"crashes": "crashes"}, "count"),
+    ),
+    readout=Readout(
+        "volume per period, last 10 steps",
+        lambda f: float(f["volume"].iloc[-10:].mean()) if len(f) else float("nan"),
+        "falls as tau rises",
+    ),
+    run_models=("models.entrance.EntranceModel", "models.entrance.StressedEntranceModel"),
+    compare={"no tax": {"tau": 0.0}, "ADAGE Tobin tax": {"tau": 0.146}},
+)
 
-COMPONENTS = [
-    (ThetaPanel, 0),
-    make_plot_component({"price": "tab:blue"}),
-    make_plot_component({"attendance": "tab:green"}),
-    make_plot_component({"volume": "tab:orange"}),
-    make_plot_component({"crashes": "tab:red"}),
-]
-NAME = "Market entrance game (ADAGE)"
 
-page = SolaraViz(EntrancePage(), components=COMPONENTS, model_params=model_params, name=NAME)
+@solara.component
+def Page() -> None:
+    """The entrance page on its own."""
+    ModelView(PAGE)

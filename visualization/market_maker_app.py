@@ -6,7 +6,8 @@ One market maker quotes a bid and an ask around a random-walk mid price, through
 policy conditioned on ``omega`` (``policies/market_maker.zip``), against one rival with fixed
 quotes. Raise omega toward 1 (market share over PnL) and the quotes close in on the mid: more
 units trade and the PnL grows more slowly. Lower it toward 0 and the quotes widen. The policy
-was trained once across all omega; nothing is retrained when the slider moves.
+was trained once across all omega; nothing is retrained when the slider moves. This page is
+also part of ``visualization/app.py``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mesa.visualization import Slider, SolaraViz, make_plot_component
+import solara
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.market_maker import MarketMaker
 from models.market_maker import MarketMakerModel
-from visualization.components import ThetaPanel, trained_policy
+from visualization.components import trained_policy
+from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
 
 
 class MarketMakerPage(MarketMakerModel):
@@ -38,19 +40,41 @@ class MarketMakerPage(MarketMakerModel):
         )
 
 
-model_params = {
-    "omega": Slider("starting omega (weight on market share)", 0.1, 0.0, 1.0, 0.05),
-    "seed": 0,
-}
+PAGE = ModelPage(
+    slug="market-maker",
+    title="Market maker",
+    summary=(
+        "Robust learning: one market maker trained across every preference omega between "
+        "profit and market share does as well as a specialist at each."
+    ),
+    guide=(
+        "A market maker quotes a bid and an ask around a moving mid price, against a rival "
+        "with fixed quotes, through one policy that sees its preference omega. **Try:** move "
+        "omega from 0.1 to 1 in *Change theta now* and press Step 10: the quotes close in on "
+        "the mid, the spread halves, more units trade and PnL grows more slowly. **Look for:** "
+        "inventory, which it keeps near zero at every omega. `adage run "
+        "models.market_maker:robust` trains this one policy for all omega."
+    ),
+    build=MarketMakerPage,
+    knobs={"omega": Knob("starting omega (weight on market share)", 0.1, 0.0, 1.0, 0.05)},
+    charts=(
+        Chart("quotes around the mid price", {"ask": "ask", "mid": "mid", "bid": "bid"}, "price"),
+        Chart("spread: ask minus bid", {"spread": "spread"}, "price"),
+        Chart("inventory", {"inventory": "inventory"}, "units held"),
+        Chart("profit and loss", {"pnl": "PnL"}, "money"),
+        Chart("units traded per step", {"volume": "volume"}, "units"),
+    ),
+    readout=Readout(
+        "spread, last 10 steps",
+        lambda f: float(f["spread"].iloc[-10:].mean()) if len(f) else float("nan"),
+        "falls as omega rises",
+    ),
+    run_models=("models.market_maker.MarketMakerModel",),
+    compare={"PnL first (omega 0)": {"omega": 0.0}, "share first (omega 1)": {"omega": 1.0}},
+)
 
-COMPONENTS = [
-    (ThetaPanel, 0),
-    make_plot_component({"ask": "tab:red", "mid": "tab:gray", "bid": "tab:green"}),
-    make_plot_component({"spread": "tab:purple"}),
-    make_plot_component({"inventory": "tab:blue"}),
-    make_plot_component({"pnl": "tab:orange"}),
-    make_plot_component({"volume": "tab:brown"}),
-]
-NAME = "Market maker (ADAGE)"
 
-page = SolaraViz(MarketMakerPage(), components=COMPONENTS, model_params=model_params, name=NAME)
+@solara.component
+def Page() -> None:
+    """The market maker page on its own."""
+    ModelView(PAGE)
