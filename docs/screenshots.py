@@ -21,11 +21,21 @@ from visualization.browser import ROOT, launch, served
 DOCS = ROOT / "docs"
 
 
-def shoot(page, url: str, path: Path, wait_for: str, steps: int = 0) -> None:
-    """Open ``url``, wait for ``wait_for``, press Step 10 ``steps`` times, save a PNG."""
+def shoot(page, url: str, path: Path, wait_for: str, steps: int = 0, move: int = -1) -> None:
+    """Open ``url``, wait for ``wait_for``, press Step 10 ``steps`` times, save a PNG.
+
+    With ``move`` >= 0, theta's slider number ``move`` jumps to 80% of its range after the
+    first two presses, so the charts show the agents adapting.
+    """
     page.goto(url)
     page.get_by_text(wait_for).first.wait_for(timeout=60_000)
     for i in range(steps):
+        if i == 2 and move >= 0:
+            panel = page.locator(".v-card", has_text="Change theta now")
+            slider = panel.locator(".v-slider").nth(move)
+            box = slider.bounding_box()
+            slider.click(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
+            page.wait_for_timeout(500)
         page.get_by_role("button", name="Step 10").first.click()
         page.get_by_text(f"Step: {10 * (i + 1)}").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # let the last charts arrive
@@ -41,7 +51,7 @@ def main() -> None:
         shoot(page, f"{url}/", DOCS / "app_home.png", "Leader (outer layer)")
         for model_page in PAGES:
             path = DOCS / f"app_{model_page.slug.replace('-', '_')}.png"
-            shoot(page, f"{url}/{model_page.slug}", path, "Change theta now", steps=3)
+            shoot(page, f"{url}/{model_page.slug}", path, "Change theta now", steps=4, move=0)
         shoot(page, f"{url}/leader-replay", DOCS / "app_replay.png", "Leader replay")
         shoot(page, f"{url}/side-by-side", DOCS / "app_side_by_side.png", "Step:", steps=3)
         browser.close()
