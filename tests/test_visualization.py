@@ -200,6 +200,28 @@ def test_a_folder_that_is_not_a_run_says_why(runs, case):
 def test_a_run_of_another_model_is_refused_by_name(runs):
     with pytest.raises(NotARun, match=r"run of `models\.cobweb\.CobwebModel`.*Leader replay"):
         load_run(runs / "tiny", models=["models.taxation.TaxationModel"])
+    rc = rendered(Replay, ["models.taxation.TaxationModel"], runs)  # the taxation page's tab
+    assert "is a run of `models.cobweb.CobwebModel`" in str(rc.find(v.Alert).widget.children)
+
+
+@pytest.mark.parametrize(
+    "file, content, message",
+    [
+        ("summary.json", "{not json", "is not valid JSON"),
+        ("summary.json", "{}", "has no `theta`"),
+        ("candidates.csv", "epoch,x,objective\n1,0.5,-1\n", "lacks theta's columns"),
+        ("config.json", "[]", "is not a run's config"),
+        ("history.csv", "epoch,lam\n1,0.5\n", "lacks the columns"),
+    ],
+)
+def test_a_damaged_run_folder_says_which_file(runs, tmp_path, file, content, message):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(runs / "tiny", damaged)
+    (damaged / file).write_text(content)
+    with pytest.raises(NotARun, match=message):
+        load_run(damaged)
 
 
 def test_an_unfinished_run_says_so(runs, tmp_path):

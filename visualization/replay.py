@@ -126,8 +126,15 @@ def load_run(path: str | Path, models: Sequence[str] | None = None) -> Run:
     candidates_path, profile_path = path / "candidates.csv", path / "profile.csv"
     candidates = _csv(candidates_path) if candidates_path.is_file() else pd.DataFrame()
     profile = _csv(profile_path) if profile_path.is_file() else None
+    if len(candidates) and not {"epoch", *names, "objective"} <= set(candidates.columns):
+        raise NotARun(f"`{candidates_path}` lacks theta's columns {names}: it is not this run's.")
     summary_path = path / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    try:
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    except json.JSONDecodeError as err:
+        raise NotARun(f"`{summary_path}` is not valid JSON ({err}); rerun to rewrite it.") from err
+    if summary is not None and not isinstance(summary.get("theta"), dict):
+        raise NotARun(f"`{summary_path}` has no `theta`: it is not a run's summary.")
     return Run(path, config, names, history, candidates, profile, summary)
 
 
@@ -235,6 +242,12 @@ def Replay(models: Sequence[str] | None = None, root: str | Path = RUNS) -> None
         shown = min(epoch.value, run.epochs) or run.epochs
         solara.SliderInt("epoch", value=shown, min=1, max=run.epochs, on_value=epoch.set)
         solara.Text(f"{run.config.get('experiment')}: epoch {shown} of {run.epochs}")
-        solara.FigureMatplotlib(epochs_figure(run, shown), format="png")
-        solara.FigureMatplotlib(candidates_figure(run, shown), format="png")
-        Prose(answer_markdown(run))
+        try:
+            figures = (epochs_figure(run, shown), candidates_figure(run, shown))
+            answer = answer_markdown(run)
+        except (ValueError, TypeError, KeyError) as err:  # a hand-edited table, say
+            solara.Error(f"`{run.path}` cannot be drawn: {type(err).__name__}: {err}")
+            return
+        for figure in figures:
+            solara.FigureMatplotlib(figure, format="png")
+        Prose(answer)
