@@ -51,8 +51,8 @@ PAGE = ModelPage(
         "A market maker quotes a bid and an ask around a moving mid price, against a rival "
         "with fixed quotes, through one policy that sees its preference omega. **Try:** move "
         "omega from 0.1 to 1 in *Change theta now* and press Step 10: the quotes close in on "
-        "the mid, the spread halves, more units trade and PnL grows more slowly. **Look for:** "
-        "inventory, which it keeps near zero at every omega. `adage run "
+        "the mid, the spread narrows to a tenth, more units trade and PnL grows more slowly. "
+        "**Look for:** inventory, which it keeps near zero at every omega. `adage run "
         "models.market_maker:robust` trains this one policy for all omega."
     ),
     build=MarketMakerPage,

@@ -220,8 +220,9 @@ def KnobSliders(knobs: Mapping[str, Knob], values: solara.Reactive) -> None:
 
         slider = solara.SliderInt if knob.integer else solara.SliderFloat
         kind = int if knob.integer else float
+        solara.Text(knob.label, style={"color": "grey", "font-size": "0.85em"})
         slider(
-            label=knob.label,
+            label=name,
             value=kind(values.value[name]),
             min=kind(knob.low),
             max=kind(knob.high),
