@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -74,3 +75,40 @@ class Household(PolicyAgent):
 
     def reward(self) -> float:
         return self.utility
+
+    # The batched versions of the three methods above: the same numbers, one call per step.
+
+    @classmethod
+    def observe_all(cls, agents: Sequence[Household]) -> np.ndarray:
+        out = np.empty((len(agents), 4), dtype=np.float32)
+        if not agents:
+            return out
+        m = agents[0].model
+        out[:, 0] = np.log(_column(agents, "productivity")) / 0.5
+        out[:, 1] = np.log1p(np.maximum(_column(agents, "wealth"), 0.0)) - 1.0
+        out[:, 2] = (m.wage - 1.0) * 2.0
+        out[:, 3] = m.interest * 10.0
+        return out
+
+    @classmethod
+    def act_all(cls, agents: Sequence[Household], actions: np.ndarray) -> None:
+        a = np.asarray(actions, dtype=float).reshape(len(agents), -1)
+        outside = (np.abs(a) > 1.0) | np.isnan(a)
+        if a.shape[1] != 2 or outside.any():
+            row = a[int(np.argwhere(outside)[0, 0])] if outside.any() else a[0]
+            raise ValueError(
+                f"Household action {row.tolist()} is outside the action space [-1, 1]^2"
+            )
+        hours = 0.5 * (a[:, 0] + 1.0)
+        saving = MAX_SAVING_RATE * 0.5 * (a[:, 1] + 1.0)
+        for agent, h, s in zip(agents, hours.tolist(), saving.tolist(), strict=True):
+            agent.hours, agent.saving_rate = h, s
+
+    @classmethod
+    def reward_all(cls, agents: Sequence[Household]) -> np.ndarray:
+        return _column(agents, "utility")
+
+
+def _column(agents: Sequence[Household], name: str) -> np.ndarray:
+    """One attribute of every agent, as a float64 array."""
+    return np.fromiter((getattr(a, name) for a in agents), dtype=np.float64, count=len(agents))

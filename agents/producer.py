@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -61,4 +62,44 @@ class Producer(PolicyAgent):
     def reward(self) -> float:
         error = self.model.price - self.forecast
         adjust = self.forecast - self.last_forecast
-        return -(error**2) - self.model.adjustment_cost * adjust**2
+        # products, not ** 2: Python's pow and numpy's square can differ in the last bit
+        return -(error * error) - self.model.adjustment_cost * (adjust * adjust)
+
+    # The batched versions of the three methods above: the same numbers, one call per step.
+
+    @classmethod
+    def observe_all(cls, agents: Sequence[Producer]) -> np.ndarray:
+        out = np.empty((len(agents), 3), dtype=np.float32)
+        if not agents:
+            return out
+        history = agents[0].model.price_history
+        out[:, 0] = to_unit(history[-1])
+        out[:, 1] = to_unit(history[-2])
+        out[:, 2] = to_unit(forecasts(agents))
+        return out
+
+    @classmethod
+    def act_all(cls, agents: Sequence[Producer], actions: np.ndarray) -> None:
+        a = np.asarray(actions).reshape(len(agents), -1)[:, 0].astype(np.float64)
+        outside = ~((-1.0 <= a) & (a <= 1.0))
+        if outside.any():
+            bad = a[int(np.argmax(outside))]
+            raise ValueError(f"Producer action {bad} is outside the action space [-1, 1]")
+        new = (PRICE_CENTRE + PRICE_SCALE * a).tolist()
+        for agent, forecast in zip(agents, new, strict=True):
+            agent.last_forecast, agent.forecast = agent.forecast, forecast
+
+    @classmethod
+    def reward_all(cls, agents: Sequence[Producer]) -> np.ndarray:
+        if not agents:
+            return np.empty(0)
+        model = agents[0].model
+        now = forecasts(agents)
+        last = np.fromiter((a.last_forecast for a in agents), dtype=np.float64, count=len(agents))
+        error, adjust = model.price - now, now - last
+        return -(error * error) - model.adjustment_cost * (adjust * adjust)
+
+
+def forecasts(agents: Sequence[Producer]) -> np.ndarray:
+    """Every producer's forecast this period, as a float64 array."""
+    return np.fromiter((a.forecast for a in agents), dtype=np.float64, count=len(agents))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,6 +22,13 @@ class PolicyAgent(mesa.Agent):
     observation; the framework appends ``theta_hat``) and implement :meth:`observe`,
     :meth:`act` and :meth:`reward`. All agents of one class share one policy: the model stacks
     their observations, runs one forward pass, and calls each agent's :meth:`act`.
+
+    For thousands of agents, a class may also define the *batched* classmethods
+    ``observe_all(agents) -> (n, d) array``, ``act_all(agents, actions)`` and
+    ``reward_all(agents) -> (n,) array``; the model then calls them once per step instead of
+    the per-agent methods, which stay the readable reference. Each may be defined alone. They
+    must give the same numbers as the per-agent methods (test it with
+    :meth:`Learner.of` ``(cls, batched=False)``).
 
     Attributes:
         observation_space: Space of :meth:`observe`'s return value, without theta.
@@ -68,6 +75,9 @@ class Learner:
         reward: ``reward(agent)``: the reward of the step that just ran.
         decision: The agent method ``act`` runs in place of, when the model's own ``step()``
             calls it; None to act as soon as the policy has decided.
+        observe_all: ``observe_all(agents)``: all their observations at once, or None.
+        act_all: ``act_all(agents, actions)``: all their actions applied at once, or None.
+        reward_all: ``reward_all(agents)``: all their rewards at once, or None.
     """
 
     observation_space: gym.spaces.Box
@@ -76,16 +86,28 @@ class Learner:
     act: Callable[[Any, Any], None]
     reward: Callable[[Any], float]
     decision: str | None = None
+    observe_all: Callable[[Sequence[Any]], Any] | None = None
+    act_all: Callable[[Sequence[Any], np.ndarray], None] | None = None
+    reward_all: Callable[[Sequence[Any]], Any] | None = None
 
     @classmethod
-    def of(cls, agent_type: type[PolicyAgent]) -> Learner:
-        """The learner a :class:`PolicyAgent` subclass declares through its methods."""
+    def of(cls, agent_type: type[PolicyAgent], *, batched: bool = True) -> Learner:
+        """The learner a :class:`PolicyAgent` subclass declares through its methods.
+
+        Args:
+            agent_type: The agent class.
+            batched: Use its batched classmethods where it defines them; False keeps to the
+                per-agent methods (the reference the batched ones must match).
+        """
         return cls(
             agent_type.observation_space,
             agent_type.action_space,
             methodcaller("observe"),
             _act,
             methodcaller("reward"),
+            observe_all=getattr(agent_type, "observe_all", None) if batched else None,
+            act_all=getattr(agent_type, "act_all", None) if batched else None,
+            reward_all=getattr(agent_type, "reward_all", None) if batched else None,
         )
 
     def label(self, part: str, agent_type: type) -> str:

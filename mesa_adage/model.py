@@ -208,6 +208,14 @@ class AdaptiveModel(mesa.Model):
             agents = list(self.agents_by_type.get(agent_type, ()))
         learner = self.learner(agent_type)
         own_dim = learner.observation_space.shape[0]
+        if learner.observe_all is not None:
+            own_arr = np.asarray(learner.observe_all(agents), dtype=np.float32)
+            if own_arr.shape != (len(agents), own_dim):
+                raise ValueError(
+                    f"{agent_type.__name__}.observe_all() returned shape {own_arr.shape} for "
+                    f"{len(agents)} agents; expected ({len(agents)}, {own_dim})"
+                )
+            return self._checked(agent_type, learner, agents, own_arr)
         own = [learner.observe(a) for a in agents]
         try:  # one conversion for all agents; per-agent checks only to name a failure
             own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
@@ -222,10 +230,21 @@ class AdaptiveModel(mesa.Model):
                 f"{learner.label('observe', agent_type)} returned shape {np.shape(bad[1])} for "
                 f"agent {bad[0].unique_id}; its observation_space expects ({own_dim},)"
             )
+        return self._checked(agent_type, learner, agents, own_arr)
+
+    def _checked(
+        self,
+        agent_type: type[mesa.Agent],
+        learner: Learner,
+        agents: list[mesa.Agent],
+        own_arr: np.ndarray,
+    ) -> np.ndarray:
+        """``own_arr`` checked (finite, inside the space), with ``theta_hat`` appended."""
+        part = "observe_all" if learner.observe_all is not None else "observe"
         if not np.isfinite(own_arr).all():
             row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
             raise ValueError(
-                f"{learner.label('observe', agent_type)} returned a non-finite value "
+                f"{learner.label(part, agent_type)} returned a non-finite value "
                 f"{own_arr[row].tolist()} for agent {agents[row].unique_id}"
             )
         low, high = learner.observation_space.low, learner.observation_space.high
@@ -233,7 +252,7 @@ class AdaptiveModel(mesa.Model):
         if outside.any():
             row, col = (int(i) for i in np.argwhere(outside)[0])
             raise ValueError(
-                f"{learner.label('observe', agent_type)} returned {own_arr[row].tolist()} for "
+                f"{learner.label(part, agent_type)} returned {own_arr[row].tolist()} for "
                 f"agent {agents[row].unique_id}: entry {col} is outside its observation_space "
                 f"[{low[col]}, {high[col]}]"
             )
@@ -280,6 +299,9 @@ class AdaptiveModel(mesa.Model):
                     f"{len(agents)} agents"
                 )
             learner = self.learner(agent_type)
+            if learner.decision is None and learner.act_all is not None:
+                learner.act_all(agents, np.asarray(actions))
+                continue
             if learner.decision is None:
                 for agent, action in zip(agents, actions, strict=True):
                     learner.act(agent, action)
@@ -310,10 +332,19 @@ class AdaptiveModel(mesa.Model):
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
         try:
-            values = np.fromiter(map(learner.reward, agents), dtype=np.float64, count=len(agents))
+            if learner.reward_all is not None:
+                values = np.asarray(learner.reward_all(agents), dtype=np.float64)
+                if values.shape != (len(agents),):
+                    raise ValueError(f"shape {values.shape} for {len(agents)} agents")
+            else:
+                values = np.fromiter(
+                    map(learner.reward, agents), dtype=np.float64, count=len(agents)
+                )
         except (TypeError, ValueError) as err:
+            part = "reward_all" if learner.reward_all is not None else "reward"
             raise ValueError(
-                f"{learner.label('reward', agent_type)} must return a number ({err})"
+                f"{learner.label(part, agent_type)} must return "
+                f"{'one number per agent' if part == 'reward_all' else 'a number'} ({err})"
             ) from None
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])

@@ -237,12 +237,11 @@ class TaxationModel(AdaptiveModel):
 
         shocks = p.rho * np.log(e) + p.sigma_e * self.rng.standard_normal(len(e))
         shocks -= 0.5 * p.sigma_e**2 / (1.0 + p.rho)  # keeps the mean of e at 1
-        for i, agent in enumerate(hh):
-            agent.income, agent.tax = float(income[i]), float(tax[i])
-            agent.resources = float(resources[i])
-            agent.consumption, agent.utility = float(consumption[i]), float(utility[i])
-            agent.wealth = float(saved[i])
-            agent.productivity = float(np.exp(shocks[i]))
+        columns = (income, tax, resources, consumption, utility, saved, np.exp(shocks))
+        rows = zip(*map(np.ndarray.tolist, columns), strict=True)
+        for agent, (y, t, m, c, u, a, e) in zip(hh, rows, strict=True):
+            agent.income, agent.tax, agent.resources = y, t, m
+            agent.consumption, agent.utility, agent.wealth, agent.productivity = c, u, a, e
 
 
 # --------------------------------------------------------------------------- the policy-design task
