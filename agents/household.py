@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -84,8 +85,8 @@ class Household(PolicyAgent):
         if not agents:
             return out
         m = agents[0].model
-        out[:, 0] = np.log(_column(agents, "productivity")) / 0.5
-        out[:, 1] = np.log1p(np.maximum(_column(agents, "wealth"), 0.0)) - 1.0
+        out[:, 0] = np.log(column(agents, "productivity")) / 0.5
+        out[:, 1] = np.log1p(np.maximum(column(agents, "wealth"), 0.0)) - 1.0
         out[:, 2] = (m.wage - 1.0) * 2.0
         out[:, 3] = m.interest * 10.0
         return out
@@ -106,9 +107,9 @@ class Household(PolicyAgent):
 
     @classmethod
     def reward_all(cls, agents: Sequence[Household]) -> np.ndarray:
-        return _column(agents, "utility")
+        return column(agents, "utility")
 
 
-def _column(agents: Sequence[Household], name: str) -> np.ndarray:
+def column(agents: Sequence[Household], name: str) -> np.ndarray:
     """One attribute of every agent, as a float64 array."""
-    return np.fromiter((getattr(a, name) for a in agents), dtype=np.float64, count=len(agents))
+    return np.fromiter(map(attrgetter(name), agents), dtype=np.float64, count=len(agents))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -95,11 +96,11 @@ class Producer(PolicyAgent):
             return np.empty(0)
         model = agents[0].model
         now = forecasts(agents)
-        last = np.fromiter((a.last_forecast for a in agents), dtype=np.float64, count=len(agents))
+        last = np.fromiter(map(attrgetter("last_forecast"), agents), np.float64, len(agents))
         error, adjust = model.price - now, now - last
         return -(error * error) - model.adjustment_cost * (adjust * adjust)
 
 
 def forecasts(agents: Sequence[Producer]) -> np.ndarray:
     """Every producer's forecast this period, as a float64 array."""
-    return np.fromiter((a.forecast for a in agents), dtype=np.float64, count=len(agents))
+    return np.fromiter(map(attrgetter("forecast"), agents), dtype=np.float64, count=len(agents))

@@ -292,7 +292,7 @@ class AdaptiveModel(mesa.Model):
                         f"model.policies[{agent_type.__name__}] to an SB3Policy, RandomPolicy "
                         "or any callable obs -> actions"
                     )
-                actions = policy(self.observations(agent_type))
+                actions = policy(self.observations(agent_type, agents))
             if len(actions) != len(agents):
                 raise ValueError(
                     f"policy for {agent_type.__name__} returned {len(actions)} actions for "

@@ -139,8 +139,8 @@ class CobwebModel(AdaptiveModel):
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "price": "price",
-                "mean_forecast": lambda m: m.producers.agg("forecast", np.mean),
-                "forecast_spread": lambda m: m.producers.agg("forecast", np.std),
+                "mean_forecast": lambda m: float(np.mean(forecasts(m.acted(Producer)))),
+                "forecast_spread": lambda m: float(np.std(forecasts(m.acted(Producer)))),
                 **theta_reporters(COBWEB_THETA),
             }
         )
@@ -154,7 +154,7 @@ class CobwebModel(AdaptiveModel):
     def clearing_price(self) -> float:
         """Market-clearing price for the current forecasts, plus this period's demand shock."""
         p = self.params
-        expected = forecasts(self.producers)
+        expected = forecasts(self.acted(Producer))  # the list decide() made: no second pass
         mean_supply = float(np.mean(np.tanh(self.theta["lam"] * (expected - PRICE_CENTRE)) + 1.0))
         innovation = p.noise_std * float(self.rng.standard_normal())
         self.shock = p.demand_persistence * self.shock + innovation

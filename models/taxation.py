@@ -42,7 +42,7 @@ import mesa
 import numpy as np
 from matplotlib.figure import Figure
 
-from agents.household import Household
+from agents.household import Household, column
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -202,11 +202,10 @@ class TaxationModel(AdaptiveModel):
 
     def produce_and_tax(self) -> None:
         """Clear the factor markets, tax and rebate, then consume, save and draw new shocks."""
-        p, hh = self.params, self.households
-        e = np.array(hh.get("productivity"))
-        a = np.array(hh.get("wealth"))
-        h = np.array(hh.get("hours"))
-        s = np.array(hh.get("saving_rate"))
+        p, hh = self.params, list(self.households)  # one pass over Mesa's AgentSet
+        e, a, h, s = (
+            column(hh, name) for name in ("productivity", "wealth", "hours", "saving_rate")
+        )
 
         self.capital = float(a.sum())
         self.labour = float((e * h).sum())

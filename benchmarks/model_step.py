@@ -1,0 +1,210 @@
+"""A model step against the hardware limit, as the number of agents grows.
+
+For the cobweb market and the taxation economy with N policy agents, the time of one step of:
+
+- ``batched``: the Mesa model as shipped, its agents' batched methods (``observe_all``, ...)
+  and one forward pass of the shipped page policy for all agents;
+- ``per-agent``: the same model with the per-agent methods only (the reference path);
+- ``limit``: the same arithmetic in plain numpy on arrays, plus one forward pass of the same
+  network on a pre-stacked tensor: no Mesa, no agents.
+
+All three run side by side in one process; read the ratios. Also each model's memory per agent
+(tracemalloc, building the model) and, for taxation, steps per second against TaxAI's
+(about 2,000/s at 10 households and 4/s at 10,000, random actions, no policy).
+
+    python benchmarks/model_step.py            # N = 10, 100, 1,000, 10,000
+    python benchmarks/model_step.py --quick    # N = 10 and 1,000, fewer repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import mesa
+import numpy as np
+import stable_baselines3
+import torch
+from stable_baselines3 import PPO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.household import MAX_SAVING_RATE, Household
+from agents.producer import Producer
+from mesa_adage import Learner, SB3Policy
+from models.cobweb import CobwebModel, CobwebParams
+from models.taxation import TaxationModel, TaxParams, hsv_tax
+
+POLICIES = Path(__file__).resolve().parents[1] / "visualization" / "policies"
+TAXAI = {10: 2000.0, 10_000: 4.0}
+"""TaxAI's own environment, steps per second, random actions (as the issue quotes it)."""
+
+
+def per_agent(model_class: type, agent_class: type) -> type:
+    """``model_class`` with ``agent_class`` on its per-agent methods only."""
+    learners = {agent_class: Learner.of(agent_class, batched=False)}
+    return type(f"PerAgent{model_class.__name__}", (model_class,), {"learners": learners})
+
+
+def forward(net) -> Callable[[np.ndarray], np.ndarray]:
+    """One forward pass of ``net`` on a stacked float32 array, as the limit does it."""
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net._predict(torch.as_tensor(obs), deterministic=True).numpy()
+
+    return act
+
+
+def cobweb_limit(n: int, net, rng: np.random.Generator) -> Callable[[], None]:
+    """The cobweb's step in numpy: observations, one forward pass, supply, the price."""
+    act = forward(net)
+    state = {"f": 8.0 + rng.standard_normal(n), "p": [8.0, 8.0], "shock": 0.0}
+    theta = np.tile(np.float32([0.0, 0.1]), (n, 1))
+
+    def step() -> None:
+        f, (p2, p1) = state["f"], state["p"][-2:]
+        own = np.empty((n, 3), dtype=np.float32)
+        own[:, 0], own[:, 1], own[:, 2] = (p1 - 6.0) / 4.0, (p2 - 6.0) / 4.0, (f - 6.0) / 4.0
+        a = np.clip(act(np.concatenate([own, theta], axis=1)), -1, 1)[:, 0].astype(np.float64)
+        new = 6.0 + 4.0 * a
+        supply = np.tanh(0.5 * (new - 6.0)) + 1.0
+        state["shock"] = 0.8 * state["shock"] + 0.5 * rng.standard_normal()
+        price = (13.8 - 6.0 * supply.mean()) / 1.5 + state["shock"]
+        error, adjust = price - new, new - f
+        _ = -(error * error) - 1.0 * (adjust * adjust)
+        state["f"] = new
+        state["p"].append(price)
+
+    return step
+
+
+def taxation_limit(n: int, net, rng: np.random.Generator) -> Callable[[], None]:
+    """The taxation economy's step in numpy: observations, one forward pass, the economy."""
+    act, p = forward(net), TaxParams(n_households=n)
+    e = np.exp(0.3 * rng.standard_normal(n))
+    state = {"e": e, "a": 2.0 * np.exp(0.8 * rng.standard_normal(n)), "w": 1.0, "r": 0.04}
+    theta = np.tile(np.float32([-0.6, -0.28]), (n, 1))
+
+    def step() -> None:
+        e, a = state["e"], state["a"]
+        own = np.empty((n, 4), dtype=np.float32)
+        own[:, 0] = np.log(e) / 0.5
+        own[:, 1] = np.log1p(np.maximum(a, 0.0)) - 1.0
+        own[:, 2], own[:, 3] = (state["w"] - 1.0) * 2.0, state["r"] * 10.0
+        x = np.clip(act(np.concatenate([own, theta], axis=1)), -1, 1).astype(np.float64)
+        h, s = 0.5 * (x[:, 0] + 1.0), MAX_SAVING_RATE * 0.5 * (x[:, 1] + 1.0)
+        k, lab = max(a.sum(), 1e-8), max((e * h).sum(), 1e-8)
+        gdp = k**p.alpha * lab ** (1.0 - p.alpha)
+        state["w"], state["r"] = (1 - p.alpha) * gdp / lab, p.alpha * gdp / k - p.delta
+        income = state["w"] * e * h + state["r"] * a
+        tax = hsv_tax(income, 0.2, 0.18)
+        resources = a + income - tax + tax.sum() / n
+        saved = np.where(resources > 0, s * resources, resources)
+        c = np.maximum(resources - saved, p.min_consumption)
+        _ = c ** (1 - p.crra) / (1 - p.crra) - p.chi * h ** (1 + 1 / p.frisch) / (1 + 1 / p.frisch)
+        np.sort(income), np.sort(saved)  # the two Gini coefficients sort, as the model's do
+        shocks = p.rho * np.log(e) + p.sigma_e * rng.standard_normal(n)
+        state["e"], state["a"] = np.exp(shocks - 0.5 * p.sigma_e**2 / (1 + p.rho)), saved
+
+    return step
+
+
+MODELS = {  # name: (model class, agent class, params for N agents, shipped policy, limit)
+    "cobweb": (
+        CobwebModel,
+        Producer,
+        lambda n: {"params": CobwebParams(n_producers=n)},
+        "cobweb",
+        cobweb_limit,
+    ),
+    "taxation": (
+        TaxationModel,
+        Household,
+        lambda n: {"params": TaxParams(n_households=n)},
+        "taxation",
+        taxation_limit,
+    ),
+}
+
+
+def per_step(step: Callable[[], None], steps: int, repeats: int) -> float:
+    """Median over ``repeats`` of the mean seconds per step over ``steps`` steps."""
+    step()  # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def memory_per_agent(build: Callable[[], object], n: int) -> float:
+    """Bytes allocated per agent while building the model (tracemalloc)."""
+    tracemalloc.start()
+    model = build()
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del model
+    return size / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, nargs="+", default=[10, 100, 1000, 10_000])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="N = 10 and 1,000, 3 repeats")
+    args = parser.parse_args()
+    if args.quick:
+        args.agents, args.repeats = [10, 1000], 3
+    torch.set_num_threads(1)
+    print(f"python {' '.join(sys.argv)}")
+    print(
+        f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, SB3 {stable_baselines3.__version__}, mesa {mesa.__version__}"
+        f", numpy {np.__version__}; torch single-threaded; median of {args.repeats} x "
+        f"{args.steps} steps"
+    )
+    print(
+        "\n| model | N | batched ms/step | per-agent ms/step | limit ms/step | batched / limit "
+        "| per-agent / batched | steps/s | bytes/agent |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, (model_class, agent_class, params, policy_name, limit) in MODELS.items():
+        policy = SB3Policy(PPO.load(POLICIES / f"{policy_name}.zip", device="cpu"))
+        for n in args.agents:
+
+            def build(cls=model_class, n=n, agent=agent_class, policy=policy, params=params):
+                return cls(horizon=10**9, policies={agent: policy}, seed=0, **params(n))
+
+            batched = build()
+            reference = build(per_agent(model_class, agent_class))
+            t_batched = per_step(batched.step, args.steps, args.repeats)
+            t_agent = per_step(reference.step, args.steps, args.repeats)
+            t_limit = per_step(
+                limit(n, policy.policy, np.random.default_rng(0)), args.steps, args.repeats
+            )
+            print(
+                f"| {name} | {n:,} | {1e3 * t_batched:.2f} | {1e3 * t_agent:.2f} | "
+                f"{1e3 * t_limit:.2f} | {t_batched / t_limit:.2f}x | {t_agent / t_batched:.1f}x "
+                f"| {1 / t_batched:,.0f} | {memory_per_agent(build, n):,.0f} |",
+                flush=True,
+            )
+            if name == "taxation" and n in TAXAI:
+                print(
+                    f"|  | TaxAI at {n:,} | | | | | | {TAXAI[n]:,.0f} (ours "
+                    f"{1 / t_batched / TAXAI[n]:,.0f}x) | |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
