@@ -1,0 +1,106 @@
+"""Leader throughput: candidate evaluations per second for the cobweb calibration, and where
+an evaluation's time goes.
+
+Each candidate theta is scored as the scheduler scores it: ``Evaluator.score`` with the
+calibration's objective over its episodes (``Timescales.eval_rollouts``, the same seeds for
+every candidate), with a trained follower population. First, unprofiled, candidates per
+second serially; then one profiled pass splits the time into model construction, stepping the
+models, gathering observations plus the batched forward pass, and the objective (the profile's
+overhead inflates Python-heavy parts; read the shares, not the seconds). The executors'
+throughput is ``benchmarks/executors.py candidates``.
+
+    python benchmarks/leader_throughput.py            # 16 candidates x 132 episodes
+    python benchmarks/leader_throughput.py --quick    # 4 candidates x 12 episodes
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import platform
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mesa_adage import Uniform
+from mesa_adage.evaluator import Evaluator
+from mesa_adage.followers import Followers
+from models import cobweb
+
+PARTS = {  # the part of an evaluation: (file suffix, function name) whose cumulative time it is
+    "model construction": ("models/cobweb.py", "__init__"),
+    "stepping the models": ("mesa_adage/rollout.py", "advance"),
+    "observations + forward pass": ("mesa_adage/rollout.py", "inject_batched"),
+    "  of which the forward pass": ("mesa_adage/policies.py", "__call__"),
+    "simulate (all of the above)": ("mesa_adage/rollout.py", "simulate"),
+}
+
+
+def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
+    """Cumulative seconds of the function ``name`` defined in a file ending with ``suffix``."""
+    return sum(
+        row[3]
+        for (file, _, func), row in stats.stats.items()  # type: ignore[attr-defined]
+        if file.endswith(suffix) and func == name
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="4 candidates, 12 episodes")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    experiment = cobweb.calibration()
+    ts = experiment.timescales
+    episodes = 12 if args.quick else ts.eval_rollouts
+    candidates = 4 if args.quick else args.candidates
+    print(f"python {' '.join(sys.argv)}")
+    print(f"# {platform.machine()}, Python {platform.python_version()}, torch single-threaded")
+    followers = Followers(
+        experiment.make_model,
+        experiment.agent_type,
+        algo_kwargs=experiment.algo_kwargs,
+        size=ts.followers,
+        seed=0,
+    )
+    followers.train(6_144 * 2, Uniform(), 0, progress=False)  # weights do not change the cost
+    policies = followers.policies()
+    data = cobweb.observed_data(cobweb.DEFAULT_TARGET, 0, reference_steps=6_144)
+    seeds = list(range(10_000, 10_000 + episodes))
+    evaluator = Evaluator(
+        experiment.make_model, experiment.agent_type, experiment.objective(data), seeds
+    )
+    thetas = cobweb.COBWEB_THETA.sample(Uniform(), np.random.default_rng(0), candidates)
+    evaluator.score(thetas[:1], policies)  # warm up
+    start = time.perf_counter()
+    evaluator.score(thetas, policies)
+    seconds = time.perf_counter() - start
+    print(
+        f"\n{candidates} candidates x {episodes} episodes x {cobweb.HORIZON} steps x "
+        f"{cobweb.CobwebParams().n_producers} producers: {seconds:.2f} s, "
+        f"{candidates / seconds:.2f} candidates/s, {candidates * episodes / seconds:.0f} "
+        "episodes/s (serial)"
+    )
+    profile = cProfile.Profile()
+    profile.enable()
+    evaluator.score(thetas, policies)
+    profile.disable()
+    stats = pstats.Stats(profile)
+    total = cumulative(stats, "mesa_adage/evaluator.py", "score")
+    print("\n| part of an evaluation | share of the profiled time |")
+    print("|---|---|")
+    for part, (suffix, name) in PARTS.items():
+        print(f"| {part} | {cumulative(stats, suffix, name) / total:.0%} |")
+    rest = total - cumulative(stats, "mesa_adage/rollout.py", "simulate")
+    print(f"| the objective and the rest | {rest / total:.0%} |")
+
+
+if __name__ == "__main__":
+    main()

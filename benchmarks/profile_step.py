@@ -1,0 +1,73 @@
+"""The top frames of a model step, by own time (cProfile), for the profiles in RESULTS.md.
+
+    python benchmarks/profile_step.py --model taxation --agents 10000
+    python benchmarks/profile_step.py --model cobweb --agents 10000
+
+Runs on any commit of the repository (it needs only the model and its shipped page policy),
+so the same command profiles the code before and after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import torch
+from stable_baselines3 import PPO
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mesa_adage import SB3Policy  # noqa: E402
+
+
+def build(model: str, n: int):
+    policy = SB3Policy(PPO.load(ROOT / "visualization" / "policies" / f"{model}.zip", device="cpu"))
+    if model == "taxation":
+        from agents.household import Household
+        from models.taxation import TaxationModel, TaxParams
+
+        params = TaxParams(n_households=n)
+        return TaxationModel(params=params, horizon=10**9, policies={Household: policy}, seed=0)
+    from agents.producer import Producer
+    from models.cobweb import CobwebModel, CobwebParams
+
+    params = CobwebParams(n_producers=n)
+    return CobwebModel(params=params, horizon=10**9, policies={Producer: policy}, seed=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["taxation", "cobweb"], default="taxation")
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--top", type=int, default=10)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = build(args.model, args.agents)
+    model.step()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        model.step()
+    print(f"{(time.perf_counter() - start) / args.steps * 1e3:.1f} ms/step unprofiled")
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(args.steps):
+        model.step()
+    profile.disable()
+    stats = pstats.Stats(profile).sort_stats("tottime")
+    print("| own ms/step | calls/step | function |\n|---|---|---|")
+    for (file, line, func), (_, calls, own, _, _) in sorted(
+        stats.stats.items(),
+        key=lambda kv: -kv[1][2],  # type: ignore[attr-defined]
+    )[: args.top]:
+        where = f"{Path(file).name}:{line}" if line else file
+        print(f"| {own / args.steps * 1e3:.1f} | {calls // args.steps:,} | `{func}` ({where}) |")
+
+
+if __name__ == "__main__":
+    main()
