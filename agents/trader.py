@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -64,3 +66,37 @@ class Trader(PolicyAgent):
 
     def reward(self) -> float:
         return self.payoff
+
+    # The batched versions of the three methods above: the same numbers, one call per step.
+
+    @classmethod
+    def observe_all(cls, agents: Sequence[Trader]) -> np.ndarray:
+        out = np.empty((len(agents), 5), dtype=np.float32)
+        if not agents:
+            return out
+        m = agents[0].model
+        out[:, 0] = _column(agents, "position")
+        out[:, 1] = m.excess_payoff + _column(agents, "signal_noise")
+        out[:, 2] = m.attendance / m.params.capacity
+        out[:, 3], out[:, 4] = m.returns[-1], m.returns[-2]
+        return out
+
+    @classmethod
+    def act_all(cls, agents: Sequence[Trader], actions: np.ndarray) -> None:
+        p = np.asarray(actions).reshape(len(agents), -1)[:, 0].astype(np.float64)
+        outside = ~((0.0 <= p) & (p <= 1.0))
+        if outside.any():
+            raise ValueError(
+                f"Trader action {p[int(np.argmax(outside))]} must be a probability in [0, 1]"
+            )
+        for agent, wish in zip(agents, p.tolist(), strict=True):
+            agent.wish = wish
+
+    @classmethod
+    def reward_all(cls, agents: Sequence[Trader]) -> np.ndarray:
+        return _column(agents, "payoff")
+
+
+def _column(agents: Sequence[Trader], name: str) -> np.ndarray:
+    """One attribute of every trader, as a float64 array."""
+    return np.fromiter(map(attrgetter(name), agents), dtype=np.float64, count=len(agents))

@@ -10,13 +10,16 @@ import pytest
 
 from agents.household import Household
 from agents.producer import Producer
+from agents.trader import Trader
 from mesa_adage import AdaptiveModel, Characteristics, Learner, Param, PolicyAgent, RandomPolicy
 from models.cobweb import CobwebModel, CobwebParams
+from models.entrance import EntranceModel
 from models.taxation import TaxationModel, TaxParams
 
 SHIPPED = {  # model, its batched agent class, model arguments
     "cobweb": (CobwebModel, Producer, {"params": CobwebParams(n_producers=40)}),
     "taxation": (TaxationModel, Household, {"params": TaxParams(n_households=60)}),
+    "entrance": (EntranceModel, Trader, {}),
 }
 
 
