@@ -77,3 +77,27 @@ def test_readme_wolf_sheep_example_trains_with_births_and_deaths():
         _, rewards, dones, _ = env.step(np.ones(env.num_envs, dtype=int))
     assert env.num_envs == 300 and (rewards == -1.0).any()  # some sheep were eaten or starved
     assert dones.sum() > 2 * 50  # dead sheep and free slots are done; the living are not
+
+
+def test_readme_batched_methods_match_the_per_agent_ones():
+    import copy
+    import textwrap
+
+    scope: dict = {}
+    exec(compile(next(b for b in BLOCKS if "class Saver" in b), "README.md", "exec"), scope)
+    batched: dict = {"np": np}
+    snippet = next(b for b in BLOCKS if "def observe_all" in b)
+    exec(compile(textwrap.dedent(snippet), "README.md", "exec"), batched)
+    model = scope["Savings"](seed=3)
+    agents = list(model.agents)
+    for agent, wealth in zip(agents, np.linspace(0.5, 3.0, len(agents)), strict=True):
+        agent.wealth = float(wealth)
+    own = np.array([a.observe() for a in agents])
+    assert np.array_equal(batched["observe_all"].__func__(None, agents), own)
+
+    actions = np.random.default_rng(0).uniform(-0.5, 1.5, (len(agents), 1))
+    reference = copy.deepcopy(agents)
+    for agent, action in zip(reference, actions, strict=True):
+        agent.act(action)
+    batched["act_all"].__func__(None, agents, actions)
+    assert [(a.wealth, a.consumed) for a in agents] == [(a.wealth, a.consumed) for a in reference]
