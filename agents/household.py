@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -18,6 +18,39 @@ MAX_SAVING_RATE = 0.95
 """Households consume at least 5% of their resources, so consumption stays positive."""
 
 
+class Column:
+    """A household attribute that lives in its economy's arrays, ``model.columns[name][row]``.
+
+    ``household.wealth`` reads and writes one entry, as any attribute would; the economy
+    updates every household's entry in one numpy operation, without a loop over agents.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent: Household | None, owner: type | None = None) -> Any:
+        if agent is None:
+            return self
+        return float(agent.model.columns[self.name][agent.row])
+
+    def __set__(self, agent: Household, value: float) -> None:
+        agent.model.columns[self.name][agent.row] = value
+
+
+COLUMNS = (
+    "productivity",
+    "wealth",
+    "hours",
+    "saving_rate",
+    "income",
+    "tax",
+    "resources",
+    "consumption",
+    "utility",
+)
+"""The household attributes kept as columns of the economy's arrays."""
+
+
 class Household(PolicyAgent):
     """A household with idiosyncratic productivity that works, saves and consumes.
 
@@ -26,7 +59,10 @@ class Household(PolicyAgent):
     saving rate ``s`` in [0, 0.95] of this period's resources. Reward: period utility
     ``u(c) - v(h)`` (see :mod:`models.taxation`).
 
+    Its state lives in the economy's arrays (:class:`Column`): the household is row ``row``.
+
     Attributes:
+        row: The household's row in ``model.columns``.
         productivity: Labour productivity ``e``.
         wealth: Assets ``a`` at the start of the period (capital lent to the firm).
         hours: Hours worked this period.
@@ -43,17 +79,19 @@ class Household(PolicyAgent):
     action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     model: TaxationModel
 
-    def __init__(self, model: TaxationModel, productivity: float, wealth: float) -> None:
+    productivity = Column()
+    wealth = Column()
+    hours = Column()
+    saving_rate = Column()
+    income = Column()
+    tax = Column()
+    resources = Column()
+    consumption = Column()
+    utility = Column()
+
+    def __init__(self, model: TaxationModel, row: int) -> None:
         super().__init__(model)
-        self.productivity = productivity
-        self.wealth = wealth
-        self.hours = 0.0
-        self.saving_rate = 0.0
-        self.income = 0.0
-        self.tax = 0.0
-        self.resources = 0.0
-        self.consumption = 0.0
-        self.utility = 0.0
+        self.row = row
 
     def observe(self) -> np.ndarray:
         m = self.model
@@ -84,9 +122,9 @@ class Household(PolicyAgent):
         out = np.empty((len(agents), 4), dtype=np.float32)
         if not agents:
             return out
-        m = agents[0].model
-        out[:, 0] = np.log(column(agents, "productivity")) / 0.5
-        out[:, 1] = np.log1p(np.maximum(column(agents, "wealth"), 0.0)) - 1.0
+        m, rows = agents[0].model, cls.rows(agents)
+        out[:, 0] = np.log(m.columns["productivity"][rows]) / 0.5
+        out[:, 1] = np.log1p(np.maximum(m.columns["wealth"][rows], 0.0)) - 1.0
         out[:, 2] = (m.wage - 1.0) * 2.0
         out[:, 3] = m.interest * 10.0
         return out
@@ -100,16 +138,25 @@ class Household(PolicyAgent):
             raise ValueError(
                 f"Household action {row.tolist()} is outside the action space [-1, 1]^2"
             )
-        hours = 0.5 * (a[:, 0] + 1.0)
-        saving = MAX_SAVING_RATE * 0.5 * (a[:, 1] + 1.0)
-        for agent, h, s in zip(agents, hours.tolist(), saving.tolist(), strict=True):
-            agent.hours, agent.saving_rate = h, s
+        if not len(agents):
+            return
+        columns, rows = agents[0].model.columns, cls.rows(agents)
+        columns["hours"][rows] = 0.5 * (a[:, 0] + 1.0)
+        columns["saving_rate"][rows] = MAX_SAVING_RATE * 0.5 * (a[:, 1] + 1.0)
 
     @classmethod
     def reward_all(cls, agents: Sequence[Household]) -> np.ndarray:
-        return column(agents, "utility")
+        if not agents:
+            return np.empty(0)
+        return agents[0].model.columns["utility"][cls.rows(agents)]
 
-
-def column(agents: Sequence[Household], name: str) -> np.ndarray:
-    """One attribute of every agent, as a float64 array."""
-    return np.fromiter(map(attrgetter(name), agents), dtype=np.float64, count=len(agents))
+    @staticmethod
+    def rows(agents: Sequence[Household]) -> np.ndarray | slice:
+        """The agents' rows in the economy's arrays (a slice when they are all, in order)."""
+        rows = np.fromiter(map(attrgetter("row"), agents), dtype=np.intp, count=len(agents))
+        if (
+            len(rows) == len(agents[0].model.columns["wealth"])
+            and (rows == np.arange(len(rows))).all()
+        ):
+            return slice(None)
+        return rows

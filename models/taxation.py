@@ -42,7 +42,7 @@ import mesa
 import numpy as np
 from matplotlib.figure import Figure
 
-from agents.household import Household, column
+from agents.household import COLUMNS, Household
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -140,6 +140,8 @@ class TaxationModel(AdaptiveModel):
         **kwargs: Passed to :class:`~mesa_adage.AdaptiveModel` (seed, policies, observation).
 
     Attributes:
+        columns: Every household's state as arrays indexed by its ``row``
+            (``agents.household.COLUMNS``); ``household.wealth`` reads one entry.
         wage: This period's wage ``w`` (last period's before the first step: the steady
             state of a representative household).
         interest: This period's interest rate ``r``.
@@ -169,7 +171,9 @@ class TaxationModel(AdaptiveModel):
         log_sd = p.sigma_e / np.sqrt(1.0 - p.rho**2)
         productivity = np.exp(log_sd * self.rng.standard_normal(n) - 0.5 * log_sd**2)
         wealth = p.initial_wealth * np.exp(0.8 * self.rng.standard_normal(n) - 0.32)
-        Household.create_agents(self, n, productivity=list(productivity), wealth=list(wealth))
+        self.columns = {name: np.zeros(n) for name in COLUMNS}  # the households' state
+        self.columns["productivity"][:], self.columns["wealth"][:] = productivity, wealth
+        Household.create_agents(self, n, row=list(range(n)))
         self.households = self.agents_by_type[Household]
         self.wage, self.interest = 1.0, 0.04
         self.gdp = self.capital = self.labour = self.revenue = self.rebate = 0.0
@@ -202,10 +206,9 @@ class TaxationModel(AdaptiveModel):
 
     def produce_and_tax(self) -> None:
         """Clear the factor markets, tax and rebate, then consume, save and draw new shocks."""
-        p, hh = self.params, list(self.households)  # one pass over Mesa's AgentSet
-        e, a, h, s = (
-            column(hh, name) for name in ("productivity", "wealth", "hours", "saving_rate")
-        )
+        p, columns = self.params, self.columns  # every household's state, by row
+        e, a = columns["productivity"], columns["wealth"]
+        h, s = columns["hours"], columns["saving_rate"]
 
         self.capital = float(a.sum())
         self.labour = float((e * h).sum())
@@ -236,11 +239,15 @@ class TaxationModel(AdaptiveModel):
 
         shocks = p.rho * np.log(e) + p.sigma_e * self.rng.standard_normal(len(e))
         shocks -= 0.5 * p.sigma_e**2 / (1.0 + p.rho)  # keeps the mean of e at 1
-        columns = (income, tax, resources, consumption, utility, saved, np.exp(shocks))
-        rows = zip(*map(np.ndarray.tolist, columns), strict=True)
-        for agent, (y, t, m, c, u, a, e) in zip(hh, rows, strict=True):
-            agent.income, agent.tax, agent.resources = y, t, m
-            agent.consumption, agent.utility, agent.wealth, agent.productivity = c, u, a, e
+        columns.update(
+            income=income,
+            tax=tax,
+            resources=resources,
+            consumption=consumption,
+            utility=utility,
+            wealth=saved,
+            productivity=np.exp(shocks),
+        )
 
 
 # --------------------------------------------------------------------------- the policy-design task
