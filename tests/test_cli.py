@@ -113,8 +113,8 @@ def test_calibration_from_a_csv(tmp_path, capsys):
             "--leader 'bayes' is unknown; allowed are ['cmaes', 'distribution'",
         ),
         (["--data", "missing.csv"], "'missing.csv' does not exist"),
-        (["--epochs", "0"], "epochs=0 must be a positive integer"),
-        (["--followers", "0"], "Timescales.followers=0 must be an integer >= 1"),
+        (["--epochs", "0"], "argument --epochs: expected an integer >= 1, got '0'"),
+        (["--followers", "0"], "argument --followers: expected an integer >= 1, got '0'"),
         (["--followers", "3"], "eval_rollouts=2 must be at least followers=3"),
     ],
 )
@@ -145,7 +145,7 @@ def test_resume_refuses_a_changed_data_file(capsys, tmp_path):
     [
         ("episode,volume\n0,1\n0,2\n0,3\n", "has no 'price' column"),
         ("price\n5.1\nabc\n5.3\n", "'price' at row 3 is 'abc', not a finite number"),
-        ("price\n5.1\n", "need at least 3"),
+        ("price\n5.1\n", "has 1 row; every episode needs at least 3 steps"),
         ("", "not a readable CSV"),
     ],
 )
