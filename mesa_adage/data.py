@@ -45,7 +45,9 @@ def read_observed(path: str | Path, column: str, *, min_steps: int = 3) -> pd.Da
     if column not in frame.columns:
         raise ValueError(f"{where} has no {column!r} column; its columns are {list(frame.columns)}")
     for name in frame.columns:
-        frame[name] = _finite(frame[name], where, whole=name == EPISODE)
+        values = _finite(frame[name], where, whole=name == EPISODE)
+        if name == column or not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = values  # other numeric columns keep their type (integer episodes)
     if frame.empty:
         raise ValueError(f"{where} has a header but no rows; need at least {min_steps}")
     lengths = frame.groupby(EPISODE).size() if EPISODE in frame else pd.Series([len(frame)])

@@ -1,7 +1,9 @@
 import json
+import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from mesa_adage.cli import main
@@ -94,11 +96,22 @@ def test_calibration_from_a_csv(tmp_path, capsys):
         "episode,price\n"
         + "".join(f"{e},{5.5 + 0.1 * (t % 3)}\n" for e in range(3) for t in range(50))
     )
+    run = tmp_path / "run"
     code, stdout, _ = run_cli(
-        capsys, "run", SPEC, "--data", str(data), "--out", str(tmp_path / "run"), "--quiet"
+        capsys, "run", SPEC, "--data", str(data), "--out", str(run), "--quiet"
     )
-    assert code == 0 and "recovered" in stdout
-    assert "target_theta" not in json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert code == 0
+    # The run calibrates to the file: it keeps it, and the model's episodes are as long as its.
+    pd.testing.assert_frame_equal(pd.read_csv(run / "observed.csv"), pd.read_csv(data))
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["kwargs"] == {"horizon": 50}
+    assert config["data"]["rows"] == 150 and config["target_theta"] is None
+    # What it prints is the answer it wrote: no true theta, the recovered one, its objective.
+    summary = json.loads((run / "summary.json").read_text())
+    assert "target_theta" not in summary
+    for name, value in summary["theta"].items():
+        assert re.search(rf"^{name}\s+-\s+{value:.4g}\s+-$", stdout, re.MULTILINE), stdout
+    assert f"objective {summary['objective']:.4g}; run folder {run}" in stdout
 
 
 @pytest.mark.parametrize(
