@@ -261,8 +261,14 @@ def evaluate_run(args: argparse.Namespace) -> int:
     check_run_matches(run_dir, experiment, args.spec)
     algo = algorithm(experiment.algo)
     members = []
-    while (run_dir / policy_file(len(members))).is_file():
-        members.append(SB3Policy.load(run_dir / policy_file(len(members)), algo))
+    while (path := run_dir / policy_file(len(members))).is_file():
+        try:
+            members.append(SB3Policy.load(path, algo))
+        except Exception as err:  # SB3 raises many kinds for a damaged file
+            raise ValueError(
+                f"{path} cannot be loaded as a {algo.__name__} policy ({type(err).__name__}: "
+                f"{err}); it is damaged, or was not written by adage run"
+            ) from None
     ts = experiment.timescales
     steps = ts.warmup_steps if args.specialist_steps is None else args.specialist_steps
     report = generalization(

@@ -212,15 +212,21 @@ class AdaptiveModel(mesa.Model):
         try:  # one conversion for all agents; per-agent checks only to name a failure
             own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
             uniform = not own or np.shape(own[0]) == (own_dim,)
-        except ValueError:  # ragged, or another length
+        except (TypeError, ValueError):  # ragged, another length, or not numbers
             uniform = False
         if not uniform:
-            bad = next(
-                (a, o) for a, o in zip(agents, own, strict=True) if np.shape(o) != (own_dim,)
-            )
+            shaped = [np.shape(o) == (own_dim,) for o in own]
+            if all(shaped):
+                row = next((i for i, o in enumerate(own) if not _numbers(o)), 0)
+                raise ValueError(
+                    f"{learner.label('observe', agent_type)} returned {own[row]!r} for agent "
+                    f"{agents[row].unique_id}, not numbers; its observation_space expects "
+                    f"({own_dim},) floats"
+                )
+            row = shaped.index(False)
             raise ValueError(
-                f"{learner.label('observe', agent_type)} returned shape {np.shape(bad[1])} for "
-                f"agent {bad[0].unique_id}; its observation_space expects ({own_dim},)"
+                f"{learner.label('observe', agent_type)} returned shape {np.shape(own[row])} for "
+                f"agent {agents[row].unique_id}; its observation_space expects ({own_dim},)"
             )
         if not np.isfinite(own_arr).all():
             row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
@@ -309,11 +315,14 @@ class AdaptiveModel(mesa.Model):
         """
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
+        raw = [learner.reward(a) for a in agents]
         try:
-            values = np.fromiter(map(learner.reward, agents), dtype=np.float64, count=len(agents))
+            values = np.fromiter(raw, dtype=np.float64, count=len(agents))
         except (TypeError, ValueError) as err:
+            row = next((i for i, r in enumerate(raw) if not _numbers(r, scalar=True)), 0)
             raise ValueError(
-                f"{learner.label('reward', agent_type)} must return a number ({err})"
+                f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
+                f"{agents[row].unique_id}; it must return one number ({err})"
             ) from None
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])
@@ -332,6 +341,15 @@ def theta_reporters(space: Characteristics) -> dict[str, Any]:
 @cache
 def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
     return Learner.of(agent_type)
+
+
+def _numbers(value: Any, *, scalar: bool = False) -> bool:
+    """True if ``value`` converts to floats (to one float if ``scalar``)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return array.ndim == 0 if scalar else True
 
 
 def _decided(agent: mesa.Agent, learner: Learner) -> None:

@@ -195,7 +195,10 @@ class Weighted(Sampler):
                 f"Weighted: theta {wrong[0]!r} must be a mapping of parameter names to numbers"
             )
         if len(self.thetas) != len(self.weights):
-            raise ValueError(f"Weighted: {len(self.thetas)} thetas but {len(self.weights)} weights")
+            raise ValueError(
+                f"Weighted: {len(self.thetas)} thetas but {len(self.weights)} weights; give one "
+                "weight per theta"
+            )
 
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         support = np.array([space.to_vector({**space.defaults, **t}) for t in self.thetas])
