@@ -353,13 +353,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
-        executor = make_executor(args.executor, workers=args.workers, address=args.address)
         experiment = build_experiment(args.spec, args.target_theta, args.data)
         if args.followers is not None:
             timescales = replace(experiment.timescales, followers=args.followers)
             experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
         check_out(out)
+        # Last, after every check: a Ray executor starts a local cluster as it is made.
+        executor = make_executor(args.executor, workers=args.workers, address=args.address)
         with executor:
             result: RunResult = LeaderScheduler(
                 experiment,
