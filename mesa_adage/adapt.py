@@ -113,7 +113,19 @@ def adapt(
             )
 
     def on_characteristics_changed(self: AdaptiveModel) -> None:
-        place(self, dict(self.theta))
+        theta = dict(self.theta)
+        if isinstance(place, _ByName):  # its own errors say what to do
+            place(self, theta)
+        else:
+            try:
+                place(self, theta)
+            except Exception as err:
+                label = getattr(place, "__qualname__", repr(place))
+                raise ValueError(
+                    f"adapt(apply_theta={label}) failed for theta {theta} "
+                    f"({type(err).__name__}: {err}); it must place every parameter of "
+                    f"{list(characteristics.names)} in the model"
+                ) from err
         if isinstance(place, _ByName):
             self._placed.update(place.learners(self))
 

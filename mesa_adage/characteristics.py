@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from mesa_adage.samplers import Sampler
 
 Theta = dict[str, float]
+
+
+def is_number(value: object) -> bool:
+    """True for a real number (Python or NumPy); False for bool, str and everything else.
+
+    A bool is refused although Python counts it as an int: ``True`` for a rate is a mistake.
+    """
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,15 @@ class Param:
     doc: str = ""
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier():
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Param name {self.name!r} must be a Python identifier")
+        for field in ("low", "high", "default"):
+            value = getattr(self, field)
+            if not (is_number(value) or (field == "default" and value is None)):
+                raise ValueError(
+                    f"Param {self.name!r}: {field}={value!r} must be a number (int or float, "
+                    "not bool or str)"
+                )
         if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
             raise ValueError(
                 f"Param {self.name!r}: bounds must be finite with low < high, "
@@ -77,6 +93,13 @@ class Characteristics:
     def __init__(self, *params: Param) -> None:
         if not params:
             raise ValueError("Characteristics needs at least one Param")
+        wrong = [(i, p) for i, p in enumerate(params) if not isinstance(p, Param)]
+        if wrong:
+            i, p = wrong[0]
+            raise ValueError(
+                f"Characteristics: argument {i} is {p!r} ({type(p).__name__}), not a Param; "
+                "pass Characteristics(Param(name, low, high), ...)"
+            )
         names = [p.name for p in params]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -122,8 +145,14 @@ class Characteristics:
 
         Raises:
             ValueError: On an unknown name, a missing name (if ``complete``), a value that is
-                not a finite number, or a value outside its bounds.
+                not a finite number (a bool or a string is not a number here), or a value
+                outside its bounds.
         """
+        if not isinstance(theta, Mapping):
+            raise ValueError(
+                f"theta={theta!r} ({type(theta).__name__}) must be a mapping of parameter names "
+                f"to numbers, names in {list(self.names)}"
+            )
         unknown = [k for k in theta if k not in self.names]
         if unknown:
             raise ValueError(
@@ -132,17 +161,29 @@ class Characteristics:
         if complete:
             missing = [n for n in self.names if n not in theta]
             if missing:
-                raise ValueError(f"theta is missing parameters {missing}")
+                raise ValueError(
+                    f"theta is missing parameters {missing}; give every one of {list(self.names)}"
+                )
         out = self.defaults
         for p in self.params:
             if p.name not in theta:
                 continue
-            value = theta[p.name]
+            given = theta[p.name]
             try:
-                value = float(value)
+                if isinstance(given, str | bytes | bool | np.bool_):
+                    raise TypeError
+                value = float(given)
             except (TypeError, ValueError):
-                raise ValueError(f"parameter {p.name!r}: value {value!r} is not a number") from None
-            if not math.isfinite(value) or not p.low <= value <= p.high:
+                raise ValueError(
+                    f"parameter {p.name!r}: value {given!r} ({type(given).__name__}) is not a "
+                    f"number; allowed are numbers in [{p.low:g}, {p.high:g}]"
+                ) from None
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"parameter {p.name!r}={value!r} is not a finite number; allowed are numbers "
+                    f"in [{p.low:g}, {p.high:g}]"
+                )
+            if not p.low <= value <= p.high:
                 raise ValueError(
                     f"parameter {p.name!r}={value!r} is outside its bounds [{p.low:g}, {p.high:g}]"
                 )
@@ -191,6 +232,8 @@ class Characteristics:
 
     def sample(self, sampler: Sampler, rng: np.random.Generator, n: int = 1) -> list[Theta]:
         """Draw ``n`` thetas from ``sampler``."""
+        if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0):
+            raise ValueError(f"sample: n={n!r} must be an integer >= 0")
         rows = sampler.sample(self, rng, n)
         return [self.to_dict(row) for row in rows]
 
@@ -201,25 +244,30 @@ class Characteristics:
 
 
 def parse_theta(text: str, characteristics: Characteristics) -> Theta:
-    """Parse ``"name=value,name=value"`` into a validated theta.
+    """Parse ``"name=value,name=value"`` into a validated theta; every parameter once.
 
     Raises:
-        ValueError: Naming the bad fragment and the expected form.
+        ValueError: Naming the bad fragment and the expected form, a name given twice, or
+            the parameter whose value is not allowed.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"theta text {text!r} must be a string like 'name=value,name=value'")
+    form = f"expected name=value pairs separated by commas, names in {list(characteristics.names)}"
     theta: dict[str, float] = {}
     for fragment in filter(None, (f.strip() for f in text.split(","))):
-        name, sep, value = fragment.partition("=")
-        if not sep or not name.strip() or not value.strip():
+        name, sep, value = (part.strip() for part in fragment.partition("="))
+        if not sep or not name or not value:
+            raise ValueError(f"bad theta fragment {fragment!r} in {text!r}; {form}")
+        if name in theta:
             raise ValueError(
-                f"bad theta fragment {fragment!r} in {text!r}; expected name=value pairs "
-                f"separated by commas, names in {list(characteristics.names)}"
+                f"parameter {name!r} is given twice in {text!r}; give each parameter once"
             )
         try:
-            theta[name.strip()] = float(value)
+            theta[name] = float(value)
         except ValueError:
             raise ValueError(
-                f"bad theta fragment {fragment!r}: {value.strip()!r} is not a number"
+                f"bad theta fragment {fragment!r}: {value!r} is not a number; {form}"
             ) from None
     if not theta:
-        raise ValueError(f"empty theta {text!r}; expected name=value pairs separated by commas")
+        raise ValueError(f"empty theta {text!r}; {form}")
     return characteristics.validate(theta, complete=True)

@@ -8,7 +8,8 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,10 @@ def build_experiment(spec: str, target_theta: str | None, data: str | None) -> E
             raise ValueError(f"SPEC {spec!r} does not accept {flag}")
         kwargs[name] = value
     if target_theta is not None:
-        kwargs["target_theta"] = parse_theta(target_theta, factory().space)
+        try:
+            kwargs["target_theta"] = parse_theta(target_theta, factory().space)
+        except ValueError as err:
+            raise ValueError(f"--target-theta: {err}") from None
     experiment = factory(**kwargs)
     if not isinstance(experiment, Experiment):
         raise ValueError(f"SPEC {spec!r} returned {type(experiment).__name__}, not an Experiment")
@@ -89,6 +93,49 @@ def result_table(space: Characteristics, theta: Theta, target: Theta | None) -> 
     return "\n".join(lines)
 
 
+def integer(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low``; argparse's error then names the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` folder that cannot be made or written, before anything is written.
+
+    The nearest existing folder on the way is probed with a temporary sub-folder, removed at
+    once, so an unwritable place is found even where permission bits do not tell (root, a
+    read-only file system).
+
+    Raises:
+        ValueError: Naming ``--out``, the path in the way and what is allowed.
+    """
+    wanted = "pass a folder you can write to (it is made if missing)"
+    try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {str(out)!r} is a file, not a folder; {wanted}")
+        existing = next(p for p in (out, *out.parents) if p.exists())
+        if not existing.is_dir():
+            raise ValueError(
+                f"--out {str(out)!r}: {str(existing)!r} is a file, so no folder can be made "
+                f"under it; {wanted}"
+            )
+        os.rmdir(tempfile.mkdtemp(prefix=".adage-probe-", dir=existing))
+    except OSError as err:
+        raise ValueError(
+            f"--out {str(out)!r} cannot be written ({err.strerror or err}); {wanted}"
+        ) from None
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``adage``."""
     top = argparse.ArgumentParser(
@@ -102,8 +149,10 @@ def parser() -> argparse.ArgumentParser:
         "a run folder (config, history.csv, checkpoints, summary.json, plots).",
     )
     run.add_argument("spec", help="import path of an experiment, e.g. models.cobweb:calibration")
-    run.add_argument("--epochs", type=int, help="leader epochs (default: the experiment's)")
-    run.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    run.add_argument("--epochs", type=integer(1), help="leader epochs (default: the experiment's)")
+    run.add_argument(
+        "--seed", type=integer(0), default=0, help="seed of every random stream (default 0)"
+    )
     run.add_argument("--out", type=Path, help="run folder (default runs/<experiment>-seed<seed>)")
     run.add_argument("--leader", help=f"leader, one of {', '.join(sorted(LEADERS))}")
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -111,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="calibration: CSV of observed series")
     run.add_argument(
         "--followers",
-        type=int,
+        type=integer(1),
         help="independently seeded follower policies that share the evaluations (default: the "
         "experiment's; more cost more training and reduce one learner's quirks)",
     )
@@ -121,7 +170,7 @@ def parser() -> argparse.ArgumentParser:
         help=f"where followers train and candidates are evaluated: {', '.join(EXECUTORS)} "
         "(default serial; every executor gives the same results)",
     )
-    run.add_argument("--workers", type=int, help="processes for --executor process/ray")
+    run.add_argument("--workers", type=integer(1), help="processes for --executor process/ray")
     run.add_argument(
         "--address", help="--executor ray: the address of a running Ray cluster (host:port)"
     )
@@ -148,15 +197,19 @@ def parser() -> argparse.ArgumentParser:
         help="the sub-range the policy trained on, name=low:high[,name=low:high]; the grid "
         "varies these parameters over their full range, the others stay at their defaults",
     )
-    ev.add_argument("--points", type=int, default=9, help="grid values per parameter (default 9)")
+    ev.add_argument(
+        "--points", type=integer(2), default=9, help="grid values per parameter (default 9)"
+    )
     ev.add_argument(
         "--specialist-steps",
-        type=int,
+        type=integer(1),
         help="agent-steps per specialist, trained with the followers' warm-up learning rates "
         "(default: the experiment's warm-up steps)",
     )
-    ev.add_argument("--episodes", type=int, default=16, help="episodes per grid point (default 16)")
-    ev.add_argument("--seed", type=int, default=0, help="seed of episodes and specialists")
+    ev.add_argument(
+        "--episodes", type=integer(1), default=16, help="episodes per grid point (default 16)"
+    )
+    ev.add_argument("--seed", type=integer(0), default=0, help="seed of episodes and specialists")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     return top
 
@@ -194,6 +247,11 @@ def evaluate_run(args: argparse.Namespace) -> int:
     from mesa_adage.training import algorithm
 
     run_dir: Path = args.run_dir
+    if not run_dir.is_dir():
+        raise FileNotFoundError(
+            f"RUN_DIR {str(run_dir)!r} is not a folder; pass the folder of a finished adage run, "
+            "e.g. runs/<experiment>-seed<seed>"
+        )
     if not (run_dir / policy_file(0)).is_file():
         raise FileNotFoundError(
             f"{run_dir} holds no {policy_file(0)}: it is not the folder of a finished "
@@ -203,8 +261,14 @@ def evaluate_run(args: argparse.Namespace) -> int:
     check_run_matches(run_dir, experiment, args.spec)
     algo = algorithm(experiment.algo)
     members = []
-    while (run_dir / policy_file(len(members))).is_file():
-        members.append(SB3Policy.load(run_dir / policy_file(len(members)), algo))
+    while (path := run_dir / policy_file(len(members))).is_file():
+        try:
+            members.append(SB3Policy.load(path, algo))
+        except Exception as err:  # SB3 raises many kinds for a damaged file
+            raise ValueError(
+                f"{path} cannot be loaded as a {algo.__name__} policy ({type(err).__name__}: "
+                f"{err}); it is damaged, or was not written by adage run"
+            ) from None
     ts = experiment.timescales
     steps = ts.warmup_steps if args.specialist_steps is None else args.specialist_steps
     report = generalization(
@@ -244,12 +308,26 @@ def check_run_matches(run_dir: Path, experiment: Experiment, spec: str) -> None:
     """Refuse a run folder whose ``config.json`` names another model, agent or algorithm.
 
     Raises:
-        ValueError: Naming the settings that differ.
+        FileNotFoundError: If the folder holds no ``config.json``.
+        ValueError: If it is not a JSON object, or naming the settings that differ.
     """
     path = run_dir / "config.json"
     if not path.is_file():
-        return
-    saved = json.loads(path.read_text())
+        raise FileNotFoundError(
+            f"{run_dir} holds no config.json: it is not the folder of a finished adage run, or "
+            "it was damaged (adage run writes config.json first)"
+        )
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as err:  # also a UnicodeDecodeError
+        raise ValueError(
+            f"{path} is not readable JSON ({err}); the run folder is damaged"
+        ) from None
+    if not isinstance(saved, dict):
+        raise ValueError(
+            f"{path} holds a {type(saved).__name__}, not the JSON object adage run writes; "
+            "the run folder is damaged"
+        )
     mine = json.loads(json.dumps(experiment.config()))
     keys = ("model", "agent_type", "characteristics", "algo")
     diff = [k for k in keys if k in saved and saved[k] != mine[k]]
@@ -261,8 +339,11 @@ def check_run_matches(run_dir: Path, experiment: Experiment, spec: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``adage``; returns the exit status."""
-    args = parser().parse_args(argv)
+    """Entry point of ``adage``; returns the exit status (2 for bad input, as argparse's)."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a flag argparse refused (it printed why)
+        return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     if args.command == "eval":
         try:
             return evaluate_run(args)
@@ -272,12 +353,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
-        executor = make_executor(args.executor, workers=args.workers, address=args.address)
         experiment = build_experiment(args.spec, args.target_theta, args.data)
         if args.followers is not None:
             timescales = replace(experiment.timescales, followers=args.followers)
             experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
+        check_out(out)
+        # Last, after every check: a Ray executor starts a local cluster as it is made.
+        executor = make_executor(args.executor, workers=args.workers, address=args.address)
         with executor:
             result: RunResult = LeaderScheduler(
                 experiment,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,37 +13,81 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 
-def read_observed(path: str | Path, column: str) -> pd.DataFrame:
-    """Read a CSV of observed series: a ``column`` column and, optionally, ``episode``.
+def read_observed(path: str | Path, column: str, *, min_steps: int = 3) -> pd.DataFrame:
+    """Read a CSV of observed series: a ``column`` column, optionally ``episode`` and others.
+
+    Every column is a series of finite numbers, ``episode`` of whole numbers; every episode
+    has the same number of steps, at least ``min_steps`` (the calibration statistics need
+    them: a change needs two steps, an autocorrelation three). A pure check, so a command
+    can refuse a file before it writes anything.
 
     Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it cannot be parsed, lacks ``column``, or holds non-numeric or
-            non-finite values, naming the file and the problem.
+        FileNotFoundError: If nothing exists at ``path``.
+        ValueError: If it is not a file, cannot be parsed, lacks ``column``, holds a value
+            that is not a finite number, or has episodes that are too short or unequal,
+            naming the file, the column and the row.
     """
     path = Path(path)
+    where = f"--data file {str(path)!r}"
+    if not path.exists():
+        raise FileNotFoundError(f"{where} does not exist")
     if not path.is_file():
-        raise FileNotFoundError(f"--data file {str(path)!r} does not exist")
+        raise ValueError(f"{where} is a folder, not a file; pass a CSV file")
     try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"--data file {str(path)!r} is not a readable CSV: {err}") from None
+        with warnings.catch_warnings():
+            # A first row longer than the header would silently become the index.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, index_col=False)
+    except pd.errors.ParserWarning:
+        raise ValueError(f"{where} has a row with more fields than its header") from None
+    except ValueError as err:  # also pandas' ParserError, EmptyDataError, UnicodeDecodeError
+        raise ValueError(f"{where} is not a readable CSV: {err}") from None
     if column not in frame.columns:
+        raise ValueError(f"{where} has no {column!r} column; its columns are {list(frame.columns)}")
+    for name in frame.columns:
+        values = _finite(frame[name], where, whole=name == EPISODE)
+        if name == column or not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = values  # other numeric columns keep their type (integer episodes)
+    if frame.empty:
+        raise ValueError(f"{where} has a header but no rows; need at least {min_steps}")
+    lengths = frame.groupby(EPISODE).size() if EPISODE in frame else pd.Series([len(frame)])
+    short = lengths[lengths < min_steps]
+    if len(short):
+        which = f"{where}: episode {short.index[0]:g}" if EPISODE in frame else where
+        rows = f"{short.iloc[0]} row" + ("s" if short.iloc[0] != 1 else "")
+        raise ValueError(f"{which} has {rows}; every episode needs at least {min_steps} steps")
+    if lengths.nunique() > 1:
+        first, other = lengths.iloc[0], lengths[lengths != lengths.iloc[0]]
         raise ValueError(
-            f"--data file {str(path)!r} has no {column!r} column; its columns are "
-            f"{list(frame.columns)}"
+            f"{where}: episode {lengths.index[0]:g} has {first} rows but episode "
+            f"{other.index[0]:g} has {other.iloc[0]}; every episode must have the same length"
         )
-    values = pd.to_numeric(frame[column], errors="coerce")
-    if values.isna().any() or not np.isfinite(values).all():
-        row = int(np.flatnonzero(values.isna() | ~np.isfinite(values.fillna(0)))[0])
-        raise ValueError(
-            f"--data file {str(path)!r}: {column!r} at row {row + 2} is "
-            f"{frame[column].iloc[row]!r}, not a finite number"
-        )
-    frame[column] = values.astype(float)
-    if len(frame) < 3:
-        raise ValueError(f"--data file {str(path)!r} has {len(frame)} rows; need at least 3")
     return frame
+
+
+EPISODE = "episode"
+"""The optional column that numbers the episodes of an observed-data file."""
+
+
+def _finite(series: pd.Series, where: str, *, whole: bool) -> pd.Series:
+    """``series`` as floats, or a ValueError naming the first value that is no finite number.
+
+    Raises:
+        ValueError: Naming the file, the column and the row (its line in the file).
+    """
+    bool_typed = pd.api.types.is_bool_dtype(series)  # "True" is no observation
+    values = pd.to_numeric(series, errors="coerce").astype(float)
+    bad = ~np.isfinite(values) | bool_typed
+    if whole:
+        bad |= values != np.round(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = series.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        shown = "empty (or NaN)" if isinstance(value, float) and np.isnan(value) else repr(value)
+        wanted = "a whole number" if whole else "a finite number"
+        raise ValueError(f"{where}: {series.name!r} at row {row + 2} is {shown}, not {wanted}")
+    return values
 
 
 def run_data(

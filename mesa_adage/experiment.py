@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +14,17 @@ import mesa
 import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.characteristics import Characteristics, Theta, is_number
 from mesa_adage.fingerprint import describe
 from mesa_adage.leaders import Leader, LeaderFactory
 from mesa_adage.objectives import Objective
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.training import algorithm
+
+
+def is_count(value: object) -> bool:
+    """True for a Python or NumPy integer; False for a bool (``True`` is no count)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Timescales:
         ):
             value = getattr(self, name)
             low = 0 if name in ("warmup_steps", "follower_steps") else 1
-            if not (isinstance(value, int) and value >= low):
+            if not (is_count(value) and value >= low):
                 raise ValueError(f"Timescales.{name}={value!r} must be an integer >= {low}")
         if self.warmup_steps == 0 and self.follower_steps == 0:
             raise ValueError(
@@ -90,11 +97,13 @@ class Timescales:
                 f"followers={self.followers}, so every follower plays an episode"
             )
         for name in ("focus", "follower_average"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be in [0, 1]")
+            value = getattr(self, name)
+            if not (is_number(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"Timescales.{name}={value!r} must be a number in [0, 1]")
         for name in ("follower_lr", "follower_lr_final", "focus_std"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Timescales.{name}={getattr(self, name)!r} must be positive")
+            value = getattr(self, name)
+            if not (is_number(value) and 0 < value < math.inf):
+                raise ValueError(f"Timescales.{name}={value!r} must be a finite positive number")
 
 
 @dataclass(frozen=True)
@@ -157,21 +166,50 @@ class Experiment:
     eval_tasks: int = 4
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and self.name):
+            raise ValueError(f"Experiment name={self.name!r} must be a non-empty string")
+        for name in ("make_model", "objective"):
+            if not callable(getattr(self, name)):
+                raise ValueError(
+                    f"Experiment {self.name!r}: {name}={getattr(self, name)!r} must be callable"
+                )
+        if not (isinstance(self.agent_type, type) and issubclass(self.agent_type, mesa.Agent)):
+            raise ValueError(
+                f"Experiment {self.name!r}: agent_type={self.agent_type!r} must be a mesa.Agent "
+                "subclass (the learning agents' class)"
+            )
+        if not isinstance(self.timescales, Timescales):
+            raise ValueError(
+                f"Experiment {self.name!r}: timescales={self.timescales!r} must be Timescales(...)"
+            )
+        for name in ("leader_kwargs", "algo_kwargs"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(
+                    f"Experiment {self.name!r}: {name}={getattr(self, name)!r} must be a dict of "
+                    "keyword arguments"
+                )
+        for name in ("fit_columns", "track"):
+            columns = getattr(self, name)
+            if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+                raise ValueError(
+                    f"Experiment {self.name!r}: {name}={columns!r} must be a tuple of column "
+                    "names (one name is written ('price',))"
+                )
         if "learning_rate" in self.algo_kwargs:
             raise ValueError(
                 "algo_kwargs sets learning_rate; set the follower learning rates through "
                 "Timescales(follower_lr=..., follower_lr_final=...) instead"
             )
         algorithm(self.algo)
-        for name, low in (("epochs", 1), ("eval_tasks", 1)):
+        for name, low in (("epochs", 1), ("eval_tasks", 1), ("n_copies", 1)):
             value = getattr(self, name)
-            if not (isinstance(value, int) and value >= low):
+            if not (is_count(value) and value >= low):
                 raise ValueError(f"{name}={value!r} must be a positive integer")
         slots = self.slots_per_copy
-        if slots is not None and not (isinstance(slots, int) and slots > 0):
+        if slots is not None and not (is_count(slots) and slots > 0):
             raise ValueError(f"slots_per_copy={slots!r} must be a positive integer or None")
         points = self.profile_points
-        if not (isinstance(points, int) and (points == 0 or points >= 2)):
+        if not (is_count(points) and (points == 0 or points >= 2)):
             raise ValueError(f"profile_points={points!r} must be 0 (no profile) or an integer >= 2")
         declared = model_characteristics(self.make_model)
         if self.characteristics is None:

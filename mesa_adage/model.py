@@ -220,15 +220,21 @@ class AdaptiveModel(mesa.Model):
         try:  # one conversion for all agents; per-agent checks only to name a failure
             own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
             uniform = not own or np.shape(own[0]) == (own_dim,)
-        except ValueError:  # ragged, or another length
+        except (TypeError, ValueError):  # ragged, another length, or not numbers
             uniform = False
         if not uniform:
-            bad = next(
-                (a, o) for a, o in zip(agents, own, strict=True) if np.shape(o) != (own_dim,)
-            )
+            shaped = [np.shape(o) == (own_dim,) for o in own]
+            if all(shaped):
+                row = next((i for i, o in enumerate(own) if not _numbers(o)), 0)
+                raise ValueError(
+                    f"{learner.label('observe', agent_type)} returned {own[row]!r} for agent "
+                    f"{agents[row].unique_id}, not numbers; its observation_space expects "
+                    f"({own_dim},) floats"
+                )
+            row = shaped.index(False)
             raise ValueError(
-                f"{learner.label('observe', agent_type)} returned shape {np.shape(bad[1])} for "
-                f"agent {bad[0].unique_id}; its observation_space expects ({own_dim},)"
+                f"{learner.label('observe', agent_type)} returned shape {np.shape(own[row])} for "
+                f"agent {agents[row].unique_id}; its observation_space expects ({own_dim},)"
             )
         return self._checked(agent_type, learner, agents, own_arr)
 
@@ -331,21 +337,24 @@ class AdaptiveModel(mesa.Model):
         """
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
-        try:
-            if learner.reward_all is not None:
+        if learner.reward_all is not None:
+            label = f"{learner.label('reward_all', agent_type)} must return one number per agent"
+            try:
                 values = np.asarray(learner.reward_all(agents), dtype=np.float64)
-                if values.shape != (len(agents),):
-                    raise ValueError(f"shape {values.shape} for {len(agents)} agents")
-            else:
-                values = np.fromiter(
-                    map(learner.reward, agents), dtype=np.float64, count=len(agents)
-                )
-        except (TypeError, ValueError) as err:
-            part = "reward_all" if learner.reward_all is not None else "reward"
-            raise ValueError(
-                f"{learner.label(part, agent_type)} must return "
-                f"{'one number per agent' if part == 'reward_all' else 'a number'} ({err})"
-            ) from None
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{label} ({err})") from None
+            if values.shape != (len(agents),):
+                raise ValueError(f"{label} (shape {values.shape} for {len(agents)} agents)")
+        else:
+            raw = [learner.reward(a) for a in agents]
+            try:
+                values = np.fromiter(raw, dtype=np.float64, count=len(agents))
+            except (TypeError, ValueError) as err:
+                row = next((i for i, r in enumerate(raw) if not _numbers(r, scalar=True)), 0)
+                raise ValueError(
+                    f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
+                    f"{agents[row].unique_id}; it must return one number ({err})"
+                ) from None
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])
             raise ValueError(
@@ -363,6 +372,15 @@ def theta_reporters(space: Characteristics) -> dict[str, Any]:
 @cache
 def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
     return Learner.of(agent_type)
+
+
+def _numbers(value: Any, *, scalar: bool = False) -> bool:
+    """True if ``value`` converts to floats (to one float if ``scalar``)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return array.ndim == 0 if scalar else True
 
 
 def _decided(agent: mesa.Agent, learner: Learner) -> None:

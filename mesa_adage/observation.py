@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mesa_adage.characteristics import Characteristics
+from mesa_adage.characteristics import Characteristics, is_number
 
 
 class ObservationModel:
@@ -79,8 +79,11 @@ class Noisy(ObservationModel):
     names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.sigma >= 0:
-            raise ValueError(f"Noisy: sigma={self.sigma} must be >= 0")
+        if not (is_number(self.sigma) and 0 <= self.sigma < np.inf):
+            raise ValueError(
+                f"Noisy: sigma={self.sigma!r} must be a finite number >= 0 (normalised units: 1.0 "
+                "is half the range)"
+            )
 
     def _idx(self, space: Characteristics) -> list[int]:
         return [space.index(n) for n in self.names] if self.names else list(range(len(space)))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 
-from mesa_adage.characteristics import Characteristics
+from mesa_adage.characteristics import Characteristics, is_number
 
 
 class Sampler:
@@ -29,6 +30,14 @@ class Uniform(Sampler):
     low: Mapping[str, float] = field(default_factory=dict)
     high: Mapping[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise ValueError(
+                    f"Uniform: {name}={getattr(self, name)!r} must be a mapping of parameter "
+                    "names to numbers, e.g. {'lam': 0.3}"
+                )
+
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         lo = space.to_vector(
             {**space.defaults, **{p.name: p.low for p in space.params}, **self.low}
@@ -36,6 +45,13 @@ class Uniform(Sampler):
         hi = space.to_vector(
             {**space.defaults, **{p.name: p.high for p in space.params}, **self.high}
         )
+        if (lo > hi).any():
+            i = int(np.flatnonzero(lo > hi)[0])
+            name = space.names[i]
+            raise ValueError(
+                f"Uniform: low[{name!r}]={lo[i]:g} is above high[{name!r}]={hi[i]:g}; "
+                "allowed is low <= high"
+            )
         return rng.uniform(lo, hi, size=(n, len(space)))
 
 
@@ -49,8 +65,7 @@ class Grid(Sampler):
     points: int = 5
 
     def __post_init__(self) -> None:
-        if self.points < 2:
-            raise ValueError(f"Grid: points={self.points} must be at least 2")
+        check_points(self.points, "Grid")
 
     def grid(self, space: Characteristics) -> np.ndarray:
         """All grid points, shape ``(points ** k, k)``."""
@@ -74,8 +89,15 @@ class Normal(Sampler):
     std: float = 0.1
 
     def __post_init__(self) -> None:
-        if not self.std > 0:
-            raise ValueError(f"Normal: std={self.std} must be positive (a fraction of the range)")
+        if not isinstance(self.mean, Mapping):
+            raise ValueError(
+                f"Normal: mean={self.mean!r} must be a mapping of parameter names to numbers"
+            )
+        if not (is_number(self.std) and 0 < self.std < np.inf):
+            raise ValueError(
+                f"Normal: std={self.std!r} must be a finite positive number (a fraction of the "
+                "range)"
+            )
 
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         mean = space.to_vector(self.mean)
@@ -91,13 +113,30 @@ class Normal(Sampler):
         raise RuntimeError("Normal: could not draw inside the bounds; is the mean inside them?")
 
 
+def check_points(points: object, where: str) -> None:
+    """Grid values per parameter: an integer, at least 2.
+
+    Raises:
+        ValueError: Otherwise, naming ``where`` and the value.
+    """
+    if not (isinstance(points, Integral) and not isinstance(points, bool) and points >= 2):
+        raise ValueError(f"{where}: points={points!r} must be an integer >= 2")
+
+
 def check_weights(weights: Sequence[float], where: str) -> np.ndarray:
     """Probabilities as an array: finite, non-negative and summing to one.
 
     Raises:
         ValueError: Otherwise, naming ``where`` and the weights.
     """
-    w = np.asarray(weights, dtype=float)
+    try:
+        if isinstance(weights, str | bytes) or not all(map(is_number, weights)):
+            raise TypeError
+        w = np.asarray(weights, dtype=float)
+    except TypeError:
+        raise ValueError(
+            f"{where}: weights={weights!r} must be a sequence of numbers (probabilities)"
+        ) from None
     if w.ndim != 1 or not len(w) or not np.isfinite(w).all() or (w < 0).any():
         raise ValueError(f"{where}: weights {list(weights)} must be finite and non-negative")
     if abs(w.sum() - 1.0) > 1e-6:
@@ -118,6 +157,7 @@ class Categorical(Sampler):
     probs: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        check_points(self.points, "Categorical")
         if self.probs is not None:
             check_weights(self.probs, "Categorical")
 
@@ -149,8 +189,16 @@ class Weighted(Sampler):
 
     def __post_init__(self) -> None:
         check_weights(self.weights, "Weighted")
+        wrong = [t for t in self.thetas if not isinstance(t, Mapping)]
+        if wrong:
+            raise ValueError(
+                f"Weighted: theta {wrong[0]!r} must be a mapping of parameter names to numbers"
+            )
         if len(self.thetas) != len(self.weights):
-            raise ValueError(f"Weighted: {len(self.thetas)} thetas but {len(self.weights)} weights")
+            raise ValueError(
+                f"Weighted: {len(self.thetas)} thetas but {len(self.weights)} weights; give one "
+                "weight per theta"
+            )
 
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         support = np.array([space.to_vector({**space.defaults, **t}) for t in self.thetas])
@@ -163,6 +211,12 @@ class Fixed(Sampler):
 
     theta: Mapping[str, float]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.theta, Mapping):
+            raise ValueError(
+                f"Fixed: theta={self.theta!r} must be a mapping of parameter names to numbers"
+            )
+
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.tile(space.to_vector(self.theta), (n, 1))
 
@@ -174,6 +228,18 @@ class Mixture(Sampler):
     first: Sampler
     second: Sampler
     weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("first", "second"):
+            if not isinstance(getattr(self, name), Sampler):
+                raise ValueError(
+                    f"Mixture: {name}={getattr(self, name)!r} must be a Sampler, e.g. Uniform()"
+                )
+        if not (is_number(self.weight) and 0.0 <= self.weight <= 1.0):
+            raise ValueError(
+                f"Mixture: weight={self.weight!r} must be a number in [0, 1] (the probability "
+                "of drawing from first)"
+            )
 
     def sample(self, space: Characteristics, rng: np.random.Generator, n: int) -> np.ndarray:
         pick = rng.random(n) < self.weight

@@ -1,7 +1,9 @@
 import json
+import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from mesa_adage.cli import main
@@ -94,11 +96,22 @@ def test_calibration_from_a_csv(tmp_path, capsys):
         "episode,price\n"
         + "".join(f"{e},{5.5 + 0.1 * (t % 3)}\n" for e in range(3) for t in range(50))
     )
+    run = tmp_path / "run"
     code, stdout, _ = run_cli(
-        capsys, "run", SPEC, "--data", str(data), "--out", str(tmp_path / "run"), "--quiet"
+        capsys, "run", SPEC, "--data", str(data), "--out", str(run), "--quiet"
     )
-    assert code == 0 and "recovered" in stdout
-    assert "target_theta" not in json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert code == 0
+    # The run calibrates to the file: it keeps it, and the model's episodes are as long as its.
+    pd.testing.assert_frame_equal(pd.read_csv(run / "observed.csv"), pd.read_csv(data))
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["kwargs"] == {"horizon": 50}
+    assert config["data"]["rows"] == 150 and config["target_theta"] is None
+    # What it prints is the answer it wrote: no true theta, the recovered one, its objective.
+    summary = json.loads((run / "summary.json").read_text())
+    assert "target_theta" not in summary
+    for name, value in summary["theta"].items():
+        assert re.search(rf"^{name}\s+-\s+{value:.4g}\s+-$", stdout, re.MULTILINE), stdout
+    assert f"objective {summary['objective']:.4g}; run folder {run}" in stdout
 
 
 @pytest.mark.parametrize(
@@ -113,8 +126,8 @@ def test_calibration_from_a_csv(tmp_path, capsys):
             "--leader 'bayes' is unknown; allowed are ['cmaes', 'distribution'",
         ),
         (["--data", "missing.csv"], "'missing.csv' does not exist"),
-        (["--epochs", "0"], "epochs=0 must be a positive integer"),
-        (["--followers", "0"], "Timescales.followers=0 must be an integer >= 1"),
+        (["--epochs", "0"], "argument --epochs: expected an integer >= 1, got '0'"),
+        (["--followers", "0"], "argument --followers: expected an integer >= 1, got '0'"),
         (["--followers", "3"], "eval_rollouts=2 must be at least followers=3"),
     ],
 )
@@ -145,7 +158,7 @@ def test_resume_refuses_a_changed_data_file(capsys, tmp_path):
     [
         ("episode,volume\n0,1\n0,2\n0,3\n", "has no 'price' column"),
         ("price\n5.1\nabc\n5.3\n", "'price' at row 3 is 'abc', not a finite number"),
-        ("price\n5.1\n", "need at least 3"),
+        ("price\n5.1\n", "has 1 row; every episode needs at least 3 steps"),
         ("", "not a readable CSV"),
     ],
 )

@@ -50,10 +50,13 @@ def test_eval_writes_the_report_into_the_run_folder(run, capsys):
         (["--train-range", "target=0.4"], "bad --train-range fragment 'target=0.4'"),
         (["--train-range", "speed=0:0.4"], "train_range names 'speed', which is not a parameter"),
         (["--train-range", "target=0.5:0.9"], "must satisfy -0.8 <= low < high <= 0.8"),
-        (["--train-range", "target=0:0.4", "--points", "1"], "points=1 must be an integer >= 2"),
+        (
+            ["--train-range", "target=0:0.4", "--points", "1"],
+            "argument --points: expected an integer >= 2, got '1'",
+        ),
         (
             ["--train-range", "target=0:0.4", "--specialist-steps", "0"],
-            "specialist_steps=0 must be a positive integer",
+            "argument --specialist-steps: expected an integer >= 1, got '0'",
         ),
     ],
 )

@@ -83,7 +83,14 @@ def test_run_writes_the_run_folder(tmp_path):
     assert {"target", "objective", "follower_return", "env_steps"} <= set(history.columns)
     assert len(pd.read_csv(run / "candidates.csv")) == 12
     assert set(result.theta) == {"target"}
-    assert result.objective <= 0.0  # a calibration score: 0 is a perfect fit
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["theta"] == result.theta and summary["objective"] == result.objective
+    # The objective is the answer's own episodes scored against the data the folder keeps.
+    observed = pd.read_csv(run / "observed.csv")
+    pd.testing.assert_frame_equal(observed, toy_data(0), check_dtype=False)
+    assert len(result.rollouts) == TINY.eval_rollouts
+    score = calibration(observed, "mean_action", ["mean", "path_mae"])(result.rollouts)
+    assert result.objective == pytest.approx(score, rel=1e-12)
 
 
 def test_same_seed_same_history(tmp_path):
