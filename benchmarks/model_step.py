@@ -146,6 +146,15 @@ def per_step(step: Callable[[], None], steps: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def step_peak(model) -> int:
+    """Peak bytes allocated during one step (tracemalloc)."""
+    tracemalloc.start()
+    model.step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def memory_per_agent(build: Callable[[], object], n: int) -> float:
     """Bytes allocated per agent while building the model (tracemalloc)."""
     tracemalloc.start()
@@ -175,9 +184,10 @@ def main() -> None:
     )
     print(
         "\n| model | N | batched ms/step | per-agent ms/step | limit ms/step | batched / limit "
-        "| per-agent / batched | steps/s | bytes/agent |"
+        "| per-agent / batched | steps/s | bytes/agent | step peak bytes/agent |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    scaling: dict[str, list[tuple[int, float]]] = {}
     for name, (model_class, agent_class, params, policy_name, limit) in MODELS.items():
         policy = SB3Policy(PPO.load(POLICIES / f"{policy_name}.zip", device="cpu"))
         for n in args.agents:
@@ -195,15 +205,23 @@ def main() -> None:
             print(
                 f"| {name} | {n:,} | {1e3 * t_batched:.2f} | {1e3 * t_agent:.2f} | "
                 f"{1e3 * t_limit:.2f} | {t_batched / t_limit:.2f}x | {t_agent / t_batched:.1f}x "
-                f"| {1 / t_batched:,.0f} | {memory_per_agent(build, n):,.0f} |",
+                f"| {1 / t_batched:,.0f} | {memory_per_agent(build, n):,.0f} "
+                f"| {step_peak(batched) / n:,.0f} |",
                 flush=True,
             )
+            scaling.setdefault(name, []).append((n, t_batched))
             if name == "taxation" and n in TAXAI:
                 print(
                     f"|  | TaxAI at {n:,} | | | | | | {TAXAI[n]:,.0f} (ours "
-                    f"{1 / t_batched / TAXAI[n]:,.0f}x) | |",
+                    f"{1 / t_batched / TAXAI[n]:,.0f}x) | | |",
                     flush=True,
                 )
+    print("\n| model | per-agent slope (least squares, us/agent) | intercept (ms) |")
+    print("|---|---|---|")
+    for name, points in scaling.items():
+        n, t = np.array(points, dtype=float).T
+        slope, intercept = np.polyfit(n, t, 1)
+        print(f"| {name} | {1e6 * slope:.2f} | {1e3 * intercept:.2f} |")
 
 
 if __name__ == "__main__":
