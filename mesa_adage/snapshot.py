@@ -8,8 +8,8 @@ minibatches). Restoring all of them and training on gives, to the bit, what the 
 have given without the interruption.
 
 A snapshot is one file: a JSON header line (format, the key of the phase it belongs to, the
-payload's size and sha256) and a cloudpickle payload, written atomically. Like the policy
-files it is a pickle: load only run folders you trust.
+agent-steps done, the payload's size and sha256) and a cloudpickle payload, written
+atomically. Like the policy files it is a pickle: load only run folders you trust.
 """
 
 from __future__ import annotations
@@ -61,7 +61,13 @@ def save(path: Path, key: str, algo: BaseAlgorithm, env: MesaVecEnv, done: int) 
             "done": done,
         }
     )
-    header = {"format": FORMAT, "key": key, "size": len(payload), "sha256": sha256(payload)}
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "done": done,
+        "size": len(payload),
+        "sha256": sha256(payload),
+    }
     atomic_write(path, json.dumps(header).encode() + b"\n" + payload)
 
 

@@ -14,6 +14,18 @@ from mesa_adage.training import TrainTask, learn
 from tests.toy import Guesser, Toy
 
 
+class Steps(BaseCallback):
+    """Counts the VecEnv steps a phase runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+
+    def _on_step(self) -> bool:
+        self.steps += 1
+        return True
+
+
 class Interrupt(BaseCallback):
     """Stops the phase (as a kill would) at the ``at``-th rollout, after the snapshot there."""
 
@@ -66,13 +78,15 @@ def same(a, b):
     ],
 )
 def test_a_resumed_phase_equals_an_uninterrupted_one(tmp_path, algo, kwargs):
-    full = learn(dataclasses.replace(task(algo, tmp_path / "a", **kwargs), snapshot=None))
-    (tmp_path / "b").mkdir()
-    cut = task(algo, tmp_path / "b", **kwargs)
+    counted = Steps()
+    full = learn(dataclasses.replace(task(algo, tmp_path, **kwargs), snapshot=None), counted)
+    cut = task(algo, tmp_path, **kwargs)
     with pytest.raises(KeyboardInterrupt):
         learn(cut, Interrupt(at=3))
     assert cut.snapshot.exists()
-    same(full, learn(cut))
+    rest = Steps()
+    same(full, learn(cut, rest))
+    assert 0 < rest.steps < counted.steps  # it went on from the snapshot, not from the start
 
 
 def test_a_snapshot_of_another_phase_is_ignored_and_a_damaged_one_is_an_error(tmp_path):
