@@ -15,7 +15,8 @@ The scheduler owns the loop and nothing else: :class:`~mesa_adage.followers.Foll
 leader state, so a resumed run reproduces an uninterrupted one exactly. The checkpoint of an
 epoch is committed at once or not at all (:mod:`~mesa_adage.checkpoint`), and a follower
 phase in progress is snapshotted as it goes (:mod:`~mesa_adage.snapshot`), so a run killed
-at any point resumes with at most a few minutes of work lost.
+at any point loses at most the epoch in progress, and of a long follower phase (the warm-up)
+at most ``snapshot_seconds`` of training.
 """
 
 from __future__ import annotations
@@ -260,12 +261,6 @@ class LeaderScheduler:
         files["state.json"] = json.dumps(state).encode()
         self.record.commit(self.epoch, files)
         self.followers.drop_snapshots()
-
-    @property
-    def committed(self) -> int | None:
-        """The last committed epoch (0: the warm-up), or None if nothing is committed."""
-        found = self.record.load_checkpoint() if self.record else None
-        return None if found is None else found.epoch
 
     def _record_epoch(
         self,
