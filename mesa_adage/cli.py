@@ -7,6 +7,7 @@ import importlib
 import inspect
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from mesa_adage.characteristics import Characteristics, Theta, parse_theta
+from mesa_adage.checkpoint import CheckpointError, read_checkpoint
 from mesa_adage.executors import EXECUTORS, make_executor
 from mesa_adage.experiment import Experiment
 from mesa_adage.leaders import LEADERS
 from mesa_adage.policies import SB3Policy
+from mesa_adage.record import CHECKPOINT, RunRecord
 from mesa_adage.reporting import RunResult
 from mesa_adage.scheduler import LeaderScheduler
 
@@ -156,6 +159,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default runs/<experiment>-seed<seed>)")
     run.add_argument("--leader", help=f"leader, one of {', '.join(sorted(LEADERS))}")
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run.add_argument(
+        "--restart", action="store_true", help="discard the run in --out and start again"
+    )
+    run.add_argument(
+        "--snapshot-seconds",
+        type=float,
+        default=300.0,
+        help="save a follower phase in progress at most this often, so an interrupted run "
+        "loses at most this much training (default 300; 0 saves after every rollout; results "
+        "do not depend on it)",
+    )
     run.add_argument("--target-theta", help="calibration: generate data at name=value,...")
     run.add_argument("--data", help="calibration: CSV of observed series")
     run.add_argument(
@@ -338,12 +352,33 @@ def check_run_matches(run_dir: Path, experiment: Experiment, spec: str) -> None:
         )
 
 
+def interrupted(argv: Sequence[str] | None, out: Path | None) -> str:
+    """The one line ``adage run`` prints on Ctrl-C: what is kept, and the command to go on."""
+    words = [w for w in (sys.argv[1:] if argv is None else argv) if w != "--restart"]
+    if out is None or not (out / "config.json").is_file():
+        return f"adage: interrupted before the run began; run again: adage {shlex.join(words)}"
+    if "--out" not in words:
+        words += ["--out", str(out)]
+    if "--resume" not in words:
+        words.append("--resume")
+    try:
+        found = read_checkpoint(out / CHECKPOINT)
+    except CheckpointError:
+        found = None
+    if found is None:
+        kept = "no finished phase yet (the warm-up goes on from its last snapshot)"
+    else:
+        kept = "the warm-up" if found.epoch == 0 else f"epoch {found.epoch}"
+    return f"adage: interrupted; {out} keeps {kept}; resume with: adage {shlex.join(words)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``adage``; returns the exit status (2 for bad input, as argparse's)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a flag argparse refused (it printed why)
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
+    out: Path | None = None
     if args.command == "eval":
         try:
             return evaluate_run(args)
@@ -359,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
         check_out(out)
+        if args.restart:
+            if args.resume:
+                raise ValueError("--resume and --restart exclude each other; pass one")
+            RunRecord.discard(out)
         # Last, after every check: a Ray executor starts a local cluster as it is made.
         executor = make_executor(args.executor, workers=args.workers, address=args.address)
         with executor:
@@ -372,10 +411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 storage=args.storage,
                 resume=args.resume,
                 progress=not args.quiet,
+                snapshot_seconds=args.snapshot_seconds,
             ).run()
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"adage: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(interrupted(argv, out), file=sys.stderr)
+        return 130
     print(result_table(experiment.space, result.theta, experiment.target_theta))
     print(f"objective {result.objective:.4g}; run folder {out}")
     return 0

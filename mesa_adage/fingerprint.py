@@ -4,14 +4,18 @@ A run folder must never mix two different runs, so its config records the model 
 the objective and the data, not only the settings. Objects are described by what they are,
 never by their memory address: a class or function by its import path, a function also by
 a digest of its code and of the values it closes over, a ``functools.partial`` by its
-function and arguments, a data frame by a digest of its contents.
+function and arguments, a callable object by its class and attributes, a data frame by a
+digest of its contents. :func:`parameters` lists what a model factory runs with, defaults
+included, so a changed default is a changed run.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import types
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -66,5 +70,25 @@ def describe(obj: Any) -> Any:
         return {str(k): describe(v) for k, v in obj.items()}
     text = repr(obj)
     if " at 0x" in text:  # a default repr names the address, which changes every run
-        return f"{type(obj).__module__}.{type(obj).__qualname__}"
+        name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        if callable(obj) and hasattr(obj, "__dict__"):  # a factory object: its settings count
+            return {"object": name, "attributes": describe(dict(sorted(vars(obj).items())))}
+        return name
     return text
+
+
+def parameters(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters ``factory`` runs with when called as ``factory(theta=..., seed=...)``.
+
+    Every parameter with a default, described: a class's constructor defaults (a parameter
+    dataclass, a horizon), and the values a ``functools.partial`` binds.
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return {}
+    return {
+        name: describe(p.default)
+        for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty and name not in ("theta", "seed")
+    }

@@ -19,9 +19,9 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
+from mesa_adage.checkpoint import CheckpointError
 from mesa_adage.executors import Executor, SerialExecutor
 from mesa_adage.policies import SB3Policy
-from mesa_adage.record import atomic_write
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.samplers import Sampler
 from mesa_adage.seeds import FOLLOWER, TRAIN_SEED, derive_seed
@@ -55,6 +55,10 @@ class Followers:
         slots_per_copy: Most learning agents alive at once in one copy (None: a first
             episode's count).
         executor: Where members train; they train side by side when it has several workers.
+        snapshots: A folder where each member saves a phase in progress (at most every
+            ``snapshot_seconds``) and resumes it from; None for no snapshots. The workers
+            must see it (this machine's processes do).
+        snapshot_seconds: Least time between snapshots of a member (0: every rollout).
     """
 
     def __init__(
@@ -71,6 +75,8 @@ class Followers:
         n_copies: int = 8,
         slots_per_copy: int | None = None,
         executor: Executor | None = None,
+        snapshots: Path | None = None,
+        snapshot_seconds: float = 300.0,
     ) -> None:
         self.make_model = make_model
         self.agent_type = agent_type
@@ -83,6 +89,8 @@ class Followers:
         self.n_copies = n_copies
         self.slots_per_copy = slots_per_copy
         self.executor = executor or SerialExecutor()
+        self.snapshots = snapshots
+        self.snapshot_seconds = snapshot_seconds
         self.states: list[bytes] = []
         self.averages: list[dict[str, torch.Tensor]] = []
         self.env_steps = 0
@@ -107,7 +115,21 @@ class Followers:
             train_seed=derive_seed(self.seed, epoch, TRAIN_SEED, member),
             init_seed=init,
             state=self.states[member] if member < len(self.states) else None,
+            snapshot=self.snapshot_path(epoch, member) if self.snapshots else None,
+            snapshot_seconds=self.snapshot_seconds,
+            warmup=epoch == 0,
         )
+
+    def snapshot_path(self, epoch: int, member: int) -> Path:
+        """The snapshot file of a member's phase in progress in ``epoch`` (0: the warm-up)."""
+        assert self.snapshots is not None
+        return self.snapshots / f"epoch-{epoch:04d}-member-{member}.snapshot"
+
+    def drop_snapshots(self) -> None:
+        """Delete every snapshot: call once the phases they belong to are committed."""
+        if self.snapshots is not None:
+            for path in self.snapshots.glob("*.snapshot"):
+                path.unlink(missing_ok=True)
 
     def train(self, steps: int, sampler: Sampler, epoch: int, *, progress: bool = True) -> float:
         """Train every member for ``steps`` agent-steps with theta drawn from ``sampler``.
@@ -175,21 +197,47 @@ class Followers:
 
     # ------------------------------------------------------------------ files
 
-    def save(self, directory: Path) -> None:
-        """Write every member's algorithm (with optimiser state) and averaged weights."""
+    def files(self) -> dict[str, bytes]:
+        """Every member's algorithm (with optimiser state) and averaged weights, by file name."""
+        files = {}
         for member, (state, average) in enumerate(zip(self.states, self.averages, strict=True)):
-            path = directory / policy_file(member)
-            atomic_write(path, state)
             buffer = io.BytesIO()
             torch.save(average, buffer)
-            atomic_write(_average_path(path), buffer.getvalue())
+            files[policy_file(member)] = state
+            files[average_file(member)] = buffer.getvalue()
+        return files
 
-    def load(self, directory: Path, env_steps: int) -> None:
-        """Restore the population written by :meth:`save`."""
-        paths = [directory / policy_file(member) for member in range(self.size)]
-        self.states = [path.read_bytes() for path in paths]
-        self.averages = [torch.load(_average_path(path)) for path in paths]
-        self.env_steps = env_steps
+    def load(self, files: dict[str, bytes], env_steps: int) -> None:
+        """Restore the population from :meth:`files`.
+
+        Raises:
+            CheckpointError: If a member's file is missing or cannot be read, naming it.
+        """
+        states, averages = [], []
+        for member in range(self.size):
+            name = policy_file(member)
+            if name not in files or average_file(member) not in files:
+                raise CheckpointError(
+                    f"the checkpoint holds no {name} or {average_file(member)}, but the run has "
+                    f"{self.size} followers; was --followers changed? Resume with the run's own"
+                )
+            try:
+                self.algo.load(io.BytesIO(files[name]), device="cpu")
+            except Exception as err:  # zipfile, pickle and torch errors have no common base
+                raise CheckpointError(
+                    f"checkpoint file {name} is not a readable {self.algo.__name__} model "
+                    f"({type(err).__name__}: {err})"
+                ) from None
+            try:
+                average = torch.load(io.BytesIO(files[average_file(member)]))
+            except Exception as err:
+                raise CheckpointError(
+                    f"checkpoint file {average_file(member)} is not readable torch weights "
+                    f"({type(err).__name__}: {err})"
+                ) from None
+            states.append(files[name])
+            averages.append(average)
+        self.states, self.averages, self.env_steps = states, averages, env_steps
 
     def save_answer(self, directory: Path) -> None:
         """Write each member as an SB3 model file holding the weights the leader evaluated."""
@@ -199,5 +247,6 @@ class Followers:
             algo.save(directory / policy_file(member))
 
 
-def _average_path(policy_path: Path) -> Path:
-    return policy_path.with_name(policy_path.name.replace(".zip", "_average.pt"))
+def average_file(member: int) -> str:
+    """File name of a follower's averaged weights: ``policy_average.pt``, ..."""
+    return policy_file(member).replace(".zip", "_average.pt")

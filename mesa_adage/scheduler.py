@@ -12,11 +12,17 @@ The scheduler owns the loop and nothing else: :class:`~mesa_adage.followers.Foll
 :class:`~mesa_adage.evaluator.Evaluator` scores, an executor runs both, a leader decides, and
 :mod:`~mesa_adage.reporting` writes the results. Every random stream of epoch k derives from
 ``(seed, k)`` and the checkpoint holds the policies (with their optimiser states) and the
-leader state, so a resumed run reproduces an uninterrupted one exactly.
+leader state, so a resumed run reproduces an uninterrupted one exactly. The checkpoint of an
+epoch is committed at once or not at all (:mod:`~mesa_adage.checkpoint`), and a follower
+phase in progress is snapshotted as it goes (:mod:`~mesa_adage.snapshot`), so a run killed
+at any point loses at most the epoch in progress, and of a long follower phase (the warm-up)
+at most ``snapshot_seconds`` of training.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from functools import partial
 from pathlib import Path
@@ -27,11 +33,12 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from mesa_adage.characteristics import Theta
+from mesa_adage.checkpoint import CheckpointError, crash_point, state_value
 from mesa_adage.data import run_data
 from mesa_adage.evaluator import Evaluator
-from mesa_adage.executors import Executor, make_executor
+from mesa_adage.executors import Executor, ProcessExecutor, make_executor
 from mesa_adage.experiment import Experiment
-from mesa_adage.fingerprint import describe
+from mesa_adage.fingerprint import describe, parameters
 from mesa_adage.followers import Followers
 from mesa_adage.leaders import Leader, LeaderFactory, make_leader
 from mesa_adage.policies import SB3Policy
@@ -58,6 +65,8 @@ class LeaderScheduler:
         storage: Optuna storage URL for an Optuna leader (default: the run folder).
         resume: Continue the run in ``run_dir`` from its last checkpoint.
         progress: Show progress bars.
+        snapshot_seconds: Least time between snapshots of a follower phase in progress (0:
+            at every rollout); results do not depend on it.
     """
 
     def __init__(
@@ -72,6 +81,7 @@ class LeaderScheduler:
         storage: str | None = None,
         resume: bool = False,
         progress: bool = True,
+        snapshot_seconds: float = 300.0,
     ) -> None:
         self.experiment = experiment
         self.seed = seed
@@ -79,6 +89,11 @@ class LeaderScheduler:
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
             raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
         self.ts = experiment.timescales
+        if not (isinstance(snapshot_seconds, int | float) and 0 <= snapshot_seconds < math.inf):
+            raise ValueError(
+                f"snapshot_seconds (--snapshot-seconds) = {snapshot_seconds!r} must be a finite "
+                "number of seconds >= 0"
+            )
         self.progress = progress
         self.space = experiment.space
         spec = experiment.leader if leader is None else leader
@@ -91,18 +106,21 @@ class LeaderScheduler:
                 **experiment.config(),
                 "leader": describe(spec),
                 "leader_kwargs": describe(kwargs),
+                "model_parameters": parameters(experiment.make_model),
             }
             self.record.check_config({**config, "seed": seed}, resume=resume)
         self.leader.bind(self.record.path if self.record else None, experiment.name)
         self._owns_executor = isinstance(executor, str)
         self.executor = make_executor(executor) if isinstance(executor, str) else executor
-        saved = self.record.path / "observed.csv" if self.record else None
         note = f"{experiment.name}: generating the observed data ..."
         announce = (lambda: tqdm.write(note)) if progress else None
         try:
-            self.data = run_data(
-                experiment.data, saved, derive_seed(seed, 0, FINAL), self.executor, announce
-            )
+            self.data = self.record.observed() if self.record else None
+            if self.data is None:
+                seed_data = derive_seed(seed, 0, FINAL)
+                self.data = run_data(experiment.data, None, seed_data, self.executor, announce)
+                if self.record is not None and self.data is not None:
+                    self.data = self.record.save_observed(self.data)
         except BaseException:  # an executor made here (a local Ray) must not outlive the error
             if self._owns_executor:
                 self.executor.close()
@@ -120,6 +138,8 @@ class LeaderScheduler:
             n_copies=experiment.n_copies,
             slots_per_copy=experiment.slots_per_copy,
             executor=self.executor,
+            snapshots=self._snapshot_folder(),
+            snapshot_seconds=snapshot_seconds,
         )
         self.evaluator = Evaluator(
             experiment.make_model,
@@ -130,6 +150,15 @@ class LeaderScheduler:
             min_tasks=experiment.eval_tasks,
         )
         self.epoch = 0
+
+    def _snapshot_folder(self) -> Path | None:
+        """Where follower phases save their progress: this machine's workers only."""
+        local = self.executor.in_process or isinstance(self.executor, ProcessExecutor)
+        if self.record is None or not local:
+            return None
+        folder = self.record.checkpoint / "phase"
+        folder.mkdir(exist_ok=True)
+        return folder
 
     def training_sampler(self) -> Sampler:
         """The theta distribution of the next follower phase: the leader's, or the focus mix."""
@@ -185,31 +214,53 @@ class LeaderScheduler:
         return self._finish(time.perf_counter() - start)
 
     def _score(self, policies: list[SB3Policy], scored: list, thetas: list[Theta]) -> list[float]:
+        crash_point("evaluate")
         values, groups = self.evaluator.score(thetas, policies)
         scored.extend(zip(values, groups, strict=True))
+        crash_point("evaluated")
         return values
 
     def _restore(self) -> None:
-        state = self.record.load_state() if self.record else None
-        if state is None:
+        """Continue from the last committed checkpoint, if there is one.
+
+        Raises:
+            CheckpointError: If the checkpoint is damaged, partial or of another format.
+        """
+        found = self.record.load_checkpoint() if self.record else None
+        if found is None:
             return
-        self.epoch = int(state["epoch"])
-        self.leader.load_state_dict(state["leader"])
-        self.followers.load(self.record.checkpoint, int(state["env_steps"]))
+        epoch, folder, files = found
+        where = str(folder / "state.json")
+        try:
+            state = json.loads(state_value(files, "state.json", "the checkpoint"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"{where} is not readable JSON ({err})") from None
+        env_steps = state_value(state, "env_steps", where)
+        leader = state_value(state, "leader", where)
+        try:
+            self.leader.load_state_dict(leader)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{where}: the {self.leader.name} leader's state is incomplete or of another "
+                f"leader ({type(err).__name__}: {err}); resume with the run's own --leader"
+            ) from None
+        self.followers.load(files, int(env_steps))
+        self.epoch = epoch
         for name in ("history.csv", "candidates.csv"):
             self.record.truncate(name, self.epoch)
 
     def _checkpoint(self) -> None:
         if self.record is None:
             return
-        self.followers.save(self.record.checkpoint)
-        self.record.commit(
-            {
-                "epoch": self.epoch,
-                "env_steps": self.followers.env_steps,
-                "leader": self.leader.state_dict(),
-            }
-        )
+        files = self.followers.files()
+        state = {
+            "epoch": self.epoch,
+            "env_steps": self.followers.env_steps,
+            "leader": self.leader.state_dict(),
+        }
+        files["state.json"] = json.dumps(state).encode()
+        self.record.commit(self.epoch, files)
+        self.followers.drop_snapshots()
 
     def _record_epoch(
         self,
@@ -235,7 +286,9 @@ class LeaderScheduler:
             "env_steps": self.followers.env_steps,
             "seconds": round(seconds, 2),
         }
+        crash_point("record")
         self.record.append("history.csv", [row])
+        crash_point("recorded")
 
     def _finish(self, seconds: float) -> RunResult:
         policies = self.followers.policies()
@@ -246,6 +299,7 @@ class LeaderScheduler:
             scored.extend(zip(thetas, values, groups, strict=True))
             return values
 
+        crash_point("finish")
         answer, value, shown = self.leader.conclude(evaluate, self.ts.final_top_k)
         rollouts = [r for theta, _, group in scored if theta in shown for r in group]
         history = self.record.table("history.csv") if self.record else pd.DataFrame()
@@ -271,5 +325,6 @@ class LeaderScheduler:
             "candidates_evaluated": len(self.leader.history),
             "wall_seconds_this_session": round(seconds, 1),
         }
+        crash_point("report")
         write_report(self.record, self.experiment, result, summary, profile)
         return result

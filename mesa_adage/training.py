@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mesa
 import stable_baselines3
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.type_aliases import Schedule
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from mesa_adage import snapshot
+from mesa_adage.checkpoint import sha256
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.samplers import Sampler
 from mesa_adage.vec_env import MesaVecEnv
@@ -56,6 +59,11 @@ class TrainTask:
         train_seed: Seed of the algorithm's own randomness in this phase.
         init_seed: Seed of the network's initial weights (used when ``state`` is None).
         state: The algorithm saved at the end of its last phase; None to create it.
+        snapshot: A file to save the phase in progress to, every ``snapshot_seconds``, and to
+            resume it from (see :mod:`~mesa_adage.snapshot`); None for no snapshots.
+        snapshot_seconds: Least time between snapshots (0: at every rollout).
+        warmup: The phase is the warm-up (names its crash points, ``warmup-step`` against
+            ``train-step``).
     """
 
     make_model: ModelFactory
@@ -71,6 +79,15 @@ class TrainTask:
     train_seed: int
     init_seed: int
     state: bytes | None = field(default=None, repr=False)
+    snapshot: Path | None = None
+    snapshot_seconds: float = 300.0
+    warmup: bool = False
+
+    def key(self) -> str:
+        """Identifies the phase: its start state, length and seeds (a snapshot's owner)."""
+        start = sha256(self.state or b"")
+        seeds = (self.steps, self.env_seed, self.train_seed, self.init_seed, self.n_copies)
+        return sha256(f"{start} {seeds} {self.algo.__name__}".encode())
 
 
 @dataclass(frozen=True)
@@ -95,7 +112,36 @@ class Progress(BaseCallback):
 
 
 def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome:
-    """Run one :class:`TrainTask`: warm-start (or create) the algorithm and train it."""
+    """Run one :class:`TrainTask`: warm-start (or create) the algorithm and train it.
+
+    With ``task.snapshot`` set, the phase resumes from the snapshot there if it belongs to
+    this phase, and saves itself there as it goes.
+    """
+    restored = None
+    if task.snapshot is not None:
+        restored = snapshot.load(task.snapshot, task.key(), task.algo, task.learning_rate)
+    if restored is not None:
+        algo, env, done = restored
+    else:
+        algo, done = _start(task), 0
+        env = algo.get_env()
+    assert isinstance(env, MesaVecEnv)
+    callbacks = [] if callback is None else [callback]
+    if task.snapshot is not None and snapshot.resumable(algo):
+        start = algo.num_timesteps - done
+        crash = "warmup" if task.warmup else "train"
+        saver = snapshot.Snapshots(
+            task.snapshot, task.key(), env, start, task.snapshot_seconds, crash
+        )
+        callbacks.append(saver)
+    algo.learn(task.steps - done, reset_num_timesteps=False, callback=CallbackList(callbacks))
+    buffer = io.BytesIO()
+    algo.save(buffer)
+    weights = {k: v.detach().clone() for k, v in algo.policy.state_dict().items()}
+    return TrainOutcome(buffer.getvalue(), weights, env.pop_returns())
+
+
+def _start(task: TrainTask) -> BaseAlgorithm:
     env = MesaVecEnv(
         task.make_model,
         task.agent_type,
@@ -121,11 +167,7 @@ def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome
             custom_objects={"learning_rate": task.learning_rate},
         )
     algo.set_random_seed(task.train_seed)
-    algo.learn(task.steps, reset_num_timesteps=False, callback=callback)
-    buffer = io.BytesIO()
-    algo.save(buffer)
-    weights = {k: v.detach().clone() for k, v in algo.policy.state_dict().items()}
-    return TrainOutcome(buffer.getvalue(), weights, env.pop_returns())
+    return algo
 
 
 def train(

@@ -28,3 +28,14 @@ def tiny_policy_design():
 
     experiment = taxation.policy_design(n_households=20)
     return replace(experiment, epochs=2, timescales=replace(TINY, candidates=3), n_copies=2)
+
+
+def crash_calibration(target_theta=None, data=None):
+    """The tiny calibration with short rollouts, so every phase has rollout boundaries to
+    snapshot at, two followers, and no profile (for the kill-and-resume tests)."""
+    experiment = tiny_calibration(target_theta, data)
+    timescales = replace(experiment.timescales, followers=2)
+    algo_kwargs = {**experiment.algo_kwargs, "n_steps": 16, "batch_size": 256}
+    return replace(
+        experiment, timescales=timescales, algo_kwargs=algo_kwargs, profile_points=0, epochs=3
+    )

@@ -3,7 +3,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from mesa_adage.fingerprint import describe, frame_digest
+from mesa_adage.fingerprint import describe, frame_digest, parameters
 from tests.toy import Toy
 
 
@@ -29,3 +29,24 @@ def test_a_frame_digest_follows_its_values_and_columns():
     assert frame_digest(a) == frame_digest(a.copy())
     assert frame_digest(a) != frame_digest(a.assign(price=[1.0, 2.5]))
     assert frame_digest(a) != frame_digest(a.rename(columns={"price": "p"}))
+
+
+class Factory:
+    """A callable factory object, its settings in attributes."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, theta=None, seed=0):
+        return Toy(theta, n=self.n, seed=seed)
+
+
+def test_a_factory_object_is_described_by_its_settings():
+    assert describe(Factory(3)) == describe(Factory(3))
+    assert describe(Factory(3)) != describe(Factory(4))
+
+
+def test_the_parameters_of_a_factory_include_its_defaults_and_bound_values():
+    assert parameters(Toy) == {"n": 3, "horizon": 5}
+    assert parameters(partial(Toy, n=4)) == {"n": 4, "horizon": 5}
+    assert parameters(Factory(3)) == {}  # its settings are in describe(Factory(3))

@@ -73,8 +73,10 @@ def test_run_writes_the_run_folder(tmp_path):
         "theta.png",
         "objective.png",
         "fit.png",
-        "checkpoint/state.json",
-        "checkpoint/policy.zip",
+        "fingerprint.json",
+        "checkpoint/manifest.json",
+        "checkpoint/epoch-0003/state.json",
+        "checkpoint/epoch-0003/policy.zip",
         "checkpoint/leader.db",
     ):
         assert (run / name).exists(), name
@@ -147,7 +149,7 @@ def test_a_population_of_followers_shares_every_candidate(tmp_path):
     exp = experiment(epochs=1, timescales=replace(TINY, followers=2, eval_rollouts=4))
     scheduler = LeaderScheduler(exp, tmp_path / "run", seed=2, progress=False)
     result = scheduler.run()
-    for name in ("policy.zip", "policy-1.zip", "checkpoint/policy-1.zip"):
+    for name in ("policy.zip", "policy-1.zip", "checkpoint/epoch-0001/policy-1.zip"):
         assert (tmp_path / "run" / name).exists(), name
     first, second = (p.policy.state_dict() for p in result.policies)
     assert any(not np.allclose(first[k], second[k]) for k in first)  # independent seeds
@@ -281,7 +283,7 @@ def test_every_executor_gives_the_same_history(tmp_path):
 )
 def test_resume_refuses_another_model_objective_or_data(tmp_path, change, differs):
     LeaderScheduler(experiment(epochs=1), tmp_path / "r", progress=False).run()
-    with pytest.raises(ValueError, match=rf"differ from the saved run in \['{differs}'\]"):
+    with pytest.raises(ValueError, match=rf"differ from the saved run in \['{differs}'"):
         LeaderScheduler(experiment(**change), tmp_path / "r", progress=False, resume=True)
 
 

@@ -105,7 +105,14 @@ class OptunaLeader(Leader):
         ):
             return
         keep = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE][: len(self.history)]
-        self._study = self._open(f"{state['study_name']}-r{len(self.history)}")
+        fork = f"{state['study_name']}-r{len(self.history)}"
+        # A fork of this name was made by an earlier resume from the same checkpoint, which
+        # was interrupted too: it holds that attempt's trials, so it starts over.
+        if self._storage is not None:
+            names = self._storage.get_all_studies()
+            if fork in (study.study_name for study in names):
+                optuna.delete_study(study_name=fork, storage=self._storage)
+        self._study = self._open(fork)
         self.study.add_trials(keep)
 
 

@@ -1,0 +1,216 @@
+"""Checkpoints: a set of files that one manifest commits, verified whole before any is used.
+
+A checkpoint is written as a new set: its files go into a folder of their own
+(``checkpoint/epoch-<k>/``), each to a temporary name, flushed to disk and renamed. Then
+``checkpoint/manifest.json`` (format version, epoch, every file's size and sha256) is written
+the same way: that rename is the commit. Older sets are removed only after it. A reader
+checks the format version and every file's size and hash before it returns any of them, so
+a checkpoint is loaded whole or not at all; a damaged one is an error that names the file.
+
+:func:`crash_point` is a test hook: named points in the run where a test can kill the process
+for real (``ADAGE_KILL_AT``), to prove that a run resumes from any of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+FORMAT = 2
+"""Checkpoint format version. 1 was the unversioned layout: ``state.json`` and policy files
+side by side in ``checkpoint/``, overwritten in place."""
+
+MANIFEST = "manifest.json"
+LEGACY = ("state.json", "policy*.zip", "policy*_average.pt")
+"""The files of a format-1 checkpoint, removed when a format-2 one commits."""
+
+_DAMAGED = (
+    "the checkpoint is damaged (a disk error, or files changed by hand); restore the run "
+    "folder from a backup, or pass --restart to discard the run and start again"
+)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: damaged, partial, or of an unknown format."""
+
+
+class Checkpoint(NamedTuple):
+    """A committed checkpoint: its epoch, the folder of its files, and their contents."""
+
+    epoch: int
+    folder: Path
+    files: dict[str, bytes]
+
+
+def sha256(data: bytes) -> str:
+    """The hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half.
+
+    The file is flushed to disk before the rename, and the rename before returning, so the
+    order of two writes survives a power loss too.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_checkpoint(directory: Path, epoch: int, files: dict[str, bytes]) -> None:
+    """Write ``files`` as the checkpoint of ``epoch`` and commit it with one manifest."""
+    name = f"epoch-{epoch:04d}"
+    if _committed_set(directory) == name:
+        raise RuntimeError(f"checkpoint {directory / name} is committed; it cannot be rewritten")
+    folder = directory / name
+    shutil.rmtree(folder, ignore_errors=True)  # left by a write that never committed
+    folder.mkdir(parents=True)
+    for file, data in files.items():
+        atomic_write(folder / file, data)
+        crash_point("checkpoint-file")
+    manifest = {
+        "format": FORMAT,
+        "epoch": epoch,
+        "folder": name,
+        "files": {f: {"size": len(d), "sha256": sha256(d)} for f, d in files.items()},
+    }
+    crash_point("checkpoint-manifest")
+    atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1))
+    crash_point("checkpoint-commit")
+    for old in directory.glob("epoch-*"):
+        if old.name != name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    for pattern in LEGACY:
+        for old in directory.glob(pattern):
+            old.unlink(missing_ok=True)
+
+
+def _committed_set(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / MANIFEST).read_text()).get("folder")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def read_checkpoint(directory: Path) -> Checkpoint | None:
+    """The committed checkpoint in ``directory``; None if there is none.
+
+    A format-1 checkpoint (no manifest) is read as it is, without hashes to check.
+
+    Raises:
+        CheckpointError: If the manifest is unreadable or of another format, or a file it
+            lists is missing or differs from it in size or hash (naming the file).
+    """
+    path = directory / MANIFEST
+    if not path.exists():
+        return _read_legacy(directory)
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not readable JSON ({err}); {_DAMAGED}") from None
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"{path} holds {type(manifest).__name__}, not an object; {_DAMAGED}")
+    version = manifest.get("format")
+    if version != FORMAT:
+        newer = isinstance(version, int) and version > FORMAT
+        raise CheckpointError(
+            f"{path} has checkpoint format {version!r}; this mesa-adage reads format {FORMAT}"
+            + (
+                ", so the run was written by a newer version: resume it with that version"
+                if newer
+                else f"; {_DAMAGED}"
+            )
+        )
+    for key in ("epoch", "folder", "files"):
+        if key not in manifest:
+            raise CheckpointError(f"{path} lacks the key {key!r}; {_DAMAGED}")
+    folder = directory / str(manifest["folder"])
+    files: dict[str, bytes] = {}
+    for name, entry in manifest["files"].items():
+        file = folder / name
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint file {file} is missing; {_DAMAGED}")
+        data = file.read_bytes()
+        if len(data) != entry.get("size") or sha256(data) != entry.get("sha256"):
+            raise CheckpointError(
+                f"checkpoint file {file} does not match {path} (size {len(data)}, manifest "
+                f"{entry.get('size')}; or its sha256 differs): it is truncated or corrupt; "
+                + _DAMAGED
+            )
+        files[name] = data
+    return Checkpoint(int(manifest["epoch"]), folder, files)
+
+
+def _read_legacy(directory: Path) -> Checkpoint | None:
+    state = directory / "state.json"
+    if not state.exists():
+        return None
+    files = {p.name: p.read_bytes() for pattern in LEGACY for p in directory.glob(pattern)}
+    try:
+        epoch = int(json.loads(files["state.json"])["epoch"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(
+            f"{state} (a checkpoint of format 1) is unreadable or lacks 'epoch' ({err!r}); "
+            + _DAMAGED
+        ) from None
+    return Checkpoint(epoch, directory, files)
+
+
+def state_value(state: dict[str, Any], key: str, where: str) -> Any:
+    """``state[key]``, or a :class:`CheckpointError` naming ``where`` and the missing key."""
+    if not isinstance(state, dict) or key not in state:
+        raise CheckpointError(f"{where} lacks the key {key!r}; {_DAMAGED}")
+    return state[key]
+
+
+# ---------------------------------------------------------------------- test hook
+
+_calls: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Test hook: kill this process for real at the ``count``-th call of point ``name``.
+
+    ``ADAGE_KILL_AT=<name>:<count>[:INT]`` sends SIGKILL (or SIGINT, a Ctrl-C) to this very
+    process at that call; unset, the hook does nothing. The points are named where they are
+    called (``warmup-step``, ``checkpoint-manifest``, ...); ``tests/test_crash_safety.py``
+    lists them.
+
+    Raises:
+        ValueError: If ``ADAGE_KILL_AT`` is malformed.
+    """
+    target = os.environ.get("ADAGE_KILL_AT")
+    if not target:
+        return
+    point, _, rest = target.partition(":")
+    if point != name:
+        return
+    count, _, how = rest.partition(":")
+    if not count.isdigit() or how not in ("", "INT"):
+        raise ValueError(f"ADAGE_KILL_AT={target!r}; expected <point>:<count>[:INT]")
+    _calls[name] = _calls.get(name, 0) + 1
+    if _calls[name] == int(count):
+        os.kill(os.getpid(), signal.SIGINT if how == "INT" else signal.SIGKILL)
