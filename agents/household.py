@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 
 from mesa_adage import PolicyAgent
+from mesa_adage.columns import Column, rows
 
 if TYPE_CHECKING:
     from models.taxation import TaxationModel
 
 MAX_SAVING_RATE = 0.95
 """Households consume at least 5% of their resources, so consumption stays positive."""
-
-
-class Column:
-    """A household attribute that lives in its economy's arrays, ``model.columns[name][row]``.
-
-    ``household.wealth`` reads and writes one entry, as any attribute would; the economy
-    updates every household's entry in one numpy operation, without a loop over agents.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, agent: Household | None, owner: type | None = None) -> Any:
-        if agent is None:
-            return self
-        return float(agent.model.columns[self.name][agent.row])
-
-    def __set__(self, agent: Household, value: float) -> None:
-        agent.model.columns[self.name][agent.row] = value
 
 
 COLUMNS = (
@@ -59,7 +40,8 @@ class Household(PolicyAgent):
     saving rate ``s`` in [0, 0.95] of this period's resources. Reward: period utility
     ``u(c) - v(h)`` (see :mod:`models.taxation`).
 
-    Its state lives in the economy's arrays (:class:`Column`): the household is row ``row``.
+    Its state lives in the economy's arrays (:class:`~mesa_adage.columns.Column`): the
+    household is row ``row``.
 
     Attributes:
         row: The household's row in ``model.columns``.
@@ -122,9 +104,9 @@ class Household(PolicyAgent):
         out = np.empty((len(agents), 4), dtype=np.float32)
         if not agents:
             return out
-        m, rows = agents[0].model, cls.rows(agents)
-        out[:, 0] = np.log(m.columns["productivity"][rows]) / 0.5
-        out[:, 1] = np.log1p(np.maximum(m.columns["wealth"][rows], 0.0)) - 1.0
+        m, mine = agents[0].model, rows(agents)
+        out[:, 0] = np.log(m.columns["productivity"][mine]) / 0.5
+        out[:, 1] = np.log1p(np.maximum(m.columns["wealth"][mine], 0.0)) - 1.0
         out[:, 2] = (m.wage - 1.0) * 2.0
         out[:, 3] = m.interest * 10.0
         return out
@@ -140,23 +122,12 @@ class Household(PolicyAgent):
             )
         if not len(agents):
             return
-        columns, rows = agents[0].model.columns, cls.rows(agents)
-        columns["hours"][rows] = 0.5 * (a[:, 0] + 1.0)
-        columns["saving_rate"][rows] = MAX_SAVING_RATE * 0.5 * (a[:, 1] + 1.0)
+        columns, mine = agents[0].model.columns, rows(agents)
+        columns["hours"][mine] = 0.5 * (a[:, 0] + 1.0)
+        columns["saving_rate"][mine] = MAX_SAVING_RATE * 0.5 * (a[:, 1] + 1.0)
 
     @classmethod
     def reward_all(cls, agents: Sequence[Household]) -> np.ndarray:
         if not agents:
             return np.empty(0)
-        return agents[0].model.columns["utility"][cls.rows(agents)]
-
-    @staticmethod
-    def rows(agents: Sequence[Household]) -> np.ndarray | slice:
-        """The agents' rows in the economy's arrays (a slice when they are all, in order)."""
-        rows = np.fromiter(map(attrgetter("row"), agents), dtype=np.intp, count=len(agents))
-        if (
-            len(rows) == len(agents[0].model.columns["wealth"])
-            and (rows == np.arange(len(rows))).all()
-        ):
-            return slice(None)
-        return rows
+        return agents[0].model.columns["utility"][rows(agents)]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 
 from mesa_adage import PolicyAgent
+from mesa_adage.columns import Column, rows
 
 if TYPE_CHECKING:
     from models.cobweb import CobwebModel
@@ -31,7 +31,11 @@ class Producer(PolicyAgent):
     Reward: ``-(p_t - p_e)^2 - kappa (p_e_t - p_e_{t-1})^2`` (accuracy less an adjustment cost,
     ``kappa`` from the model's inertia).
 
+    Its forecasts live in the market's arrays (:class:`~mesa_adage.columns.Column`): the
+    producer is row ``row`` of ``model.columns``.
+
     Attributes:
+        row: The producer's row in ``model.columns``.
         forecast: This period's price forecast ``p_e_t``.
         last_forecast: Last period's forecast ``p_e_{t-1}``.
     """
@@ -40,10 +44,12 @@ class Producer(PolicyAgent):
     action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
     model: CobwebModel
 
-    def __init__(self, model: CobwebModel, forecast: float) -> None:
+    forecast = Column()
+    last_forecast = Column()
+
+    def __init__(self, model: CobwebModel, row: int) -> None:
         super().__init__(model)
-        self.forecast = forecast
-        self.last_forecast = forecast
+        self.row = row
 
     def observe(self) -> np.ndarray:
         p1, p2 = self.model.price_history[-1], self.model.price_history[-2]
@@ -86,21 +92,24 @@ class Producer(PolicyAgent):
         if outside.any():
             bad = a[int(np.argmax(outside))]
             raise ValueError(f"Producer action {bad} is outside the action space [-1, 1]")
-        new = (PRICE_CENTRE + PRICE_SCALE * a).tolist()
-        for agent, forecast in zip(agents, new, strict=True):
-            agent.last_forecast, agent.forecast = agent.forecast, forecast
+        if not len(agents):
+            return
+        columns, mine = agents[0].model.columns, rows(agents)
+        columns["last_forecast"][mine] = columns["forecast"][mine]
+        columns["forecast"][mine] = PRICE_CENTRE + PRICE_SCALE * a
 
     @classmethod
     def reward_all(cls, agents: Sequence[Producer]) -> np.ndarray:
         if not agents:
             return np.empty(0)
-        model = agents[0].model
-        now = forecasts(agents)
-        last = np.fromiter(map(attrgetter("last_forecast"), agents), np.float64, len(agents))
+        model, mine = agents[0].model, rows(agents)
+        now, last = model.columns["forecast"][mine], model.columns["last_forecast"][mine]
         error, adjust = model.price - now, now - last
         return -(error * error) - model.adjustment_cost * (adjust * adjust)
 
 
 def forecasts(agents: Sequence[Producer]) -> np.ndarray:
-    """Every producer's forecast this period, as a float64 array."""
-    return np.fromiter(map(attrgetter("forecast"), agents), dtype=np.float64, count=len(agents))
+    """The producers' forecasts this period, as a float64 array."""
+    if not agents:
+        return np.empty(0)
+    return agents[0].model.columns["forecast"][rows(agents)]

@@ -48,7 +48,7 @@ import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.producer import PRICE_CENTRE, Producer, forecasts
+from agents.producer import PRICE_CENTRE, Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -112,6 +112,7 @@ class CobwebModel(AdaptiveModel):
         **kwargs: Passed to :class:`~mesa_adage.AdaptiveModel` (seed, policies, observation).
 
     Attributes:
+        columns: The producers' ``forecast`` and ``last_forecast``, arrays indexed by row.
         price: The price that cleared the market this period.
         price_history: All prices, starting with the two pre-episode prices.
     """
@@ -134,13 +135,15 @@ class CobwebModel(AdaptiveModel):
         first = params.initial_price + params.initial_spread * self.rng.standard_normal(
             params.n_producers
         )
-        Producer.create_agents(self, params.n_producers, forecast=list(np.clip(first, 2, 10)))
+        first = np.clip(first, 2, 10)
+        self.columns = {"forecast": first, "last_forecast": first.copy()}  # by producer row
+        Producer.create_agents(self, params.n_producers, row=list(range(params.n_producers)))
         self.producers = self.agents_by_type[Producer]
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "price": "price",
-                "mean_forecast": lambda m: float(np.mean(forecasts(m.acted(Producer)))),
-                "forecast_spread": lambda m: float(np.std(forecasts(m.acted(Producer)))),
+                "mean_forecast": lambda m: float(np.mean(m.columns["forecast"])),
+                "forecast_spread": lambda m: float(np.std(m.columns["forecast"])),
                 **theta_reporters(COBWEB_THETA),
             }
         )
@@ -154,7 +157,7 @@ class CobwebModel(AdaptiveModel):
     def clearing_price(self) -> float:
         """Market-clearing price for the current forecasts, plus this period's demand shock."""
         p = self.params
-        expected = forecasts(self.acted(Producer))  # the list decide() made: no second pass
+        expected = self.columns["forecast"]  # every producer's, by row
         mean_supply = float(np.mean(np.tanh(self.theta["lam"] * (expected - PRICE_CENTRE)) + 1.0))
         innovation = p.noise_std * float(self.rng.standard_normal())
         self.shock = p.demand_persistence * self.shock + innovation
