@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from collections import defaultdict
 from collections.abc import Mapping
 from functools import cache, partial
 from types import MappingProxyType
@@ -15,6 +18,27 @@ from mesa_adage.agent import Learner, PolicyAgent
 from mesa_adage.characteristics import Characteristics
 from mesa_adage.observation import Full, ObservationModel
 from mesa_adage.policies import Policy
+
+
+class _AgentIds(weakref.WeakKeyDictionary):
+    """Each model's next agent id, forgotten with the model.
+
+    Mesa up to 3.3 counts agent ids in a class-level ``defaultdict`` keyed by the model, which
+    keeps every model, its agents and its data alive for the life of the process
+    (mesa/mesa#3179, fixed upstream in mesa/mesa#3180). Training and evaluation build a model
+    per episode, so a long run grew by megabytes per epoch (``benchmarks/soak.py``).
+    """
+
+    def __getitem__(self, model: mesa.Model) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
+if type(getattr(mesa.Agent, "_ids", None)) is defaultdict:  # a Mesa without the fix
+    mesa.Agent._ids = _AgentIds(mesa.Agent._ids)
 
 
 class AdaptiveModel(mesa.Model):
