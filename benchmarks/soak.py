@@ -5,9 +5,13 @@ Runs ``models.cobweb:calibration`` (the GP leader, the run folder and its checkp
 memory and its open file descriptors to a CSV. The growth per epoch is the least-squares
 slope over epochs 20..200 (after the allocators warm up), with its standard error.
 
-    python benchmarks/soak.py                 # 200 epochs (about half an hour on one core)
+    python benchmarks/soak.py                 # 200 epochs
     python benchmarks/soak.py --quick         # 20 epochs, slope over epochs 5..20
+    python benchmarks/soak.py --leader random --out benchmarks/results/soak-random
+                                              # the loop without the GP's growing fit
+    python benchmarks/soak.py --trim          # measure after malloc_trim: memory in use only
     python benchmarks/soak.py --trace 50 150  # also tracemalloc's top growth between two epochs
+                                              # (Python allocations only; it slows the run)
 
 Run it from a copy of the checkout (see DEVELOPERS.md): the process imports the package once,
 but a long run should not race edits. Results go to ``benchmarks/results/soak.csv`` (one row
@@ -17,7 +21,9 @@ per epoch) and ``benchmarks/results/soak.json`` (the slopes, the command, machin
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
+import gc
 import json
 import os
 import platform
@@ -52,6 +58,18 @@ def rss_kib() -> float:
             "neither psutil nor /proc/self/status gives the resident memory"
         ) from None
     return psutil.Process().memory_info().rss / 1024
+
+
+def release_freed() -> None:
+    """Collect garbage and hand freed heap back to the system (glibc ``malloc_trim``).
+
+    What RSS keeps after this is memory in use, not memory the allocator holds on to.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: collecting is all there is
+        pass
 
 
 def open_fds() -> int:
@@ -99,8 +117,11 @@ def experiment(epochs: int, leader: str) -> Experiment:
 class Recorder(LeaderScheduler):
     """The scheduler, measuring the process after every committed epoch."""
 
-    def __init__(self, *args, trace: tuple[int, int] | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, trace: tuple[int, int] | None = None, trim: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.trim = trim
         self.rows: list[dict[str, float]] = []
         self.trace = trace
         self.snapshots: dict[int, tracemalloc.Snapshot] = {}
@@ -108,6 +129,8 @@ class Recorder(LeaderScheduler):
 
     def _checkpoint(self) -> None:
         super()._checkpoint()
+        if self.trim:
+            release_freed()
         self.rows.append(
             {
                 "epoch": self.epoch,
@@ -132,6 +155,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20 epochs, slope from epoch 5")
     parser.add_argument("--start", type=int, default=20, help="first epoch of the slope fit")
     parser.add_argument("--trace", type=int, nargs=2, metavar=("FROM", "TO"), default=None)
+    parser.add_argument(
+        "--trim", action="store_true", help="release freed heap (malloc_trim) before measuring"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "soak")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--leader", default="gp", help="the calibration's own leader by default")
@@ -146,6 +172,7 @@ def main() -> None:
             seed=args.seed,
             progress=False,
             trace=tuple(args.trace) if args.trace else None,
+            trim=args.trim,
         )
         result = scheduler.run()
         print(f"answer {result.theta}  objective {result.objective:.4g}")
@@ -170,6 +197,8 @@ def main() -> None:
             "optuna": optuna.__version__,
         },
         "epochs": epochs,
+        "leader": args.leader,
+        "trim": args.trim,
         "fit_epochs": [start, epochs],
         "rss_kib_start": float(frame["rss_kib"].iloc[0]),
         "rss_kib_end": float(frame["rss_kib"].iloc[-1]),
