@@ -16,6 +16,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mesa_adage.characteristics import Characteristics, Theta, is_number
 from mesa_adage.fingerprint import describe
+from mesa_adage.guards import ON_NONFINITE
 from mesa_adage.leaders import Leader, LeaderFactory
 from mesa_adage.objectives import Objective
 from mesa_adage.rollout import ModelFactory
@@ -142,6 +143,10 @@ class Experiment:
         eval_tasks: Candidate evaluations are split into at least this many tasks, so an
             executor can run them side by side. The split, not the executor, fixes how
             episodes are batched, so every executor gives the same numbers.
+        on_nonfinite: What a NaN or an infinity in a candidate's episodes or objective does:
+            ``"raise"`` stops the run with an error naming the agent, the step and theta;
+            ``"skip"`` scores the candidate ``-inf`` (failed) and records the reason in
+            ``candidates.csv``. Follower training always stops.
     """
 
     name: str
@@ -164,6 +169,7 @@ class Experiment:
     report: Callable[[Path, Any], None] | None = None
     profile_points: int = 0
     eval_tasks: int = 4
+    on_nonfinite: str = "raise"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name):
@@ -205,6 +211,10 @@ class Experiment:
             value = getattr(self, name)
             if not (is_count(value) and value >= low):
                 raise ValueError(f"{name}={value!r} must be a positive integer")
+        if self.on_nonfinite not in ON_NONFINITE:
+            raise ValueError(
+                f"on_nonfinite={self.on_nonfinite!r}; allowed are {list(ON_NONFINITE)}"
+            )
         slots = self.slots_per_copy
         if slots is not None and not (is_count(slots) and slots > 0):
             raise ValueError(f"slots_per_copy={slots!r} must be a positive integer or None")
@@ -248,6 +258,7 @@ class Experiment:
             "slots_per_copy": self.slots_per_copy,
             "target_theta": self.target_theta,
             "eval_tasks": self.eval_tasks,
+            "on_nonfinite": self.on_nonfinite,
         }
 
 

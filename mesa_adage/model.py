@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from collections import defaultdict
 from collections.abc import Mapping
 from functools import cache, partial
 from types import MappingProxyType
@@ -13,8 +16,30 @@ import numpy as np
 
 from mesa_adage.agent import Learner, PolicyAgent
 from mesa_adage.characteristics import Characteristics
+from mesa_adage.guards import require_finite
 from mesa_adage.observation import Full, ObservationModel
 from mesa_adage.policies import Policy
+
+
+class _AgentIds(weakref.WeakKeyDictionary):
+    """Each model's next agent id, forgotten with the model.
+
+    Mesa up to 3.3 counts agent ids in a class-level ``defaultdict`` keyed by the model, which
+    keeps every model, its agents and its data alive for the life of the process
+    (mesa/mesa#3179, fixed upstream in mesa/mesa#3180). Training and evaluation build a model
+    per episode, so a long run's memory grew with every episode (``benchmarks/soak.py``).
+    """
+
+    def __getitem__(self, model: mesa.Model) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
+if type(getattr(mesa.Agent, "_ids", None)) is defaultdict:  # a Mesa without the fix
+    mesa.Agent._ids = _AgentIds(mesa.Agent._ids)
 
 
 class AdaptiveModel(mesa.Model):
@@ -175,6 +200,9 @@ class AdaptiveModel(mesa.Model):
         Args:
             agent_type: The learning agent class.
             agents: Its agents alive now, if the caller has listed them already.
+
+        Raises:
+            NonFiniteError: If the observation model draws a NaN or an infinity.
         """
         if agents is None:
             agents = list(self.agents_by_type.get(agent_type, ()))
@@ -188,6 +216,8 @@ class AdaptiveModel(mesa.Model):
         row.update(zip(new, drawn, strict=True))
         dim = self.observation_model.dim(self.characteristics)
         views = np.array([row[a] for a in agents], dtype=np.float32).reshape(len(agents), dim)
+        source = f"the observation model {type(self.observation_model).__name__}"
+        require_finite(views, source, "theta_hat", self, agents)
         self._theta_hat[agent_type] = (agents, views)
         return views
 
@@ -201,8 +231,8 @@ class AdaptiveModel(mesa.Model):
             agents: Its agents alive now, if the caller has listed them already.
 
         Raises:
-            ValueError: If an agent's observation has the wrong shape, is not finite or lies
-                outside its space.
+            ValueError: If an agent's observation has the wrong shape or lies outside its
+                space (:class:`~mesa_adage.guards.NonFiniteError` if it is not finite).
         """
         if agents is None:
             agents = list(self.agents_by_type.get(agent_type, ()))
@@ -247,12 +277,7 @@ class AdaptiveModel(mesa.Model):
     ) -> np.ndarray:
         """``own_arr`` checked (finite, inside the space), with ``theta_hat`` appended."""
         part = "observe_all" if learner.observe_all is not None else "observe"
-        if not np.isfinite(own_arr).all():
-            row = int(np.argwhere(~np.isfinite(own_arr))[0, 0])
-            raise ValueError(
-                f"{learner.label(part, agent_type)} returned a non-finite value "
-                f"{own_arr[row].tolist()} for agent {agents[row].unique_id}"
-            )
+        require_finite(own_arr, learner.label(part, agent_type), "observations", self, agents)
         low, high = learner.observation_space.low, learner.observation_space.high
         outside = (own_arr < low) | (own_arr > high)
         if outside.any():
@@ -281,7 +306,8 @@ class AdaptiveModel(mesa.Model):
 
         Raises:
             RuntimeError: If an agent class has no policy and no injected actions.
-            ValueError: If a policy returns the wrong number of actions.
+            ValueError: If a policy returns the wrong number of actions
+                (:class:`~mesa_adage.guards.NonFiniteError` if a float action is not finite).
         """
         self._decisions.clear()
         for agent_type in self.policy_agent_types:
@@ -304,6 +330,9 @@ class AdaptiveModel(mesa.Model):
                     f"policy for {agent_type.__name__} returned {len(actions)} actions for "
                     f"{len(agents)} agents"
                 )
+            if isinstance(actions, np.ndarray) and actions.dtype.kind in "fc":
+                source = f"the policy for {agent_type.__name__}"
+                require_finite(actions, source, "actions", self, agents)
             learner = self.learner(agent_type)
             if learner.decision is None and learner.act_all is not None:
                 learner.act_all(agents, np.asarray(actions))
@@ -333,7 +362,7 @@ class AdaptiveModel(mesa.Model):
         An agent that died during the step is asked too, so its reward can price the death.
 
         Raises:
-            ValueError: If a reward is NaN or infinite.
+            NonFiniteError: If a reward is NaN or infinite.
         """
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
@@ -355,12 +384,8 @@ class AdaptiveModel(mesa.Model):
                     f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
                     f"{agents[row].unique_id}; it must return one number ({err})"
                 ) from None
-        if not np.isfinite(values).all():
-            row = int(np.argwhere(~np.isfinite(values))[0, 0])
-            raise ValueError(
-                f"{learner.label('reward', agent_type)} returned {values[row]} for agent "
-                f"{agents[row].unique_id} at step {self.steps}; rewards must be finite"
-            )
+        part = "reward_all" if learner.reward_all is not None else "reward"
+        require_finite(values, learner.label(part, agent_type), "rewards", self, agents)
         return values
 
 

@@ -7,6 +7,7 @@ engine never loads matplotlib.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,9 @@ class RunResult:
 
 
 def tracked(rollouts: Sequence[Rollout], columns: Sequence[str]) -> dict[str, float]:
-    """Episode means of the tracked DataCollector ``columns``."""
+    """Episode means of the tracked DataCollector ``columns`` (NaN without rollouts: skipped)."""
+    if not rollouts:
+        return dict.fromkeys(columns, math.nan)
     return {c: float(episodes(rollouts, c).mean()) for c in columns}
 
 

@@ -148,6 +148,7 @@ class LeaderScheduler:
             [derive_seed(seed, 0, EVAL) + i for i in range(self.ts.eval_rollouts)],
             executor=self.executor,
             min_tasks=experiment.eval_tasks,
+            on_nonfinite=experiment.on_nonfinite,
         )
         self.epoch = 0
 
@@ -273,9 +274,13 @@ class LeaderScheduler:
         if self.record is None:
             return
         pairs = zip(thetas, values, strict=True)
-        self.record.append(
-            "candidates.csv", [{"epoch": self.epoch, **t, "objective": v} for t, v in pairs]
-        )
+        rows = [{"epoch": self.epoch, **t, "objective": v} for t, v in pairs]
+        if self.experiment.on_nonfinite == "skip":
+            reasons = {tuple(t.items()): why for t, why in self.evaluator.skipped}
+            for row, theta in zip(rows, thetas, strict=True):
+                failed = row["objective"] == -math.inf
+                row["skipped"] = reasons.get(tuple(theta.items()), "") if failed else ""
+        self.record.append("candidates.csv", rows)
         row = {
             "epoch": self.epoch,
             **self.leader.incumbent,
@@ -289,6 +294,13 @@ class LeaderScheduler:
         crash_point("record")
         self.record.append("history.csv", [row])
         crash_point("recorded")
+
+    def _skipped(self) -> dict[str, int]:
+        """How many candidates were skipped, for the summary (when skipping is on)."""
+        if self.experiment.on_nonfinite != "skip" or self.record is None:
+            return {}
+        skipped = self.record.table("candidates.csv").get("skipped", pd.Series(dtype=str))
+        return {"candidates_skipped": int(skipped.fillna("").astype(bool).sum())}
 
     def _finish(self, seconds: float) -> RunResult:
         policies = self.followers.policies()
@@ -323,6 +335,7 @@ class LeaderScheduler:
             "epochs": self.epoch,
             "env_steps": self.followers.env_steps,
             "candidates_evaluated": len(self.leader.history),
+            **self._skipped(),
             "wall_seconds_this_session": round(seconds, 1),
         }
         crash_point("report")

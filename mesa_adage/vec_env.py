@@ -266,7 +266,9 @@ class JointEnv(gym.Env):
     """One model copy as a gymnasium ``Env``: the learning agents stacked, reward their mean.
 
     It is the centralised view of the same model, for gymnasium's and SB3's environment
-    checkers and for single-agent tools; training uses :class:`MesaVecEnv`.
+    checkers and for single-agent tools; training uses :class:`MesaVecEnv`. The action
+    space stacks the agents' own: a ``Box`` of one row per agent, ``Discrete`` choices as a
+    ``MultiDiscrete``.
 
     Args:
         make_model: Factory called as ``make_model(theta=..., seed=...)``.
@@ -289,10 +291,7 @@ class JointEnv(gym.Env):
         self.observation_space = gym.spaces.Box(
             np.tile(one.low, (n, 1)), np.tile(one.high, (n, 1)), dtype=np.float32
         )
-        act = probe.learner(agent_type).action_space
-        self.action_space = gym.spaces.Box(
-            np.tile(act.low, (n, 1)), np.tile(act.high, (n, 1)), dtype=act.dtype
-        )
+        self.action_space = _stacked(probe.learner(agent_type).action_space, n)
         self.model: AdaptiveModel = probe
 
     def reset(
@@ -310,3 +309,23 @@ class JointEnv(gym.Env):
         terminated = not self.model.running
         truncated = self.model.done and not terminated
         return self.model.observations(self.agent_type), reward, terminated, truncated, {}
+
+
+def _stacked(space: gym.spaces.Space, n: int) -> gym.spaces.Space:
+    """The joint action space of ``n`` agents that each act in ``space``."""
+    if isinstance(space, gym.spaces.Box):
+        return gym.spaces.Box(
+            np.tile(space.low, (n, 1)), np.tile(space.high, (n, 1)), dtype=space.dtype
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        return gym.spaces.MultiDiscrete(np.full(n, space.n), start=np.full(n, space.start))
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return gym.spaces.MultiDiscrete(
+            np.tile(space.nvec, (n, 1)), start=np.tile(space.start, (n, 1))
+        )
+    if isinstance(space, gym.spaces.MultiBinary):
+        return gym.spaces.MultiBinary([n, *np.atleast_1d(space.n)])
+    raise TypeError(
+        f"JointEnv cannot stack the action space {space}; it stacks Box, Discrete, "
+        "MultiDiscrete and MultiBinary spaces"
+    )

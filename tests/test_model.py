@@ -1,3 +1,6 @@
+import gc
+import weakref
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -93,3 +96,15 @@ def test_class_contract_errors():
         type("Bad", (Guesser,), {"observation_space": gym.spaces.Discrete(3)})
     with pytest.raises(ValueError, match="horizon=0"):
         Toy(horizon=0)
+
+
+def test_a_finished_episode_is_freed():
+    # Mesa <= 3.3 kept every model alive through its agent-id counters (mesa/mesa#3179)
+    model = Toy(policies={Guesser: constant(0.0)})
+    model.run_episode()
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
+    again = Toy()
+    assert [a.unique_id for a in again.agents] == [1, 2, 3]  # ids still count per model

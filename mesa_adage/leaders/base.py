@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.guards import format_theta
 from mesa_adage.samplers import Sampler
 
 Evaluate = Callable[[list[Theta]], list[float]]
@@ -64,13 +66,18 @@ class Leader(ABC):
         """Return up to ``n`` candidate thetas (an empty list when the search is exhausted)."""
 
     def tell(self, thetas: list[Theta], values: list[float]) -> None:
-        """Report the objective value of each candidate from the last :meth:`ask`."""
+        """Report the objective value of each candidate from the last :meth:`ask`.
+
+        ``-inf`` marks a failed candidate (skipped for a NaN or an infinity): it is never
+        better than a scored one.
+        """
         if len(thetas) != len(values):
             raise ValueError(f"tell got {len(thetas)} thetas but {len(values)} values")
-        bad = [v for v in values if not np.isfinite(v)]
-        if bad:
+        bad = next(((t, v) for t, v in zip(thetas, values, strict=True) if not v < math.inf), None)
+        if bad is not None:
             raise ValueError(
-                f"tell got a non-finite objective value {bad[0]}; values must be finite"
+                f"tell got a non-finite objective value {bad[1]} for theta "
+                f"{format_theta(bad[0])}; values must be finite, or -inf for a failed candidate"
             )
         self.history.extend(zip((dict(t) for t in thetas), map(float, values), strict=True))
 

@@ -164,7 +164,7 @@ class DistributionLeader(Leader):
         """Score every support point, record the objective, then update the weights."""
         self._ensure_reference()
         thetas = self.ask(n)
-        values = [float(v) for v in evaluate(thetas)]
+        values = self._scores(evaluate(thetas))
         self.values = values
         self.history.append((self.incumbent, self.score(values)))
         self.update(values)
@@ -174,8 +174,19 @@ class DistributionLeader(Leader):
         """The final weights, scored with the final followers at every support point."""
         self._ensure_reference()
         thetas = self.ask(len(self.points))
-        self.values = [float(v) for v in evaluate(thetas)]
+        self.values = self._scores(evaluate(thetas))
         return self.incumbent, self.score(self.values), thetas
+
+    def _scores(self, values: Sequence[float]) -> list[float]:
+        """The support points' scores; each one counts, so none may be skipped."""
+        failed = [label for label, v in zip(self.labels, values, strict=True) if v == -np.inf]
+        if failed:
+            raise ValueError(
+                f"the distribution leader needs a score at every support point, but the "
+                f"candidates at {failed} were skipped for a non-finite value; run with "
+                "Experiment(on_nonfinite='raise') to see where it arose"
+            )
+        return [float(v) for v in values]
 
     def summary(self) -> dict[str, Any]:
         """The support, the weights, the final scores, the reference and the coverage."""

@@ -18,7 +18,8 @@ class SPSALeader(Leader):
     Each :meth:`ask` returns the current iterate followed by ``(n - 1) // 2`` antithetic pairs
     ``u +/- c_k * delta`` with Rademacher ``delta``. :meth:`tell` averages the pairs' gradient
     estimates and takes a normalised ascent step of length ``alpha_L / (k + 1) ** 0.602``,
-    projected onto the box ``[-1, 1]``.
+    projected onto the box ``[-1, 1]``. A pair with a failed (``-inf``) member is left out;
+    with none left, the iterate stays.
 
     Args:
         space: The characteristics searched.
@@ -72,11 +73,13 @@ class SPSALeader(Leader):
         units = [self.space.to_unit(t) for t in thetas]
         grads = []
         for i, _ in enumerate(self._deltas):
+            if not np.isfinite([values[1 + 2 * i], values[2 + 2 * i]]).all():
+                continue  # a skipped candidate (-inf): its pair tells nothing about the slope
             up, down = units[1 + 2 * i], units[2 + 2 * i]
             step = up - down
             safe = np.where(np.abs(step) > 1e-12, step, np.inf)
             grads.append((values[1 + 2 * i] - values[2 + 2 * i]) / safe)
-        g = np.mean(grads, axis=0)
+        g = np.mean(grads, axis=0) if grads else np.zeros(len(self.space))
         norm = np.linalg.norm(g)
         if norm > 0:
             self.u = np.clip(self.u + self.alpha_L / (self.k + 1) ** 0.602 * g / norm, -1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.leaders.base import Leader
 from mesa_adage.leaders.registry import register
 
+_TOLD = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+"""States of trials the leader has told: scored, or failed (a skipped candidate)."""
 SAMPLERS = {
     "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed, n_startup_trials=10),
     "gp": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=10),
@@ -89,7 +92,10 @@ class OptunaLeader(Leader):
         if len(values) != len(self._pending):
             raise RuntimeError("OptunaLeader.tell must follow its own ask, with every value")
         for trial, value in zip(self._pending, values, strict=True):
-            self.study.tell(trial, value)
+            if value == -math.inf:  # a skipped candidate: failed, so samplers leave it out
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                self.study.tell(trial, value)
         self._pending = []
 
     def state_dict(self) -> dict[str, Any]:
@@ -100,11 +106,9 @@ class OptunaLeader(Leader):
         super().load_state_dict(state)
         self._study = self._open(state["study_name"])
         done = self.study.get_trials(deepcopy=False)
-        if len(done) == len(self.history) and all(
-            t.state == optuna.trial.TrialState.COMPLETE for t in done
-        ):
+        if len(done) == len(self.history) and all(t.state in _TOLD for t in done):
             return
-        keep = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE][: len(self.history)]
+        keep = [t for t in done if t.state in _TOLD][: len(self.history)]
         fork = f"{state['study_name']}-r{len(self.history)}"
         # A fork of this name was made by an earlier resume from the same checkpoint, which
         # was interrupted too: it holds that attempt's trials, so it starts over.

@@ -4,7 +4,8 @@ Each epoch's leader phase is one PPO update: ``n`` slots each propose a theta (a
 Gaussian policy), the batch is evaluated with the frozen followers, and the objective values are
 the rewards of a one-step episode (a continuous bandit). The leader's learning rate is the
 PPO learning rate, ``alpha_L``; the slots are the candidates per epoch, fixed by the first
-phase.
+phase. A skipped candidate (``-inf``) is rewarded as the batch's worst scored one, so PPO
+never sees an infinity.
 """
 
 from __future__ import annotations
@@ -53,9 +54,12 @@ class _BanditEnv(VecEnv):
         thetas = [self.space.from_unit(u) for u in units]
         values = self.evaluate(thetas)
         self.record(thetas, values)
+        rewards = np.asarray(values, dtype=np.float64)
+        failed = ~np.isfinite(rewards)  # skipped candidates (-inf): as bad as the batch's worst
+        rewards[failed] = rewards[~failed].min() if (~failed).any() else 0.0
         obs = self.reset()
         infos = [{"terminal_observation": o} for o in obs]
-        return obs, np.asarray(values, dtype=np.float32), np.ones(self.num_envs, bool), infos
+        return obs, rewards.astype(np.float32), np.ones(self.num_envs, bool), infos
 
     def close(self) -> None:
         pass
