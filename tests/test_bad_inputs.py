@@ -425,7 +425,7 @@ TABLE: dict[str, list[tuple[Any, ...]]] = {
         ("observe-objects", observe_with(lambda a: [object]), ValueError,
          "adapt(observe=", "returned [<class 'object'>]", "not numbers", "expects (1,) floats"),
         ("observe-nan", observe_with(lambda a: [math.nan]), ValueError,
-         "adapt(observe=", "non-finite value [nan]", "for agent 1"),
+         "adapt(observe=", "returned [nan], a non-finite value", "for Walker agent 1"),
         ("reward-a-list", reward_with(lambda a: [1.0, 2.0]), ValueError,
          "adapt(reward=", "returned [1.0, 2.0]", "must return one number"),
         ("reward-nan", reward_with(lambda a: math.nan), ValueError,
