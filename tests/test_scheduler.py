@@ -104,9 +104,14 @@ def test_same_seed_same_history(tmp_path):
     assert a.theta == b.theta and a.objective == b.objective
 
 
-@pytest.mark.parametrize(("leader", "followers"), [("tpe", 1), ("spsa", 1), ("tpe", 2)])
-def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, monkeypatch, leader, followers):
-    timescales = replace(TINY, follower_average=0.5, followers=followers)
+@pytest.mark.parametrize(
+    ("leader", "followers", "steps"),
+    [("tpe", 1, 600), ("spsa", 1, 600), ("tpe", 2, 600), ("rl", 1, 600), ("rl", 1, 0)],
+)
+def test_resume_after_a_crash_equals_an_uninterrupted_run(
+    tmp_path, monkeypatch, leader, followers, steps
+):
+    timescales = replace(TINY, follower_average=0.5, followers=followers, follower_steps=steps)
     exp = experiment(leader=leader, timescales=timescales)
     full = LeaderScheduler(exp, tmp_path / "full", seed=3, progress=False).run()
 
