@@ -147,9 +147,18 @@ def read_checkpoint(directory: Path) -> Checkpoint | None:
     for key in ("epoch", "folder", "files"):
         if key not in manifest:
             raise CheckpointError(f"{path} lacks the key {key!r}; {_DAMAGED}")
-    folder = directory / str(manifest["folder"])
+    epoch, name, listed = manifest["epoch"], manifest["folder"], manifest["files"]
+    if not (isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0):
+        raise CheckpointError(f"{path}: epoch {epoch!r} is not a whole number >= 0; {_DAMAGED}")
+    if not (isinstance(name, str) and name.startswith("epoch-") and Path(name).name == name):
+        raise CheckpointError(f"{path}: folder {name!r} is not an epoch-<k> folder; {_DAMAGED}")
+    if not (isinstance(listed, dict) and all(isinstance(e, dict) for e in listed.values())):
+        raise CheckpointError(f"{path}: files is not a table of sizes and hashes; {_DAMAGED}")
+    folder = directory / name
     files: dict[str, bytes] = {}
-    for name, entry in manifest["files"].items():
+    for name, entry in listed.items():
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise CheckpointError(f"{path} lists {name!r}, not a file name; {_DAMAGED}")
         file = folder / name
         if not file.is_file():
             raise CheckpointError(f"checkpoint file {file} is missing; {_DAMAGED}")
@@ -161,7 +170,7 @@ def read_checkpoint(directory: Path) -> Checkpoint | None:
                 + _DAMAGED
             )
         files[name] = data
-    return Checkpoint(int(manifest["epoch"]), folder, files)
+    return Checkpoint(epoch, folder, files)
 
 
 def _read_legacy(directory: Path) -> Checkpoint | None:

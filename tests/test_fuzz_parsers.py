@@ -8,6 +8,7 @@ accept holds what their docstrings promise.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -227,3 +228,69 @@ def test_a_config_file_of_any_content_is_accepted_or_refused_with_a_value_error(
             check_run_matches(Path(folder), toy, "spec")
         except ValueError as err:
             assert "config.json" in str(err) or "does not describe the run" in str(err)
+
+
+# --------------------------------------------------------------------- checkpoint manifests
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    manifest=st.fixed_dictionaries(
+        {},
+        optional={
+            "format": st.sampled_from([2, 2, 2, 1, 3, "2", None]),
+            "epoch": st.one_of(st.integers(-2, 3), JSON),
+            "folder": st.one_of(st.sampled_from(["epoch-0001", "../x", "epoch-0001/..", ""]), JSON),
+            "files": st.one_of(
+                st.dictionaries(
+                    st.sampled_from(["policy.zip", "../state.json", "", "state.json"]),
+                    st.one_of(
+                        st.fixed_dictionaries(
+                            {"size": st.integers(0, 9), "sha256": st.text(max_size=4)}
+                        ),
+                        JSON,
+                    ),
+                    max_size=3,
+                ),
+                JSON,
+            ),
+        },
+    )
+)
+def test_any_manifest_reads_or_is_a_clear_checkpoint_error(tmp_path, manifest):
+    from mesa_adage.checkpoint import MANIFEST, CheckpointError, read_checkpoint
+
+    directory = tmp_path / "checkpoint"
+    (directory / "epoch-0001").mkdir(parents=True, exist_ok=True)
+    (directory / "epoch-0001" / "state.json").write_text("{}")
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    try:
+        found = read_checkpoint(directory)
+    except CheckpointError as err:
+        assert str(directory) in str(err) or "checkpoint" in str(err)
+    else:
+        assert found is not None and found.folder.parent == directory
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=60) | st.text(max_size=60).map(str.encode))
+def test_any_manifest_bytes_read_or_are_a_clear_checkpoint_error(tmp_path, content):
+    from mesa_adage.checkpoint import MANIFEST, CheckpointError, read_checkpoint
+
+    directory = tmp_path / "checkpoint"
+    directory.mkdir(exist_ok=True)
+    (directory / MANIFEST).write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"manifest|checkpoint|format"):
+        read_checkpoint(directory)
