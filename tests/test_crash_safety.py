@@ -43,7 +43,20 @@ def adage(*args: str, kill: str | None = None) -> subprocess.CompletedProcess:
     if kill is not None:
         env["ADAGE_KILL_AT"] = kill
     command = [sys.executable, "-m", "mesa_adage.cli", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=interactive_sigint,
+    )
+
+
+def interactive_sigint() -> None:
+    """Ctrl-C as in a terminal: a shell starts background jobs with SIGINT ignored, and a
+    Python started so never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def outcome(run: Path) -> tuple[pd.DataFrame, str, dict]:
