@@ -18,6 +18,11 @@ PRICE_CENTRE = 6.0
 PRICE_SCALE = 4.0
 
 
+def supply(forecast: float | np.ndarray, lam: float) -> float | np.ndarray:
+    """Quantity supplied at a price forecast: ``tanh(lambda (p_e - 6)) + 1`` (elementwise)."""
+    return np.tanh(lam * (forecast - PRICE_CENTRE)) + 1.0
+
+
 def to_unit(price: float) -> float:
     """Price to the policy's [-1, 1] scale (a forecast of 6 is 0, of 10 is 1)."""
     return (price - PRICE_CENTRE) / PRICE_SCALE
@@ -64,7 +69,7 @@ class Producer(PolicyAgent):
 
     def supply(self) -> float:
         """Quantity supplied given this period's forecast."""
-        return float(np.tanh(self.model.theta["lam"] * (self.forecast - PRICE_CENTRE)) + 1.0)
+        return float(supply(self.forecast, self.model.theta["lam"]))
 
     def reward(self) -> float:
         error = self.model.price - self.forecast

@@ -12,7 +12,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,11 @@ def is_number(value: object) -> bool:
     A bool is refused although Python counts it as an int: ``True`` for a rate is a mistake.
     """
     return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_count(value: object) -> bool:
+    """True for a Python or NumPy integer; False for a bool (``True`` is no count)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+EPISODE = "episode"
+"""The optional column that numbers the episodes of an observed-data file."""
+
 
 def read_observed(path: str | Path, column: str, *, min_steps: int = 3) -> pd.DataFrame:
     """Read a CSV of observed series: a ``column`` column, optionally ``episode`` and others.
@@ -65,10 +68,6 @@ def read_observed(path: str | Path, column: str, *, min_steps: int = 3) -> pd.Da
     return frame
 
 
-EPISODE = "episode"
-"""The optional column that numbers the episodes of an observed-data file."""
-
-
 def _finite(series: pd.Series, where: str, *, whole: bool) -> pd.Series:
     """``series`` as floats, or a ValueError naming the first value that is no finite number.
 
@@ -92,31 +91,25 @@ def _finite(series: pd.Series, where: str, *, whole: bool) -> pd.Series:
 
 def run_data(
     data: pd.DataFrame | Callable[..., pd.DataFrame] | None,
-    saved: Path | None,
     seed: int,
     executor: Any,
     announce: Callable[[], None] | None = None,
 ) -> pd.DataFrame | None:
-    """A run's observed data: ``saved`` if a run already made it, else given or generated.
+    """A run's observed data, given or generated (the run folder keeps it: ``RunRecord``).
 
     Args:
         data: A frame, a function of the seed that generates one (given ``executor`` too if
             it takes that keyword), or None.
-        saved: Where the run keeps its data (written here the first time), or None.
         seed: Seed of the generator.
         executor: Passed to a generator that takes an ``executor`` keyword.
         announce: Called before generating (it can take minutes).
     """
     if data is None:
         return None
-    if saved is not None and saved.exists():
-        return pd.read_csv(saved)
     if callable(data):
         if announce is not None:
             announce()
         takes_executor = "executor" in inspect.signature(data).parameters
         with threadpool_limits(limits=1):
             data = data(seed, executor=executor) if takes_executor else data(seed)
-    if saved is not None:
-        data.to_csv(saved, index=False)
     return data

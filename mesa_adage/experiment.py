@@ -6,7 +6,6 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,13 @@ import mesa
 import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mesa_adage.characteristics import Characteristics, Theta, is_number
+from mesa_adage.characteristics import Characteristics, Theta, is_count, is_number
 from mesa_adage.fingerprint import describe
 from mesa_adage.guards import ON_NONFINITE
 from mesa_adage.leaders import Leader, LeaderFactory
 from mesa_adage.objectives import Objective
 from mesa_adage.rollout import ModelFactory
 from mesa_adage.training import algorithm
-
-
-def is_count(value: object) -> bool:
-    """True for a Python or NumPy integer; False for a bool (``True`` is no count)."""
-    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -366,8 +366,9 @@ class AdaptiveModel(mesa.Model):
         """
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
+        part = "reward_all" if learner.reward_all is not None else "reward"
         if learner.reward_all is not None:
-            label = f"{learner.label('reward_all', agent_type)} must return one number per agent"
+            label = f"{learner.label(part, agent_type)} must return one number per agent"
             try:
                 values = np.asarray(learner.reward_all(agents), dtype=np.float64)
             except (TypeError, ValueError) as err:
@@ -384,7 +385,6 @@ class AdaptiveModel(mesa.Model):
                     f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
                     f"{agents[row].unique_id}; it must return one number ({err})"
                 ) from None
-        part = "reward_all" if learner.reward_all is not None else "reward"
         require_finite(values, learner.label(part, agent_type), "rewards", self, agents)
         return values
 

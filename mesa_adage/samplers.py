@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
 
 import numpy as np
 
-from mesa_adage.characteristics import Characteristics, is_number
+from mesa_adage.characteristics import Characteristics, is_count, is_number
 
 
 class Sampler:
@@ -119,7 +118,7 @@ def check_points(points: object, where: str) -> None:
     Raises:
         ValueError: Otherwise, naming ``where`` and the value.
     """
-    if not (isinstance(points, Integral) and not isinstance(points, bool) and points >= 2):
+    if not (is_count(points) and points >= 2):
         raise ValueError(f"{where}: points={points!r} must be an integer >= 2")
 
 

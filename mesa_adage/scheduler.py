@@ -118,7 +118,7 @@ class LeaderScheduler:
             self.data = self.record.observed() if self.record else None
             if self.data is None:
                 seed_data = derive_seed(seed, 0, FINAL)
-                self.data = run_data(experiment.data, None, seed_data, self.executor, announce)
+                self.data = run_data(experiment.data, seed_data, self.executor, announce)
                 if self.record is not None and self.data is not None:
                     self.data = self.record.save_observed(self.data)
         except BaseException:  # an executor made here (a local Ray) must not outlive the error

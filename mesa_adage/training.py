@@ -117,9 +117,9 @@ def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome
     With ``task.snapshot`` set, the phase resumes from the snapshot there if it belongs to
     this phase, and saves itself there as it goes.
     """
-    restored = None
+    restored, key = None, task.key() if task.snapshot is not None else ""
     if task.snapshot is not None:
-        restored = snapshot.load(task.snapshot, task.key(), task.algo, task.learning_rate)
+        restored = snapshot.load(task.snapshot, key, task.algo, task.learning_rate)
     if restored is not None:
         algo, env, done = restored
     else:
@@ -130,9 +130,7 @@ def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome
     if task.snapshot is not None and snapshot.resumable(algo):
         start = algo.num_timesteps - done
         crash = "warmup" if task.warmup else "train"
-        saver = snapshot.Snapshots(
-            task.snapshot, task.key(), env, start, task.snapshot_seconds, crash
-        )
+        saver = snapshot.Snapshots(task.snapshot, key, env, start, task.snapshot_seconds, crash)
         callbacks.append(saver)
     algo.learn(task.steps - done, reset_num_timesteps=False, callback=CallbackList(callbacks))
     buffer = io.BytesIO()

@@ -48,7 +48,7 @@ import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.producer import PRICE_CENTRE, Producer
+from agents.producer import Producer, supply
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -157,8 +157,7 @@ class CobwebModel(AdaptiveModel):
     def clearing_price(self) -> float:
         """Market-clearing price for the current forecasts, plus this period's demand shock."""
         p = self.params
-        expected = self.columns["forecast"]  # every producer's, by row
-        mean_supply = float(np.mean(np.tanh(self.theta["lam"] * (expected - PRICE_CENTRE)) + 1.0))
+        mean_supply = float(np.mean(supply(self.columns["forecast"], self.theta["lam"])))
         innovation = p.noise_std * float(self.rng.standard_normal())
         self.shock = p.demand_persistence * self.shock + innovation
         return (p.a - 6.0 * mean_supply) / p.d + self.shock
