@@ -18,7 +18,7 @@ from visualization import cobweb_app, entrance_app, market_maker_app, taxation_a
 from visualization.compare import CompareView
 from visualization.components import Prose
 from visualization.home import Home
-from visualization.page import ModelPage, ModelView
+from visualization.page import ModelPage, page_component
 from visualization.replay import Replay
 
 PAGES = (taxation_app.PAGE, cobweb_app.PAGE, entrance_app.PAGE, market_maker_app.PAGE)
@@ -62,12 +62,7 @@ def HomePage() -> None:
 
 def model_route(page: ModelPage) -> solara.Route:
     """The route of one model's page."""
-
-    @solara.component
-    def Page() -> None:
-        ModelView(page)
-
-    return solara.Route(path=page.slug, component=Page, label=page.title)
+    return solara.Route(path=page.slug, component=page_component(page), label=page.title)
 
 
 @solara.component

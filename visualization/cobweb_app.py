@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import solara
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
 from models.cobweb import CobwebModel
 from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
+from visualization.page import Chart, Knob, ModelPage, Readout, page_component
 
 
 class CobwebPage(CobwebModel):
@@ -83,7 +82,4 @@ PAGE = ModelPage(
 )
 
 
-@solara.component
-def Page() -> None:
-    """The cobweb page on its own."""
-    ModelView(PAGE)
+Page = page_component(PAGE)

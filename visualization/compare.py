@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import solara
 from matplotlib.figure import Figure
 
-from visualization.components import Prose
+from visualization.components import Prose, ThetaSlider
 from visualization.page import WINDOW, Chart, ModelPage, StepControls, frame, use_stepper
 
 COLOURS = ("tab:blue", "tab:red")
@@ -67,22 +67,13 @@ def CompareView(page: ModelPage) -> None:
             for name, theta in thetas.value.items():
                 with solara.Card(f"theta: {name}"):
                     for p in models[0].characteristics.params:
-                        if p.doc:
-                            solara.Text(p.doc, style={"color": "grey", "font-size": "0.85em"})
 
                         def on_value(value: float, name: str = name, param: str = p.name) -> None:
                             new = {k: dict(v) for k, v in thetas.value.items()}
                             new[name][param] = value
                             thetas.set(new)
 
-                        solara.SliderFloat(
-                            label=p.name,
-                            value=theta.get(p.name, p.default),
-                            min=p.low,
-                            max=p.high,
-                            step=p.span / 100,
-                            on_value=on_value,
-                        )
+                        ThetaSlider(p, theta.get(p.name, p.default), on_value)
             solara.InputInt("seed (both models)", value=seed)
             solara.Text("The thetas and the seed apply on Reset.")
         with solara.Column(style={"flex": "1"}):

@@ -3,19 +3,21 @@
 - :func:`trained_policy` loads the theta-conditioned policies the pages ship with;
 - :func:`ThetaPanel` drags theta *during* a run: the agents see the new theta at once and
   adapt zero-shot, with no retraining (the Lucas critique, live);
+- :func:`ThetaSlider` is one parameter of theta, described, over its bounds;
 - :func:`Prose` shows Markdown text without fetching anything.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import markdown
 import solara
 from stable_baselines3 import PPO
 
-from mesa_adage import AdaptiveModel, SB3Policy
+from mesa_adage import AdaptiveModel, Param, SB3Policy
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -50,6 +52,21 @@ def Prose(text: str) -> None:
 
 
 @solara.component
+def ThetaSlider(param: Param, value: float, on_value: Callable[[float], None]) -> None:
+    """One parameter of theta: its description above a slider over its bounds."""
+    if param.doc:
+        solara.Text(param.doc, style={"color": "grey", "font-size": "0.85em"})
+    solara.SliderFloat(
+        label=param.name,
+        value=value,
+        min=param.low,
+        max=param.high,
+        step=param.span / 100,
+        on_value=on_value,
+    )
+
+
+@solara.component
 def ThetaPanel(model: AdaptiveModel) -> None:
     """Sliders that change theta mid-episode; the next steps show the agents adapting."""
     space = model.characteristics
@@ -64,14 +81,5 @@ def ThetaPanel(model: AdaptiveModel) -> None:
 
     with solara.Card("Change theta now (agents adapt zero-shot)"):
         for p in space.params:
-            if p.doc:
-                solara.Text(p.doc, style={"color": "grey", "font-size": "0.85em"})
-            solara.SliderFloat(
-                label=p.name,
-                value=values[p.name],
-                min=p.low,
-                max=p.high,
-                step=p.span / 100,
-                on_value=setter(p.name),
-            )
+            ThetaSlider(p, values[p.name], setter(p.name))
         solara.Text("theta: " + ", ".join(f"{k}={v:.3g}" for k, v in model.theta.items()))

@@ -15,14 +15,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import solara
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.trader import Trader
 from models.entrance import EntranceModel
 from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
+from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
 
 
 class EntrancePage(EntranceModel):
@@ -62,7 +60,7 @@ PAGE = ModelPage(
     ),
     readout=Readout(
         "volume per period, last 10 steps",
-        lambda f: float(f["volume"].iloc[-10:].mean()) if len(f) else float("nan"),
+        recent_mean("volume"),
         "falls as tau rises",
     ),
     run_models=("models.entrance.EntranceModel", "models.entrance.StressedEntranceModel"),
@@ -70,7 +68,4 @@ PAGE = ModelPage(
 )
 
 
-@solara.component
-def Page() -> None:
-    """The entrance page on its own."""
-    ModelView(PAGE)
+Page = page_component(PAGE)

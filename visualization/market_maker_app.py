@@ -15,14 +15,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import solara
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.market_maker import MarketMaker
 from models.market_maker import MarketMakerModel
 from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
+from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
 
 
 class MarketMakerPage(MarketMakerModel):
@@ -66,7 +64,7 @@ PAGE = ModelPage(
     ),
     readout=Readout(
         "spread, last 10 steps",
-        lambda f: float(f["spread"].iloc[-10:].mean()) if len(f) else float("nan"),
+        recent_mean("spread"),
         "falls as omega rises",
     ),
     run_models=("models.market_maker.MarketMakerModel",),
@@ -74,7 +72,4 @@ PAGE = ModelPage(
 )
 
 
-@solara.component
-def Page() -> None:
-    """The market maker page on its own."""
-    ModelView(PAGE)
+Page = page_component(PAGE)

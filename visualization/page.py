@@ -122,6 +122,15 @@ def frame(model: AdaptiveModel) -> pd.DataFrame:
     return model.datacollector.get_model_vars_dataframe()
 
 
+def recent_mean(column: str, steps: int = 10) -> Callable[[pd.DataFrame], float]:
+    """A readout's measure: the mean of ``column`` over the latest ``steps`` rows."""
+
+    def measure(data: pd.DataFrame) -> float:
+        return float(data[column].iloc[-steps:].mean()) if len(data) else float("nan")
+
+    return measure
+
+
 def theta_changes(data: pd.DataFrame, names: list[str]) -> list[int]:
     """The steps at which any of theta's columns ``names`` changed."""
     present = [n for n in names if n in data.columns]
@@ -153,16 +162,15 @@ def chart_figure(data: pd.DataFrame, chart: Chart, theta: list[str] = ()) -> Fig
 
 
 @solara.component
-def LiveChart(model: AdaptiveModel, chart: Chart, steps: int) -> None:
-    """One chart, redrawn when ``steps`` changes."""
-    theta = list(model.characteristics.names)
-    solara.FigureMatplotlib(chart_figure(frame(model), chart, theta), format="png")
+def LiveChart(data: pd.DataFrame, chart: Chart, theta: list[str]) -> None:
+    """One chart of the model's variables ``data``, redrawn when they change."""
+    solara.FigureMatplotlib(chart_figure(data, chart, theta), format="png")
 
 
 @solara.component
-def ReadoutText(model: AdaptiveModel, readout: Readout, steps: int) -> None:
+def ReadoutText(data: pd.DataFrame, readout: Readout) -> None:
     """The readout's value, with what to expect."""
-    value = readout.measure(frame(model))
+    value = readout.measure(data)
     shown = "n/a" if not np.isfinite(value) else f"{value:.3f}"
     with solara.Row(style={"align-items": "baseline"}):
         solara.HTML(tag="b", unsafe_innerHTML=f"{readout.label}:")
@@ -241,6 +249,7 @@ def ModelView(page: ModelPage) -> None:
         lambda: page.build(**knob_values.value, seed=seed.value), dependencies=[build_count.value]
     )
     steps, step, playing = use_stepper([model])
+    data, theta = frame(model), list(model.characteristics.names)  # once per redraw
 
     solara.Title(page.title)
     with solara.Sidebar():
@@ -254,13 +263,23 @@ def ModelView(page: ModelPage) -> None:
         with solara.Columns([3, 2]):
             ThetaPanel(model)
             with solara.Card("What the agents do"):
-                ReadoutText(model, page.readout, steps)
+                ReadoutText(data, page.readout)
         with solara.lab.Tabs():
             with solara.lab.Tab("Live model"):
                 with solara.ColumnsResponsive(12, medium=6):
                     for chart in page.charts:
-                        LiveChart(model, chart, steps)
+                        LiveChart(data, chart, theta)
                     for extra in page.extras:
                         extra(model)
             with solara.lab.Tab("Leader run"):
                 Replay(models=page.run_models)
+
+
+def page_component(page: ModelPage) -> Callable[[], None]:
+    """A component showing ``page`` alone: a ``*_app.py`` file's ``Page``, an app route's."""
+
+    @solara.component
+    def Page() -> None:
+        ModelView(page)
+
+    return Page

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.household import Household
 from models.taxation import TaxationModel, TaxParams, hsv_tax
 from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, ModelView, Readout
+from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
 
 
 class TaxationPage(TaxationModel):
@@ -93,7 +93,7 @@ PAGE = ModelPage(
     ),
     readout=Readout(
         "mean hours, last 10 steps",
-        lambda f: float(f["mean_labour"].iloc[-10:].mean()) if len(f) else float("nan"),
+        recent_mean("mean_labour"),
         "falls as tau rises",
     ),
     run_models=("models.taxation.TaxationModel",),
@@ -102,7 +102,4 @@ PAGE = ModelPage(
 )
 
 
-@solara.component
-def Page() -> None:
-    """The taxation page on its own."""
-    ModelView(PAGE)
+Page = page_component(PAGE)
