@@ -10,17 +10,13 @@ import numpy as np
 
 from mesa_adage import PolicyAgent
 from mesa_adage.columns import Column, rows
+from models.cobweb_market import PRICE_CENTRE, supply
 
 if TYPE_CHECKING:
     from models.cobweb import CobwebModel
 
-PRICE_CENTRE = 6.0
 PRICE_SCALE = 4.0
-
-
-def supply(forecast: float | np.ndarray, lam: float) -> float | np.ndarray:
-    """Quantity supplied at a price forecast: ``tanh(lambda (p_e - 6)) + 1`` (elementwise)."""
-    return np.tanh(lam * (forecast - PRICE_CENTRE)) + 1.0
+"""Half the forecast range: an action of 1 forecasts ``PRICE_CENTRE + PRICE_SCALE``."""
 
 
 def to_unit(price: float) -> float:

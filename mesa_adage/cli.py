@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from mesa_adage.policies import SB3Policy
 from mesa_adage.record import CHECKPOINT, RunRecord
 from mesa_adage.reporting import RunResult
 from mesa_adage.scheduler import LeaderScheduler
+from mesa_adage.uncertainty import uncertainty_lines
 
 
 def resolve_spec(spec: str) -> Any:
@@ -51,13 +52,19 @@ def resolve_spec(spec: str) -> Any:
     return getattr(module, attr)
 
 
-def build_experiment(spec: str, target_theta: str | None, data: str | None) -> Experiment:
-    """Resolve ``spec`` to an :class:`Experiment`, passing ``--target-theta``/``--data`` on."""
+def build_experiment(
+    spec: str, target_theta: str | None, data: str | None, options: Sequence[str] = ()
+) -> Experiment:
+    """Resolve ``spec`` to an :class:`Experiment`, passing its options on.
+
+    ``--target-theta``, ``--data`` and each ``--set NAME=VALUE`` (whose value reaches the
+    factory as a string) become keyword arguments of the spec's function.
+    """
     factory = resolve_spec(spec)
     if isinstance(factory, Experiment):
-        if target_theta or data:
+        if target_theta or data or options:
             raise ValueError(
-                f"SPEC {spec!r} is a fixed Experiment; it takes no --target-theta or --data"
+                f"SPEC {spec!r} is a fixed Experiment; it takes no --target-theta, --data or --set"
             )
         return factory
     if not callable(factory):
@@ -73,6 +80,7 @@ def build_experiment(spec: str, target_theta: str | None, data: str | None) -> E
         if name not in params:
             raise ValueError(f"SPEC {spec!r} does not accept {flag}")
         kwargs[name] = value
+    kwargs.update(spec_options(spec, options, params))
     if target_theta is not None:
         try:
             kwargs["target_theta"] = parse_theta(target_theta, factory().space)
@@ -84,16 +92,65 @@ def build_experiment(spec: str, target_theta: str | None, data: str | None) -> E
     return experiment
 
 
-def result_table(space: Characteristics, theta: Theta, target: Theta | None) -> str:
-    """A plain-text table of recovered (and true) theta with the error in % of range."""
-    lines = [f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"]
+def spec_options(
+    spec: str, options: Sequence[str], params: Mapping[str, inspect.Parameter]
+) -> dict[str, str]:
+    """``--set NAME=VALUE`` options as keyword arguments of the spec's factory.
+
+    Raises:
+        ValueError: If an option is not ``NAME=VALUE``, is given twice, or names no keyword
+            of the factory (naming the ones it has).
+    """
+    own = {"target_theta": "--target-theta", "data": "--data"}
+    allowed = [n for n, p in params.items() if n not in own and p.kind is not p.VAR_KEYWORD]
+    out: dict[str, str] = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--set {option!r} must look like NAME=VALUE, e.g. reference=naive")
+        if name in own:
+            raise ValueError(f"--set {option!r}: pass {name} as {own[name]}")
+        if name not in allowed:
+            raise ValueError(
+                f"--set {option!r}: SPEC {spec!r} has no option {name!r}; its options are {allowed}"
+            )
+        if name in out:
+            raise ValueError(f"--set {name} is given twice ({out[name]!r} and {value!r})")
+        out[name] = value
+    return out
+
+
+def result_table(
+    space: Characteristics,
+    theta: Theta,
+    target: Theta | None,
+    uncertainty: dict[str, Any] | None = None,
+) -> str:
+    """A plain-text table of recovered (and true) theta with the error in % of range.
+
+    With an uncertainty report, each parameter's interval and identification are added,
+    followed by the goodness of fit and a warning for every doubt.
+    """
+    report = uncertainty or {}
+    intervals, verdicts = report.get("intervals", {}), report.get("identification", {})
+    head = f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"
+    if intervals:
+        level = f"{report['level']:.0%} interval"
+        head += f"  {level:<20}{'identification'}"
+    lines = [head]
     for p in space.params:
-        if target is None:
-            lines.append(f"{p.name:<12}{'-':>10}{theta[p.name]:>12.4g}{'-':>10}")
-        else:
-            err = abs(theta[p.name] - target[p.name]) / p.span
-            lines.append(f"{p.name:<12}{target[p.name]:>10.4g}{theta[p.name]:>12.4g}{err:>9.1%}")
-    return "\n".join(lines)
+        true, error = "-", "-"
+        if target is not None:
+            true = f"{target[p.name]:.4g}"
+            error = f"{abs(theta[p.name] - target[p.name]) / p.span:.1%}"
+        line = f"{p.name:<12}{true:>10}{theta[p.name]:>12.4g}{error:>10}"
+        if p.name in intervals:
+            low, high = intervals[p.name]
+            status = verdicts.get(p.name, {}).get("status", "-")
+            line += f"  {f'[{low:.4g}, {high:.4g}]':<20}{status}"
+        lines.append(line)
+    return "\n".join(lines + (uncertainty_lines(report) if report else []))
 
 
 def integer(low: int) -> Callable[[str], int]:
@@ -173,10 +230,26 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--target-theta", help="calibration: generate data at name=value,...")
     run.add_argument("--data", help="calibration: CSV of observed series")
     run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of the spec's function, e.g. --set reference=naive --set series=price "
+        "for models.cobweb:calibration (repeatable)",
+    )
+    run.add_argument(
         "--followers",
         type=integer(1),
         help="independently seeded follower policies that share the evaluations (default: the "
         "experiment's; more cost more training and reduce one learner's quirks)",
+    )
+    run.add_argument(
+        "--followers-from",
+        type=Path,
+        metavar="RUN",
+        help="start from the trained followers of the run folder RUN instead of a warm-up "
+        "(same model, algorithm and follower settings): one trained population calibrates "
+        "many data sets",
     )
     run.add_argument(
         "--executor",
@@ -388,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
-        experiment = build_experiment(args.spec, args.target_theta, args.data)
+        experiment = build_experiment(args.spec, args.target_theta, args.data, args.set)
         if args.followers is not None:
             timescales = replace(experiment.timescales, followers=args.followers)
             experiment = replace(experiment, timescales=timescales)
@@ -412,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 resume=args.resume,
                 progress=not args.quiet,
                 snapshot_seconds=args.snapshot_seconds,
+                followers_from=args.followers_from,
             ).run()
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"adage: error: {err}", file=sys.stderr)
@@ -419,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(interrupted(argv, out), file=sys.stderr)
         return 130
-    print(result_table(experiment.space, result.theta, experiment.target_theta))
+    print(result_table(experiment.space, result.theta, experiment.target_theta, result.uncertainty))
     print(f"objective {result.objective:.4g}; run folder {out}")
     return 0
 

@@ -160,7 +160,7 @@ class Evaluator:
 
     def profile(
         self, space: Characteristics, theta: Theta, policies: Sequence[Policy], points: int
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, list[list[Rollout]]]:
         """The objective along each parameter's range through ``theta``, the others fixed.
 
         An identification check: a well identified parameter shows one clear optimum. Each
@@ -168,12 +168,14 @@ class Evaluator:
         candidate (same followers, same seeds).
 
         Returns:
-            A frame with columns ``parameter``, ``value`` and ``objective``.
+            A frame with columns ``parameter``, ``value`` and ``objective``, and each row's
+            episodes.
         """
         rows = [
             (p.name, float(v))
             for p in space.params
             for v in np.union1d(np.linspace(p.low, p.high, points), [theta[p.name]])
         ]
-        values, _ = self.score([{**theta, name: v} for name, v in rows], policies)
-        return pd.DataFrame(rows, columns=["parameter", "value"]).assign(objective=values)
+        values, groups = self.score([{**theta, name: v} for name, v in rows], policies)
+        frame = pd.DataFrame(rows, columns=["parameter", "value"]).assign(objective=values)
+        return frame, groups

@@ -134,6 +134,11 @@ class Experiment:
         profile_points: If not 0, the run ends with an identification check: the objective
             along each parameter's whole range through the answer (the others fixed), at
             this many evenly spaced values, written to ``profile.csv`` and ``profile.png``.
+        bootstrap: If not 0, a calibration (an experiment with ``data``) ends with an
+            uncertainty report (:mod:`~mesa_adage.uncertainty`) from this many bootstrap
+            replicates: an interval for each parameter, whether the data identify it, and
+            whether the model fits the data as well as its own episodes. It goes into
+            ``summary.json`` and the printed table.
         eval_tasks: Candidate evaluations are split into at least this many tasks, so an
             executor can run them side by side. The split, not the executor, fixes how
             episodes are batched, so every executor gives the same numbers.
@@ -162,6 +167,7 @@ class Experiment:
     track: tuple[str, ...] = ()
     report: Callable[[Path, Any], None] | None = None
     profile_points: int = 0
+    bootstrap: int = 0
     eval_tasks: int = 4
     on_nonfinite: str = "raise"
 
@@ -201,6 +207,11 @@ class Experiment:
                 "Timescales(follower_lr=..., follower_lr_final=...) instead"
             )
         algorithm(self.algo)
+        if not (is_count(self.bootstrap) and self.bootstrap >= 0):
+            raise ValueError(
+                f"bootstrap={self.bootstrap!r} must be 0 (no uncertainty report) or a positive "
+                "integer (replicates)"
+            )
         for name, low in (("epochs", 1), ("eval_tasks", 1), ("n_copies", 1)):
             value = getattr(self, name)
             if not (is_count(value) and value >= low):
@@ -252,6 +263,7 @@ class Experiment:
             "slots_per_copy": self.slots_per_copy,
             "target_theta": self.target_theta,
             "eval_tasks": self.eval_tasks,
+            **({"bootstrap": self.bootstrap} if self.bootstrap else {}),
             "on_nonfinite": self.on_nonfinite,
         }
 

@@ -55,8 +55,26 @@ STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 """Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
 
+EPISODE_COLUMNS = ("episode", "step")
+"""Columns of an observed-data frame that number its episodes and steps, not series."""
 DEFAULT_STATISTICS = ("mean", "std", "autocorr", "mean_abs_change", "path_mae")
 DISTANCES = ("l2", "l1", "mahalanobis")
+
+
+def check_statistics(statistics: str | Sequence[str]) -> tuple[str, ...]:
+    """Statistic names as a tuple; a string is comma-separated (``"mean,std,first"``).
+
+    Raises:
+        ValueError: If there are none, or one is unknown (naming it and the allowed ones).
+    """
+    names = statistics.split(",") if isinstance(statistics, str) else list(statistics)
+    names = [str(n).strip() for n in names if str(n).strip()]
+    allowed = [*STATISTICS, "path_mae"]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        what = f"unknown statistic {unknown[0]!r}" if unknown else "no statistic"
+        raise ValueError(f"statistics={statistics!r}: {what}; allowed are {allowed}")
+    return tuple(dict.fromkeys(names))
 
 
 def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
@@ -82,7 +100,7 @@ def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
                 f"rollout frame has no column {column!r}; its DataCollector reports "
                 f"{list(missing[0].frame.columns)}"
             )
-        groups = [r.frame[column] for r in data]
+        groups = [r.series(column) for r in data]
     lengths = {len(g) for g in groups}
     if len(lengths) != 1:
         raise ValueError(f"episodes of {column!r} differ in length: {sorted(lengths)}")

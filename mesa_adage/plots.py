@@ -106,8 +106,17 @@ def plot_fit(observed: dict[str, np.ndarray], fitted: dict[str, np.ndarray], pat
     fig.savefig(path, dpi=110)
 
 
-def plot_profile(profile: pd.DataFrame, answer: dict, target: dict | None, run_dir: Path) -> None:
-    """``profile.png``: per parameter, the objective along its range through the answer."""
+def plot_profile(
+    profile: pd.DataFrame,
+    answer: dict,
+    target: dict | None,
+    run_dir: Path,
+    intervals: dict[str, list[float]] | None = None,
+) -> None:
+    """``profile.png``: per parameter, the objective along its range through the answer.
+
+    With ``intervals``, each parameter's interval is shaded.
+    """
     names = list(dict.fromkeys(profile["parameter"]))
     fig = Figure(figsize=(4 * len(names), 3))
     axes = fig.subplots(1, len(names), squeeze=False)
@@ -118,6 +127,9 @@ def plot_profile(profile: pd.DataFrame, answer: dict, target: dict | None, run_d
         ax.plot([answer[name]] * len(at), at, "*", ms=12, color="tab:red", label="answer")
         if target is not None:
             ax.axvline(target[name], color="k", ls="--", label="target")
+        if intervals is not None and name in intervals:
+            low, high = intervals[name]
+            ax.axvspan(low, high, color="tab:red", alpha=0.15, lw=0, label="interval")
         ax.set_xlabel(name)
         ax.set_title(f"objective along {name}", fontsize=9)
     axes[0][0].set_ylabel("objective J_L (higher is better)")

@@ -37,6 +37,8 @@ class RunResult:
             inference.
         rollouts: Episodes at ``theta`` with the final policies (the evaluation seeds).
         data: The observed data, if the experiment has any.
+        uncertainty: The uncertainty report of a calibration (intervals, identification,
+            goodness of fit; see :func:`mesa_adage.uncertainty.assess`), if made.
     """
 
     theta: Theta
@@ -45,6 +47,7 @@ class RunResult:
     policies: tuple[SB3Policy, ...]
     rollouts: list[Rollout]
     data: pd.DataFrame | None
+    uncertainty: dict[str, Any] | None = None
 
     @property
     def policy(self) -> SB3Policy:
@@ -88,7 +91,15 @@ def write_report(
         profile.to_csv(run_dir / "profile.csv", index=False)
         tops = profile.loc[profile.groupby("parameter", sort=False)["objective"].idxmax()]
         summary["profile_best"] = dict(zip(tops["parameter"], tops["value"], strict=True))
-        plots.plot_profile(profile, result.theta, target, run_dir)
+        intervals = (result.uncertainty or {}).get("intervals")
+        plots.plot_profile(profile, result.theta, target, run_dir, intervals)
+    if result.uncertainty is not None:
+        summary["uncertainty"] = result.uncertainty
+        if target is not None:
+            summary["uncertainty"]["covers_target"] = {
+                name: bool(low <= target[name] <= high)
+                for name, (low, high) in result.uncertainty["intervals"].items()
+            }
     record.write_json("summary.json", summary)
     plots.plot_run(run_dir, space, result, experiment)
     if experiment.report is not None:

@@ -32,6 +32,17 @@ class Rollout:
     seed: int
     frame: pd.DataFrame
     returns: dict[str, float] = field(default_factory=dict)
+    _series: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def series(self, column: str) -> np.ndarray:
+        """One column of :attr:`frame` as float64 values (read once, then kept).
+
+        Raises:
+            KeyError: If the frame has no such column.
+        """
+        if column not in self._series:
+            self._series[column] = self.frame[column].to_numpy(dtype=float)
+        return self._series[column]
 
 
 def inject_batched(models: Sequence[AdaptiveModel], policies: Mapping[type, Policy]) -> None:

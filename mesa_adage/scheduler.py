@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from mesa_adage.borrow import borrow
 from mesa_adage.characteristics import Theta
 from mesa_adage.checkpoint import CheckpointError, crash_point, state_value
 from mesa_adage.data import run_data
@@ -41,12 +43,17 @@ from mesa_adage.experiment import Experiment
 from mesa_adage.fingerprint import describe, parameters
 from mesa_adage.followers import Followers
 from mesa_adage.leaders import Leader, LeaderFactory, make_leader
+from mesa_adage.objectives import EPISODE_COLUMNS, episodes
 from mesa_adage.policies import SB3Policy
 from mesa_adage.record import RunRecord
 from mesa_adage.reporting import RunResult, tracked, write_report
 from mesa_adage.rollout import Rollout
 from mesa_adage.samplers import Mixture, Normal, Sampler, Uniform
-from mesa_adage.seeds import EVAL, FINAL, derive_seed
+from mesa_adage.seeds import EVAL, FINAL, FIT, derive_seed
+from mesa_adage.uncertainty import assess
+
+UNCERTAINTY_CANDIDATES = 16
+"""The leader's best candidates the uncertainty report chooses among (besides the profile)."""
 
 
 class LeaderScheduler:
@@ -67,6 +74,9 @@ class LeaderScheduler:
         progress: Show progress bars.
         snapshot_seconds: Least time between snapshots of a follower phase in progress (0:
             at every rollout); results do not depend on it.
+        followers_from: A run folder whose committed followers this run starts from instead
+            of a warm-up (:mod:`~mesa_adage.borrow`); they must have been trained with this
+            run's model, algorithm and follower settings.
     """
 
     def __init__(
@@ -82,6 +92,7 @@ class LeaderScheduler:
         resume: bool = False,
         progress: bool = True,
         snapshot_seconds: float = 300.0,
+        followers_from: str | Path | None = None,
     ) -> None:
         self.experiment = experiment
         self.seed = seed
@@ -101,13 +112,17 @@ class LeaderScheduler:
         where = {"storage": storage} if storage is not None else {}
         self.leader = make_leader(spec, self.space, seed, **kwargs, **where)
         self.record = RunRecord(run_dir) if run_dir is not None else None
+        config = {
+            **experiment.config(),
+            "leader": describe(spec),
+            "leader_kwargs": describe(kwargs),
+            "model_parameters": parameters(experiment.make_model),
+        }
+        self.borrowed = None
+        if followers_from is not None:
+            self.borrowed = borrow(followers_from, {**config, "seed": seed})
+            config["followers_from"] = self.borrowed.source
         if self.record is not None:
-            config = {
-                **experiment.config(),
-                "leader": describe(spec),
-                "leader_kwargs": describe(kwargs),
-                "model_parameters": parameters(experiment.make_model),
-            }
             self.record.check_config({**config, "seed": seed}, resume=resume)
         self.leader.bind(self.record.path if self.record else None, experiment.name)
         self._owns_executor = isinstance(executor, str)
@@ -190,7 +205,10 @@ class LeaderScheduler:
         start = time.perf_counter()
         self._restore()
         if not len(self.followers):
-            self.followers.train(self.ts.warmup_steps, Uniform(), 0, progress=self.progress)
+            if self.borrowed is not None:
+                self.followers.load(self.borrowed.files, self.borrowed.env_steps)
+            else:
+                self.followers.train(self.ts.warmup_steps, Uniform(), 0, progress=self.progress)
             self._checkpoint()
         epochs = tqdm(
             range(self.epoch + 1, self.epochs + 1),
@@ -295,6 +313,49 @@ class LeaderScheduler:
         self.record.append("history.csv", [row])
         crash_point("recorded")
 
+    def _uncertainty(
+        self,
+        answer: Theta,
+        policies: list[SB3Policy],
+        scored: list[tuple[Theta, float, list[Rollout]]],
+        profile: pd.DataFrame | None,
+    ) -> dict:
+        """The uncertainty report over the best candidates and the profile's points.
+
+        The leader's best :data:`UNCERTAINTY_CANDIDATES` candidates are scored again (those
+        the final re-ranking scored are reused), and fresh episodes at the answer are played
+        for the goodness of fit.
+        """
+        assert self.data is not None
+        names = self.space.names
+        key = lambda theta: tuple(theta[n] for n in names)  # noqa: E731
+        known = {key(t): group for t, _, group in scored if group}
+        fresh = [t for t in self.leader.finalists(UNCERTAINTY_CANDIDATES) if key(t) not in known]
+        _, groups = self.evaluator.score(fresh, policies)
+        known.update((key(t), g) for t, g in zip(fresh, groups, strict=True) if g)
+        observed = episodes(self.data, next(c for c in self.data if c not in EPISODE_COLUMNS))
+        pool = Evaluator(
+            self.experiment.make_model,
+            self.experiment.agent_type,
+            self.evaluator.objective,
+            [derive_seed(self.seed, 0, FIT) + i for i in range(max(len(observed), len(policies)))],
+            executor=self.executor,
+            min_tasks=self.experiment.eval_tasks,
+        ).rollouts([answer], policies)[0]
+        return assess(
+            self.space,
+            self.experiment.objective,
+            self.data,
+            [dict(zip(names, k, strict=True)) for k in known],
+            list(known.values()),
+            answer,
+            profile,
+            pool,
+            len(policies),
+            replicates=self.experiment.bootstrap,
+            seed=derive_seed(self.seed, 0, FIT),
+        )
+
     def _skipped(self) -> dict[str, int]:
         """How many candidates were skipped, for the summary (when skipping is on)."""
         if self.experiment.on_nonfinite != "skip" or self.record is None:
@@ -321,11 +382,20 @@ class LeaderScheduler:
         self.followers.save_answer(self.record.path)
         points = self.experiment.profile_points
         in_space = set(answer) == set(self.space.names)
-        profile = (
+        profile, profiled = (
             self.evaluator.profile(self.space, answer, policies, points)
             if points and in_space
-            else None
+            else (None, [])
         )
+        if self.experiment.bootstrap and self.data is not None and in_space:
+            if profile is not None:
+                rows = profile[["parameter", "value"]].itertuples(index=False)
+                scored += [
+                    ({**answer, name: v}, math.nan, group)
+                    for (name, v), group in zip(rows, profiled, strict=True)
+                ]
+            report = self._uncertainty(answer, policies, scored, profile)
+            result = replace(result, uncertainty=report)
         summary = {
             "theta": result.theta,
             "objective": result.objective,

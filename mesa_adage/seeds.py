@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-FOLLOWER, TRAIN_SEED, EVAL, FINAL = range(4)
-"""Purposes: a follower's episodes, a follower's training, evaluation episodes, data."""
+FOLLOWER, TRAIN_SEED, EVAL, FINAL, FIT = range(5)
+"""Purposes: a follower's episodes, a follower's training, evaluation episodes, data, and
+fresh episodes at the answer (the goodness of fit)."""
 
 
 def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:

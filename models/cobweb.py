@@ -36,8 +36,7 @@ see :func:`calibration`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.producer import Producer, supply
+from agents.producer import Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -56,7 +55,7 @@ from mesa_adage import (
     Experiment,
     Fixed,
     Param,
-    Rollout,
+    Policy,
     Sampler,
     SB3Policy,
     SerialExecutor,
@@ -68,6 +67,16 @@ from mesa_adage import (
     theta_reporters,
     train,
 )
+from models.cobweb_market import (
+    MARKET,
+    RULES,
+    SERIES,
+    CobwebParams,
+    first_forecasts,
+    heuristic_market,
+    market_price,
+    supply,
+)
 
 HORIZON = 50
 """Periods per episode, as in the experiments."""
@@ -76,30 +85,6 @@ COBWEB_THETA = Characteristics(
     Param("lam", 0.1, 1.0, default=0.5, doc="supply steepness lambda (1/price unit)"),
     Param("inertia", 0.0, 0.9, default=0.5, doc="forecast inertia eta (weight on last forecast)"),
 )
-
-
-@dataclass(frozen=True)
-class CobwebParams:
-    """Market constants (Hommes et al. 2007).
-
-    Attributes:
-        n_producers: Number of forecasting producers.
-        a: Demand intercept, for six producers.
-        d: Demand slope.
-        noise_std: Std of the demand-shock innovation ``eta_t``, in price units.
-        demand_persistence: AR(1) coefficient ``rho`` of the demand shock (0 gives iid shocks,
-            the original design).
-        initial_price: Price in the two periods before the episode (the shock).
-        initial_spread: Std of the producers' first forecasts around ``initial_price``.
-    """
-
-    n_producers: int = 6
-    a: float = 13.8
-    d: float = 1.5
-    noise_std: float = 0.5
-    demand_persistence: float = 0.8
-    initial_price: float = 8.0
-    initial_spread: float = 1.0
 
 
 class CobwebModel(AdaptiveModel):
@@ -123,7 +108,7 @@ class CobwebModel(AdaptiveModel):
         self,
         theta: Mapping[str, float] | None = None,
         *,
-        params: CobwebParams = CobwebParams(),
+        params: CobwebParams = MARKET,
         horizon: int = HORIZON,
         **kwargs: Any,
     ) -> None:
@@ -132,10 +117,7 @@ class CobwebModel(AdaptiveModel):
         self.price = params.initial_price
         self.shock = 0.0
         self.price_history = [params.initial_price, params.initial_price]
-        first = params.initial_price + params.initial_spread * self.rng.standard_normal(
-            params.n_producers
-        )
-        first = np.clip(first, 2, 10)
+        first = first_forecasts(self.rng, params)
         self.columns = {"forecast": first, "last_forecast": first.copy()}  # by producer row
         Producer.create_agents(self, params.n_producers, row=list(range(params.n_producers)))
         self.producers = self.agents_by_type[Producer]
@@ -160,7 +142,7 @@ class CobwebModel(AdaptiveModel):
         mean_supply = float(np.mean(supply(self.columns["forecast"], self.theta["lam"])))
         innovation = p.noise_std * float(self.rng.standard_normal())
         self.shock = p.demand_persistence * self.shock + innovation
-        return (p.a - 6.0 * mean_supply) / p.d + self.shock
+        return market_price(mean_supply, self.shock, p)
 
     def step(self) -> None:
         self.decide()
@@ -192,7 +174,7 @@ LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
 DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
 OBSERVED_EPISODES = 128
-MATCHED_SERIES = ("price", "mean_forecast", "forecast_spread")
+MATCHED_SERIES = SERIES
 """Series the calibration matches, those the data hold: forecasts too (the experiments of
 Hommes et al. recorded every forecast). How fast the forecasts' dispersion decays after the
 shock is what separates inertia from supply steepness."""
@@ -201,6 +183,12 @@ MATCHED_STATISTICS = (*objectives.DEFAULT_STATISTICS, "first")
 market's response to the shock. Inertia shows most clearly there (how far producers move
 from their pre-shock forecast); over 50 periods the defaults dilute it. Around a low inertia
 (0.2) the objective was nearly flat in inertia without it (``benchmarks/RESULTS.md``)."""
+PRICE_STATISTICS = MATCHED_STATISTICS
+"""Statistics matched when the data hold prices alone."""
+
+
+REFERENCES = ("model", "specialist", *RULES)
+"""Who makes synthetic data: see :func:`observed_data`."""
 
 
 def observed_data(
@@ -208,51 +196,99 @@ def observed_data(
     seed: int,
     *,
     reference: str = "model",
+    series: Sequence[str] = SERIES,
+    policies: Sequence[Policy] | None = None,
     reference_steps: int = 600_000,
     populations: int = 3,
     executor: Executor | None = None,
 ) -> pd.DataFrame:
-    """Synthetic "observed" markets at a known theta.
+    """Synthetic "observed" markets at a known theta: :data:`OBSERVED_EPISODES` episodes.
 
-    The producers in the data are never the policy being calibrated. With
-    ``reference="model"`` they are the model's own kind of followers, theta-conditioned PPO
-    policies trained from independent seeds; with ``reference="specialist"`` they are PPO
-    policies trained at ``theta`` alone (producers who only ever lived in that market), a
-    harder, mis-specified test. ``populations`` independently trained policies each play an
+    The producers in the data are never the policy being calibrated (``reference``):
+
+    - ``"model"``: the model's own kind of followers, theta-conditioned PPO policies trained
+      from independent seeds;
+    - ``"specialist"``: PPO policies trained at ``theta`` alone (producers who only ever
+      lived in that market), a mis-specified test;
+    - ``"naive"``, ``"adaptive"``, ``"mix"``: classical rule-based forecasters
+      (:func:`~models.cobweb_market.heuristic_market`), adaptive ones with theta's inertia.
+      The model contains no such producers: the test of a mis-specified model.
+
+    For the learning references, ``populations`` independently trained policies each play an
     equal share of the episodes, as different groups of subjects would, so one unlucky
     training run does not define the data. They train side by side on ``executor``.
 
+    Args:
+        theta: The market's true ``lam`` and ``inertia``.
+        seed: Seed of the data (episodes and training).
+        reference: Who the producers in the data are (above).
+        series: The series the data hold (:data:`~models.cobweb_market.SERIES`, or a
+            subset such as ``("price",)``: prices alone).
+        policies: The learning producers, already trained (see :func:`reference_policies`);
+            None trains them.
+        reference_steps: Training agent-steps of each learning population.
+        populations: Learning populations in the data.
+        executor: Where the populations train.
+
     Returns:
-        A frame with columns ``episode``, ``step``, ``price``, ``mean_forecast`` and
-        ``forecast_spread`` for :data:`OBSERVED_EPISODES` episodes.
+        A frame with columns ``episode``, ``step`` and ``series``.
     """
     theta = COBWEB_THETA.validate(theta, complete=True)
-    samplers = {"model": Uniform(), "specialist": Fixed(theta)}
-    if reference not in samplers:
-        raise ValueError(f"reference={reference!r}; allowed are {list(samplers)}")
+    if reference not in REFERENCES:
+        raise ValueError(f"reference={reference!r}; allowed are {list(REFERENCES)}")
+    series = check_series(series)
+    seeds = [seed * 7_919 + 10_000 + i for i in range(OBSERVED_EPISODES)]
+    if reference in RULES:
+        frame = heuristic_market(theta["lam"], theta["inertia"], reference, seeds)
+        return frame[["episode", "step", *series]]
+    if policies is None:
+        policies = reference_policies(
+            theta, seed, reference, reference_steps, populations, executor=executor
+        )
+    groups = np.array_split(np.arange(OBSERVED_EPISODES), len(policies))
+    rollouts = [
+        rollout
+        for policy, episodes in zip(policies, groups, strict=True)
+        for rollout in simulate(
+            CobwebModel, [theta] * len(episodes), {Producer: policy}, [seeds[i] for i in episodes]
+        )
+    ]
+    return pd.concat(
+        [r.frame.reset_index().assign(episode=i) for i, r in enumerate(rollouts)],
+        ignore_index=True,
+    )[["episode", "step", *series]]
+
+
+def reference_policies(
+    theta: Mapping[str, float],
+    seed: int,
+    reference: str = "model",
+    steps: int = 600_000,
+    populations: int = 3,
+    *,
+    executor: Executor | None = None,
+) -> list[SB3Policy]:
+    """The learning producers of synthetic data: ``populations`` PPO policies, own seeds.
+
+    ``reference="model"`` trains across the whole box (conditioned on theta, like the
+    model's followers), so they do not depend on ``theta``; ``"specialist"`` trains at
+    ``theta`` alone.
+    """
+    if reference not in ("model", "specialist"):
+        raise ValueError(
+            f"reference={reference!r} has no policies; allowed are ['model', 'specialist']"
+        )
+    sampler = Uniform() if reference == "model" else Fixed(COBWEB_THETA.validate(theta))
     if not (isinstance(populations, int) and 1 <= populations <= OBSERVED_EPISODES):
         raise ValueError(
             f"populations={populations!r} must be an integer in [1, {OBSERVED_EPISODES}]"
         )
-    groups = np.array_split(np.arange(OBSERVED_EPISODES), populations)
-    play = partial(_population, theta, seed, samplers[reference], reference_steps)
-    played = (executor or SerialExecutor()).map(play, list(enumerate(groups)))
-    rollouts = [rollout for group in played for rollout in group]
-    return pd.concat(
-        [r.frame.reset_index().assign(episode=i) for i, r in enumerate(rollouts)],
-        ignore_index=True,
-    )[["episode", "step", "price", "mean_forecast", "forecast_spread"]]
+    train_one = partial(_train_reference, sampler, steps, seed)
+    return (executor or SerialExecutor()).map(train_one, list(range(populations)))
 
 
-def _population(
-    theta: dict[str, float],
-    seed: int,
-    sampler: Sampler,
-    steps: int,
-    group: tuple[int, np.ndarray],
-) -> list[Rollout]:
-    """One group of producers in the data: a policy trained from its own seed, and its episodes."""
-    index, episodes = group
+def _train_reference(sampler: Sampler, steps: int, seed: int, index: int) -> SB3Policy:
+    """One group of producers in the data: a policy trained from its own seed."""
     ppo = train(
         CobwebModel,
         Producer,
@@ -263,16 +299,34 @@ def _population(
         learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
         **PPO_SETTINGS,
     )
-    seeds = [seed * 7_919 + 10_000 + int(i) for i in episodes]
-    return simulate(CobwebModel, [theta] * len(seeds), {Producer: SB3Policy(ppo)}, seeds)
+    return SB3Policy(ppo)
+
+
+def check_series(series: str | Sequence[str]) -> tuple[str, ...]:
+    """``series`` as a tuple of the market's series, ``"price"`` first; ``"all"`` is every one.
+
+    Raises:
+        ValueError: If it names no series, an unknown one, or lacks ``price``.
+    """
+    names = SERIES if series == "all" else (series,) if isinstance(series, str) else series
+    names = tuple(n for part in names for n in str(part).split(",") if n)
+    unknown = [n for n in names if n not in SERIES]
+    if unknown or "price" not in names:
+        raise ValueError(
+            f"series={series!r} must name 'price' and any of {list(SERIES)[1:]} (or be 'all'); "
+            f"{'unknown: ' + repr(unknown) if unknown else 'price is missing'}"
+        )
+    return tuple(n for n in SERIES if n in names)
 
 
 def calibration(
     target_theta: Mapping[str, float] | None = None,
     data: str | Path | None = None,
     reference: str = "model",
+    series: str | Sequence[str] = "all",
+    statistics: str | Sequence[str] | None = None,
 ) -> Experiment:
-    """Recover the cobweb's ``(lam, inertia)`` from market data: prices and forecasts.
+    """Recover the cobweb's ``(lam, inertia)`` from market data: prices, and forecasts if any.
 
     The model's producers are a population too: six independently seeded conditional
     policies (``Timescales.followers``) share every candidate's episodes, as three groups of
@@ -287,28 +341,42 @@ def calibration(
     Args:
         target_theta: Generate the observed data at this theta (default
             :data:`DEFAULT_TARGET` when ``data`` is not given either).
-        data: A CSV of observed data instead: a ``price`` column, optionally ``episode`` and
-            ``mean_forecast`` (matched too when present). Its episode length becomes the
-            model's horizon.
-        reference: Who generates synthetic data (see :func:`observed_data`).
+        data: A CSV of observed data instead: a ``price`` column, optionally ``episode``,
+            ``mean_forecast`` and ``forecast_spread`` (matched too when present). Its
+            episode length becomes the model's horizon.
+        reference: Who generates synthetic data, one of :data:`REFERENCES` (see
+            :func:`observed_data`).
+        series: The series synthetic data hold: ``"all"``, or ``"price"`` for prices alone.
+        statistics: The statistics matched, names from
+            :data:`mesa_adage.objectives.STATISTICS` (a comma-separated string from the
+            command line); None takes :data:`MATCHED_STATISTICS`, or
+            :data:`PRICE_STATISTICS` when prices are all the data hold.
     """
     if target_theta is not None and data is not None:
         raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
+    if reference not in REFERENCES:
+        raise ValueError(f"reference={reference!r}; allowed are {list(REFERENCES)}")
     make_model: Callable[..., CobwebModel] = CobwebModel
     if data is not None:
         observed: pd.DataFrame | Callable[[int], pd.DataFrame] = read_observed(data, "price")
         make_model = partial(CobwebModel, horizon=objectives.episodes(observed, "price").shape[1])
+        matched = tuple(c for c in SERIES if c in observed.columns)
         truth = None
     else:
+        matched = check_series(series)
         truth = COBWEB_THETA.validate(target_theta or DEFAULT_TARGET, complete=True)
-        observed = partial(observed_data, truth, reference=reference)
+        observed = partial(observed_data, truth, reference=reference, series=matched)
+    if statistics is None:
+        statistics = PRICE_STATISTICS if matched == ("price",) else MATCHED_STATISTICS
+    statistics = objectives.check_statistics(statistics)
+    suffix = ("" if reference == "model" else f"-{reference}") + (
+        "-prices" if matched == ("price",) else ""
+    )
     return Experiment(
-        name="cobweb-calibration" + ("" if reference == "model" else f"-{reference}"),
+        name="cobweb-calibration" + suffix,
         make_model=make_model,
         agent_type=Producer,
-        objective=lambda frame: objectives.calibration(
-            frame, [c for c in MATCHED_SERIES if c in frame.columns], MATCHED_STATISTICS
-        ),
+        objective=partial(objectives.calibration, columns=matched, statistics=statistics),
         data=observed,
         epochs=10,
         leader="gp",
@@ -322,6 +390,6 @@ def calibration(
         algo="PPO",
         algo_kwargs=PPO_SETTINGS,
         target_theta=truth,
-        fit_columns=MATCHED_SERIES,
+        fit_columns=matched,
         profile_points=15,
     )

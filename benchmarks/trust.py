@@ -1,0 +1,275 @@
+"""Calibration on harder data (issue 13): prices alone, mis-specified data, intervals.
+
+Every job is one ``models.cobweb:calibration`` run at its default settings, with the run's
+uncertainty report (200 bootstrap replicates). Two things are shared between jobs because
+they do not depend on the target, so sharing them changes no number:
+
+- the model's followers: the first job of each seed trains them; the others start from them
+  (``followers_from``), as ``adage run --followers-from`` does;
+- the producers of ``reference="model"`` data: three populations trained across the whole
+  box per seed (:func:`models.cobweb.reference_policies`), pickled once.
+
+    python benchmarks/trust.py run --variant full --set acceptance fresh --seeds 0 1 2
+    python benchmarks/trust.py run --variant prices --set acceptance fresh --seeds 0 1 2
+    python benchmarks/trust.py run --variant mis-naive --set default --seeds 0 1 2
+    python benchmarks/trust.py table
+
+``--workers 2`` runs two jobs side by side. Results are appended to
+``benchmarks/results/trust.jsonl`` (a job already there is skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mesa_adage import LeaderScheduler
+from mesa_adage.seeds import FINAL, derive_seed
+from models import cobweb
+
+sys.path.insert(0, str(Path(__file__).parent))
+from calibration import markdown
+
+TARGET_SETS = {
+    "acceptance": [
+        {"lam": 0.3, "inertia": 0.2},
+        {"lam": 0.6, "inertia": 0.6},
+        {"lam": 0.85, "inertia": 0.4},
+    ],
+    "fresh": [
+        {"lam": 0.432, "inertia": 0.844},
+        {"lam": 0.244, "inertia": 0.183},
+        {"lam": 0.537, "inertia": 0.581},
+        {"lam": 0.389, "inertia": 0.679},
+    ],
+    "default": [cobweb.DEFAULT_TARGET],
+}
+"""The acceptance targets (those the settings were chosen on); four fresh targets drawn
+uniformly from the box with ``numpy.random.default_rng(20261127)`` (rounded to 3 decimals)
+before any setting of this issue was tried; and the demo's target."""
+FRESH_SEED = 20261127
+VARIANTS = {
+    "full": {"series": "all"},
+    "prices": {"series": "price"},
+    "mis-specialist": {"series": "all", "reference": "specialist"},
+    "mis-naive": {"series": "all", "reference": "naive"},
+    "mis-adaptive": {"series": "all", "reference": "adaptive"},
+    "mis-mix": {"series": "all", "reference": "mix"},
+}
+"""Each variant's options of :func:`models.cobweb.calibration`; ``--statistics`` adds one."""
+BOOTSTRAP = 200
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "trust.jsonl"
+RUNS = HERE / "runs" / "trust"
+
+
+def label(theta: dict) -> str:
+    return f"lam={theta['lam']}, eta={theta['inertia']}"
+
+
+def job_name(variant: str, statistics: str | None, theta: dict, seed: int) -> str:
+    stats = f"-stats={statistics}" if statistics else ""
+    return f"{variant}{stats}-lam{theta['lam']}-eta{theta['inertia']}-seed{seed}"
+
+
+def followers_source(seed: int) -> Path:
+    """The run whose followers every job of ``seed`` starts from (it trains them)."""
+    return RUNS / job_name("full", None, TARGET_SETS["acceptance"][0], seed)
+
+
+def reference_file(seed: int) -> Path:
+    return RUNS / f"reference-policies-seed{seed}.pkl"
+
+
+def wait_for(path: Path) -> None:
+    while not path.exists():
+        time.sleep(5)
+
+
+def reference(seed: int, train: bool) -> list:
+    """The three trained populations of ``reference="model"`` data of run seed ``seed``."""
+    path = reference_file(seed)
+    if train and not path.exists():
+        policies = cobweb.reference_policies({}, derive_seed(seed, 0, FINAL), "model")
+        path.write_bytes(pickle.dumps(policies))
+    wait_for(path)
+    return pickle.loads(path.read_bytes())
+
+
+def run_job(variant: str, statistics: str | None, target_set: str, theta: dict, seed: int) -> dict:
+    torch.set_num_threads(1)
+    options = dict(VARIANTS[variant])
+    if statistics:
+        options["statistics"] = statistics
+    experiment = cobweb.calibration(theta, **options)
+    experiment = replace(experiment, bootstrap=BOOTSTRAP)
+    name = job_name(variant, statistics, theta, seed)
+    source = followers_source(seed)
+    is_source = name == source.name
+    if options.get("reference", "model") == "model":
+        policies = reference(seed, train=is_source)
+        data = partial(
+            cobweb.observed_data,
+            experiment.target_theta,
+            reference="model",
+            series=cobweb.check_series(options["series"]),
+            policies=policies,
+        )
+        experiment = replace(experiment, data=data)
+    if not is_source:
+        wait_for(source / "summary.json")
+    start = time.perf_counter()
+    result = LeaderScheduler(
+        experiment,
+        RUNS / name,
+        seed=seed,
+        progress=False,
+        followers_from=None if is_source else source,
+    ).run()
+    summary = json.loads((RUNS / name / "summary.json").read_text())
+    report = summary["uncertainty"]
+    return {
+        "variant": variant,
+        "statistics": statistics or "default",
+        "set": target_set,
+        "target": theta,
+        "seed": seed,
+        "theta": result.theta,
+        "error": summary.get("error_fraction_of_range"),
+        "intervals": report["intervals"],
+        "covers": report.get("covers_target"),
+        "identification": {k: v["status"] for k, v in report["identification"].items()},
+        "rise_in_noise": {k: v["rise_in_noise"] for k, v in report["identification"].items()},
+        "fit": report["fit"],
+        "follower_estimates": report["follower_estimates"],
+        "seconds": round(time.perf_counter() - start, 1),
+        "borrowed_followers": not is_source,
+    }
+
+
+def run(args: argparse.Namespace) -> None:
+    RUNS.mkdir(parents=True, exist_ok=True)
+    RESULTS.parent.mkdir(exist_ok=True)
+    done = set()
+    if RESULTS.exists():
+        for line in RESULTS.read_text().splitlines():
+            row = json.loads(line)
+            done.add(job_name(row["variant"], _stats(row), row["target"], row["seed"]))
+    jobs = [
+        (variant, args.statistics, target_set, theta, seed)
+        for variant in args.variant
+        for target_set in args.set
+        for theta in TARGET_SETS[target_set]
+        for seed in args.seeds
+    ]
+    jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) not in done]
+    first = [("full", None, "acceptance", TARGET_SETS["acceptance"][0], s) for s in args.seeds]
+    first = [j for j in first if job_name(j[0], j[1], j[3], j[4]) not in done]
+    jobs = first + [j for j in jobs if j not in first]
+    print(f"{len(jobs)} jobs", flush=True)
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = [pool.submit(run_job, *job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                row = future.result()
+            except Exception as err:  # report it, keep the other jobs going
+                print(f"FAILED {job_name(job[0], job[1], job[3], job[4])}: {err!r}", flush=True)
+                continue
+            print(json.dumps(row), flush=True)
+            with RESULTS.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def _stats(row: dict) -> str | None:
+    return None if row["statistics"] == "default" else row["statistics"]
+
+
+def table() -> str:
+    """Per variant and target set: errors, coverage, identification, fit."""
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    records = []
+    for r in rows:
+        err = r["error"] or {}
+        width = {k: hi - lo for k, (lo, hi) in r["intervals"].items()}
+        spans = {p.name: p.span for p in cobweb.COBWEB_THETA.params}
+        records.append(
+            {
+                "variant": r["variant"] + ("" if r["statistics"] == "default" else " +stats"),
+                "set": r["set"],
+                "target": label(r["target"]),
+                "seed": r["seed"],
+                "lam err %": 100 * err.get("lam", np.nan),
+                "eta err %": 100 * err.get("inertia", np.nan),
+                "lam width %": 100 * width["lam"] / spans["lam"],
+                "eta width %": 100 * width["inertia"] / spans["inertia"],
+                "lam covered": (r["covers"] or {}).get("lam"),
+                "eta covered": (r["covers"] or {}).get("inertia"),
+                "eta status": r["identification"]["inertia"],
+                "fit p": r["fit"]["p_value"],
+                "fit ratio": r["fit"]["ratio"],
+                "seconds": r["seconds"],
+            }
+        )
+    frame = pd.DataFrame(records).sort_values(["variant", "set", "target", "seed"])
+    summary = frame.groupby(["variant", "set"]).agg(
+        runs=("seed", "count"),
+        lam_err_mean=("lam err %", "mean"),
+        lam_err_max=("lam err %", "max"),
+        eta_err_mean=("eta err %", "mean"),
+        eta_err_max=("eta err %", "max"),
+        within_5pct=(
+            "lam err %",
+            lambda s: f"{int(((s <= 5) & (frame.loc[s.index, 'eta err %'] <= 5)).sum())}/{len(s)}",
+        ),
+        lam_width=("lam width %", "mean"),
+        eta_width=("eta width %", "mean"),
+        lam_coverage=("lam covered", lambda s: f"{int(s.sum())}/{len(s)}"),
+        eta_coverage=("eta covered", lambda s: f"{int(s.sum())}/{len(s)}"),
+        eta_not_identified=(
+            "eta status",
+            lambda s: f"{int((s != 'identified').sum())}/{len(s)}",
+        ),
+        poor_fit=("fit p", lambda s: f"{int((s < 0.05).sum())}/{len(s)}"),
+        fit_ratio=("fit ratio", "median"),
+        seconds=("seconds", "mean"),
+    )
+    return "\n\n".join(
+        [
+            markdown(summary.round(2).reset_index()),
+            markdown(frame.round(2)),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    go = sub.add_parser("run")
+    go.add_argument("--variant", nargs="+", choices=list(VARIANTS), default=["full"])
+    go.add_argument("--set", nargs="+", choices=list(TARGET_SETS), default=["acceptance"])
+    go.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    go.add_argument("--statistics", help="comma-separated statistics (default: the model's)")
+    go.add_argument("--workers", type=int, default=2)
+    sub.add_parser("table")
+    args = parser.parse_args()
+    if args.command == "table":
+        print(table())
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
