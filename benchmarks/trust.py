@@ -73,6 +73,7 @@ VARIANTS = {
 BOOTSTRAP = 200
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "trust.jsonl"
+BLACK_IT = HERE / "results" / "black_it.jsonl"
 RUNS = HERE / "runs" / "trust"
 
 
@@ -254,6 +255,39 @@ def table() -> str:
     )
 
 
+def versus() -> str:
+    """ADAGE against black-it on the same data: mean absolute error per variant and set."""
+    adage = {}
+    for line in RESULTS.read_text().splitlines():
+        r = json.loads(line)
+        adage[job_name(r["variant"], _stats(r), r["target"], r["seed"])] = r
+    rows = []
+    for line in BLACK_IT.read_text().splitlines():
+        b = json.loads(line)
+        a = adage.get(b["job"])
+        if a is None or a["error"] is None:
+            continue
+        for method, error in (("ADAGE", a["error"]), (f"black-it ({b['moments']})", b["error"])):
+            rows.append(
+                {
+                    "variant": a["variant"] + ("" if a["statistics"] == "default" else " +stats"),
+                    "set": a["set"],
+                    "method": method,
+                    "job": b["job"],
+                    "lam": 100 * error["lam"],
+                    "eta": 100 * error["inertia"],
+                }
+            )
+    frame = pd.DataFrame(rows).drop_duplicates(["method", "job"])
+    out = frame.groupby(["variant", "set", "method"]).agg(
+        runs=("job", "count"),
+        lam_mae=("lam", "mean"),
+        eta_mae=("eta", "mean"),
+        mae=("lam", lambda s: (s.mean() + frame.loc[s.index, "eta"].mean()) / 2),
+    )
+    return markdown(out.round(1).reset_index())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -264,9 +298,12 @@ def main() -> None:
     go.add_argument("--statistics", help="comma-separated statistics (default: the model's)")
     go.add_argument("--workers", type=int, default=2)
     sub.add_parser("table")
+    sub.add_parser("versus", help="ADAGE against black-it (benchmarks/black_it_baseline.py)")
     args = parser.parse_args()
     if args.command == "table":
         print(table())
+    elif args.command == "versus":
+        print(versus())
     else:
         run(args)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,10 +28,10 @@ def std(x: np.ndarray) -> np.ndarray:
     return x.std(axis=-1)
 
 
-def autocorr(x: np.ndarray) -> np.ndarray:
-    """Lag-1 autocorrelation of each row (0 for a row constant up to rounding)."""
+def autocorr(x: np.ndarray, lag: int = 1) -> np.ndarray:
+    """Autocorrelation of each row at ``lag`` (0 for a row constant up to rounding)."""
     d = x - x.mean(axis=-1, keepdims=True)
-    num = (d[..., 1:] * d[..., :-1]).sum(axis=-1)
+    num = (d[..., lag:] * d[..., :-lag]).sum(axis=-1)
     den = (d**2).sum(axis=-1)
     varies = den > 1e-12 * (x**2).sum(axis=-1)  # relative: the statistic is scale-free
     return np.divide(num, den, out=np.zeros_like(num), where=varies)
@@ -46,12 +47,34 @@ def first(x: np.ndarray) -> np.ndarray:
     return x[..., 0]
 
 
+EARLY = 5
+"""Steps of an episode's start that the ``early_*`` statistics look at."""
+
+
+def early_mean(x: np.ndarray) -> np.ndarray:
+    """Mean of each row's first :data:`EARLY` values: the transient after the start."""
+    return x[..., :EARLY].mean(axis=-1)
+
+
+def early_change(x: np.ndarray) -> np.ndarray:
+    """Mean signed one-step change over each row's first :data:`EARLY` values.
+
+    How fast the transient moves, and which way.
+    """
+    return np.diff(x[..., :EARLY], axis=-1).mean(axis=-1)
+
+
 STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mean": mean,
     "std": std,
     "autocorr": autocorr,
+    "autocorr2": partial(autocorr, lag=2),
+    "autocorr3": partial(autocorr, lag=3),
     "mean_abs_change": mean_abs_change,
     "first": first,
+    "second": partial(np.take, indices=1, axis=-1),
+    "early_mean": early_mean,
+    "early_change": early_change,
 }
 """Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
 

@@ -328,6 +328,11 @@ def calibration(
 ) -> Experiment:
     """Recover the cobweb's ``(lam, inertia)`` from market data: prices, and forecasts if any.
 
+    The run ends with an uncertainty report (``Experiment.bootstrap``, 200 replicates): a
+    90% interval for each parameter, whether the data identify it, and whether the model
+    fits the data as well as it fits its own episodes (a mis-specified model shows up as a
+    poor fit). See :mod:`mesa_adage.uncertainty`.
+
     The model's producers are a population too: six independently seeded conditional
     policies (``Timescales.followers``) share every candidate's episodes, as three groups of
     producers share the synthetic data, so neither side is one training run's quirks. They
@@ -392,4 +397,5 @@ def calibration(
         target_theta=truth,
         fit_columns=matched,
         profile_points=15,
+        bootstrap=200,
     )
