@@ -48,7 +48,7 @@ SETS = {
     "+autocorr2,3": [*BASE, "autocorr2", "autocorr3"],
     "+early": [*BASE, *EARLY],
     "+early+autocorr2,3": [*BASE, *EARLY, "autocorr2", "autocorr3"],
-    "chosen": ["mean", "std", "autocorr2", "autocorr3", "first", "early_mean"],
+    "best subset on seed 0": ["mean", "std", "autocorr2", "autocorr3", "first", "early_mean"],
 }
 OBSERVED = cobweb.OBSERVED_EPISODES
 HERE = Path(__file__).parent

@@ -110,7 +110,14 @@ def reference(seed: int, train: bool) -> list:
     return pickle.loads(path.read_bytes())
 
 
-def run_job(variant: str, statistics: str | None, target_set: str, theta: dict, seed: int) -> dict:
+def run_job(
+    variant: str,
+    statistics: str | None,
+    target_set: str,
+    theta: dict,
+    seed: int,
+    refresh: bool = False,
+) -> dict:
     torch.set_num_threads(1)
     options = dict(VARIANTS[variant])
     if statistics:
@@ -139,6 +146,7 @@ def run_job(variant: str, statistics: str | None, target_set: str, theta: dict, 
         seed=seed,
         progress=False,
         followers_from=None if is_source else source,
+        resume=refresh,  # a finished run: only its final re-ranking and report run again
     ).run()
     summary = json.loads((RUNS / name / "summary.json").read_text())
     report = summary["uncertainty"]
@@ -158,17 +166,17 @@ def run_job(variant: str, statistics: str | None, target_set: str, theta: dict, 
         "follower_estimates": report["follower_estimates"],
         "seconds": round(time.perf_counter() - start, 1),
         "borrowed_followers": not is_source,
+        "estimator": "quadratic",
     }
 
 
 def run(args: argparse.Namespace) -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     RESULTS.parent.mkdir(exist_ok=True)
-    done = set()
-    if RESULTS.exists():
-        for line in RESULTS.read_text().splitlines():
-            row = json.loads(line)
-            done.add(job_name(row["variant"], _stats(row), row["target"], row["seed"]))
+    rows = (
+        [json.loads(line) for line in RESULTS.read_text().splitlines()] if RESULTS.exists() else []
+    )
+    done = {job_name(r["variant"], _stats(r), r["target"], r["seed"]) for r in rows}
     jobs = [
         (variant, args.statistics, target_set, theta, seed)
         for variant in args.variant
@@ -176,22 +184,33 @@ def run(args: argparse.Namespace) -> None:
         for theta in TARGET_SETS[target_set]
         for seed in args.seeds
     ]
-    jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) not in done]
-    first = [("full", None, "acceptance", TARGET_SETS["acceptance"][0], s) for s in args.seeds]
-    first = [j for j in first if job_name(j[0], j[1], j[3], j[4]) not in done]
-    jobs = first + [j for j in jobs if j not in first]
+    if args.refresh:  # finish again the jobs whose report predates the quadratic refinement
+        old = {job_name(r["variant"], _stats(r), r["target"], r["seed"]): r for r in rows}
+        old = {k: r for k, r in old.items() if "estimator" not in r}
+        jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) in old]
+    else:
+        jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) not in done]
+        first = [("full", None, "acceptance", TARGET_SETS["acceptance"][0], s) for s in args.seeds]
+        first = [j for j in first if job_name(j[0], j[1], j[3], j[4]) not in done]
+        jobs = first + [j for j in jobs if j not in first]
     print(f"{len(jobs)} jobs", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_job, *job) for job in jobs]
+        futures = [pool.submit(run_job, *job, refresh=args.refresh) for job in jobs]
         for job, future in zip(jobs, futures, strict=True):
+            name = job_name(job[0], job[1], job[3], job[4])
             try:
                 row = future.result()
             except Exception as err:  # report it, keep the other jobs going
-                print(f"FAILED {job_name(job[0], job[1], job[3], job[4])}: {err!r}", flush=True)
+                print(f"FAILED {name}: {err!r}", flush=True)
                 continue
+            if args.refresh:
+                row["seconds"] = old[name]["seconds"]  # the run's, not the re-finish's
             print(json.dumps(row), flush=True)
-            with RESULTS.open("a") as f:
-                f.write(json.dumps(row) + "\n")
+            rows = [
+                r for r in rows if job_name(r["variant"], _stats(r), r["target"], r["seed"]) != name
+            ]
+            rows.append(row)
+            RESULTS.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _stats(row: dict) -> str | None:
@@ -297,6 +316,7 @@ def main() -> None:
     go.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     go.add_argument("--statistics", help="comma-separated statistics (default: the model's)")
     go.add_argument("--workers", type=int, default=2)
+    go.add_argument("--refresh", action="store_true", help="re-finish done jobs (new report)")
     sub.add_parser("table")
     sub.add_parser("versus", help="ADAGE against black-it (benchmarks/black_it_baseline.py)")
     args = parser.parse_args()

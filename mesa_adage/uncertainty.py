@@ -6,8 +6,9 @@ Three checks run on the candidates a run has already scored, with their episodes
 - **Intervals** (:func:`bootstrap_estimates`): the run's answer is the candidate whose
   simulated statistics are closest to the observed ones. Redo that choice many times with the
   observed episodes resampled with replacement, and with the followers resampled too (a
-  cluster bootstrap: each follower's episodes go together). The spread of the chosen
-  candidates is each parameter's interval; each follower's own choice is reported too.
+  cluster bootstrap: each follower's episodes go together), each time refined to the peak of
+  a quadratic fitted around the best candidate (:func:`quadratic_peak`). The spread of those
+  estimates is each parameter's interval; each follower's own choice is reported too.
 - **Identification** (:func:`identification`): along each parameter's profile (the objective
   over its whole range, the others at the answer), does the objective rise by more than its
   own noise? A flat profile means the data cannot tell that parameter's values apart.
@@ -78,6 +79,41 @@ def pick(values: np.ndarray, rng: np.random.Generator) -> int:
     """Index of the highest value; ties (a flat objective) are broken at random."""
     best = np.flatnonzero(values >= np.max(values) - 1e-12 * max(1.0, abs(np.max(values))))
     return int(best[0] if len(best) == 1 else rng.choice(best))
+
+
+def quadratic_peak(points: np.ndarray, values: np.ndarray, best: int) -> np.ndarray:
+    """Where a quadratic fitted around the best of scored ``points`` peaks.
+
+    The objective is known only at the candidates, so the best candidate alone would move in
+    jumps between them. A quadratic is fitted by least squares to the candidates nearest the
+    best (three times as many as it has coefficients), and its peak is the estimate, kept
+    inside the box those candidates span. Where the fit has no peak (not concave: a flat or
+    saddle-shaped objective), the best candidate is the estimate.
+
+    Args:
+        points: Candidates, shape ``(n, d)`` (in ``[-1, 1]`` units, so distances compare).
+        values: Their objective values (maximised), shape ``(n,)``.
+        best: Index of the best candidate.
+
+    Returns:
+        The estimate, shape ``(d,)``.
+    """
+    d = points.shape[1]
+    pairs = [(i, j) for i in range(d) for j in range(i, d)]
+    near = np.argsort(np.linalg.norm(points - points[best], axis=1))[: 3 * (1 + d + len(pairs))]
+    if len(near) < 1 + d + len(pairs):
+        return points[best]
+    x = points[near] - points[best]
+    features = np.column_stack([np.ones(len(x)), x, *(x[:, i] * x[:, j] for i, j in pairs)])
+    coef = np.linalg.lstsq(features, values[near], rcond=None)[0]
+    gradient, hessian = coef[1 : 1 + d], np.zeros((d, d))
+    for (i, j), c in zip(pairs, coef[1 + d :], strict=True):
+        hessian[i, j] += c if i != j else 2 * c
+        hessian[j, i] += c if i != j else 0.0
+    if not np.all(np.linalg.eigvalsh(hessian) < 0):
+        return points[best]
+    peak = points[best] - np.linalg.solve(hessian, gradient)
+    return np.clip(peak, points[near].min(axis=0), points[near].max(axis=0))
 
 
 def bootstrap_estimates(
@@ -293,7 +329,12 @@ def assess(
     rng = np.random.default_rng(seed)
     chosen, scores = bootstrap_estimates(build, data, groups, followers, replicates, rng)
     names = space.names
-    estimates = np.array([[thetas[c][n] for n in names] for c in chosen])
+    units = np.array([space.to_unit(t) for t in thetas])
+    # A calibration's objective is a negative distance; its square, not itself, is smooth
+    # (quadratic) at its optimum.
+    surface = -np.square(scores) if (scores <= 0).all() else scores
+    peaks = [space.from_unit(quadratic_peak(units, surface[r], c)) for r, c in enumerate(chosen)]
+    estimates = np.array([[p[n] for n in names] for p in peaks])
     intervals = {n: interval(estimates[:, i], level) for i, n in enumerate(names)}
     index = list(thetas).index(answer)
     report: dict[str, Any] = {

@@ -28,11 +28,13 @@ from mesa_adage import (
 )
 from mesa_adage.cli import build_experiment
 from mesa_adage.uncertainty import (
+    assess,
     bootstrap_estimates,
     follower_estimates,
     goodness_of_fit,
     identification,
     interval,
+    quadratic_peak,
     uncertainty_lines,
 )
 from models import cobweb
@@ -129,6 +131,34 @@ def test_a_bootstrap_interval_of_a_mean_has_the_textbook_width():
     chosen, scores = bootstrap_estimates(build, data, groups, 1, 300, np.random.default_rng(1))
     low, high = interval(grid[chosen], 0.9)
     assert scores.shape == (300, len(grid))
+    assert low < levels.mean() < high
+    assert (high - low) == pytest.approx(2 * 1.645 / 20, rel=0.2)
+
+
+def test_a_quadratic_peak_is_found_between_the_candidates():
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-1, 1, size=(40, 2))
+    peak = np.array([0.23, -0.41])
+    values = -((points - peak) ** 2 @ np.array([1.0, 4.0])) - 0.5 * np.prod(points - peak, 1)
+    best = int(np.argmax(values))
+    np.testing.assert_allclose(quadratic_peak(points, values, best), peak, atol=1e-9)
+    saddle = points[:, 0] ** 2 - points[:, 1] ** 2  # no peak: the best candidate stands
+    assert (quadratic_peak(points, saddle, 5) == points[5]).all()
+
+
+def test_intervals_are_not_tied_to_a_coarse_grid_of_candidates():
+    # The same known answer as above with candidates 0.1 apart, coarser than the interval:
+    # the quadratic refinement still gives the textbook width.
+    rng = np.random.default_rng(0)
+    levels = 0.3 + rng.standard_normal(400)
+    data = pd.DataFrame({"episode": np.repeat(np.arange(400), 4), "x": np.repeat(levels, 4)})
+    grid = np.round(np.linspace(-1, 1, 21), 6)
+    thetas = [{"mu": float(m)} for m in grid]
+    groups = [constant_episodes(float(m), 2) for m in grid]
+    build = partial(objectives.calibration, columns=("x",), statistics=("mean",))
+    report = assess(SPACE, build, data, thetas, groups, thetas[13], None, groups[13], 1,
+                    replicates=300, seed=1)  # fmt: skip
+    low, high = report["intervals"]["mu"]
     assert low < levels.mean() < high
     assert (high - low) == pytest.approx(2 * 1.645 / 20, rel=0.2)
 
