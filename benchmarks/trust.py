@@ -184,10 +184,14 @@ def run(args: argparse.Namespace) -> None:
         for theta in TARGET_SETS[target_set]
         for seed in args.seeds
     ]
-    if args.refresh:  # finish again the jobs whose report predates the quadratic refinement
+    if args.refresh:  # finish again the runs whose report predates the quadratic refinement
         old = {job_name(r["variant"], _stats(r), r["target"], r["seed"]): r for r in rows}
-        old = {k: r for k, r in old.items() if "estimator" not in r}
-        jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) in old]
+        stale = {
+            name
+            for name in (job_name(j[0], j[1], j[3], j[4]) for j in jobs)
+            if (RUNS / name / "summary.json").exists() and "estimator" not in old.get(name, {})
+        }
+        jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) in stale]
     else:
         jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) not in done]
         first = [("full", None, "acceptance", TARGET_SETS["acceptance"][0], s) for s in args.seeds]
@@ -204,7 +208,7 @@ def run(args: argparse.Namespace) -> None:
                 print(f"FAILED {name}: {err!r}", flush=True)
                 continue
             if args.refresh:
-                row["seconds"] = old[name]["seconds"]  # the run's, not the re-finish's
+                row["seconds"] = old.get(name, {}).get("seconds")  # the run's, not the re-finish's
             print(json.dumps(row), flush=True)
             rows = [
                 r for r in rows if job_name(r["variant"], _stats(r), r["target"], r["seed"]) != name

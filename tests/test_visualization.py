@@ -171,6 +171,9 @@ def test_a_real_run_replays_epoch_by_epoch(runs):
     summary = json.loads((runs / "tiny" / "summary.json").read_text())
     table = answer_markdown(run)
     assert f"{summary['theta']['lam']:.4g}" in table and "| lam |" in table
+    low, high = summary["uncertainty"]["intervals"]["inertia"]
+    assert f"[{low:.4g}, {high:.4g}]" in table and "90% interval" in table
+    assert f"Fit: **{summary['uncertainty']['fit']['verdict']}**" in table
 
     rc = rendered(Replay, None, runs)
     rc.find(children=["cobweb-calibration: epoch 2 of 2"]).assert_single()

@@ -204,13 +204,31 @@ def answer_markdown(run: Run) -> str:
     if run.summary is None:
         return f"**Final answer:** not yet: the run has finished {run.epochs} epochs so far."
     theta, target = run.summary["theta"], run.summary.get("target_theta") or {}
+    report = run.summary.get("uncertainty") or {}
+    intervals, verdicts = report.get("intervals", {}), report.get("identification", {})
     rows = ["| parameter | answer | target |", "|---|---|---|"]
+    if intervals:
+        rows = [
+            f"| parameter | answer | target | {report['level']:.0%} interval | identification |"
+        ]
+        rows.append("|---|---|---|---|---|")
     for name in run.names:
         truth = f"{target[name]:.4g}" if name in target else "n/a"
-        rows.append(f"| {name} | {theta[name]:.4g} | {truth} |")
+        row = f"| {name} | {theta[name]:.4g} | {truth} |"
+        if name in intervals:
+            low, high = intervals[name]
+            row += f" [{low:.4g}, {high:.4g}] | {verdicts.get(name, {}).get('status', 'n/a')} |"
+        rows.append(row)
+    fit = report.get("fit")
+    note = (
+        f"\n\nFit: **{fit['verdict']}** (p = {fit['p_value']:.2f}: how often the model's own "
+        "episodes fit it no better than these data do)"
+        if fit
+        else ""
+    )
     return (
         f"**Final answer** of `{run.config.get('experiment')}` after {run.summary.get('epochs')}"
-        f" epochs (objective {run.summary['objective']:.4g}):\n\n" + "\n".join(rows)
+        f" epochs (objective {run.summary['objective']:.4g}):\n\n" + "\n".join(rows) + note
     )
 
 
