@@ -166,7 +166,8 @@ def run_job(
         "follower_estimates": report["follower_estimates"],
         "seconds": round(time.perf_counter() - start, 1),
         "borrowed_followers": not is_source,
-        "estimator": "quadratic",
+        "bootstrap_intervals": report["bootstrap_intervals"],
+        "estimator": "combined",
     }
 
 
@@ -184,12 +185,13 @@ def run(args: argparse.Namespace) -> None:
         for theta in TARGET_SETS[target_set]
         for seed in args.seeds
     ]
-    if args.refresh:  # finish again the runs whose report predates the quadratic refinement
+    if args.refresh:  # finish again the runs whose report predates the combined intervals
         old = {job_name(r["variant"], _stats(r), r["target"], r["seed"]): r for r in rows}
         stale = {
             name
             for name in (job_name(j[0], j[1], j[3], j[4]) for j in jobs)
-            if (RUNS / name / "summary.json").exists() and "estimator" not in old.get(name, {})
+            if (RUNS / name / "summary.json").exists()
+            and old.get(name, {}).get("estimator") != "combined"
         }
         jobs = [j for j in jobs if job_name(j[0], j[1], j[3], j[4]) in stale]
     else:

@@ -7,8 +7,10 @@ Three checks run on the candidates a run has already scored, with their episodes
   simulated statistics are closest to the observed ones. Redo that choice many times with the
   observed episodes resampled with replacement, and with the followers resampled too (a
   cluster bootstrap: each follower's episodes go together), each time refined to the peak of
-  a quadratic fitted around the best candidate (:func:`quadratic_peak`). The spread of those
-  estimates is each parameter's interval; each follower's own choice is reported too.
+  a quadratic fitted around the best candidate (:func:`quadratic_peak`). Each follower's own
+  answer is found the same way. The interval adds the followers' spread to the bootstrap's
+  (:func:`combined_interval`): the data were made by other agents than the model's
+  followers, and learners disagree.
 - **Identification** (:func:`identification`): along each parameter's profile (the objective
   over its whole range, the others at the answer), does the objective rise by more than its
   own noise? A flat profile means the data cannot tell that parameter's values apart.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -152,17 +155,34 @@ def bootstrap_estimates(
     return chosen, scores
 
 
-def follower_estimates(
-    build: Build,
-    data: pd.DataFrame,
-    groups: Sequence[Sequence[Rollout]],
-    followers: int,
-    rng: np.random.Generator,
-) -> list[int]:
-    """The best candidate under each follower alone (the model's learner-to-learner spread)."""
+def follower_scores(
+    build: Build, data: pd.DataFrame, groups: Sequence[Sequence[Rollout]], followers: int
+) -> np.ndarray:
+    """Every candidate's score under each follower alone: the learners' spread.
+
+    Returns:
+        Shape ``(followers, candidates)``.
+    """
     objective = build(data)
     split = [by_follower(g, followers) for g in groups]
-    return [pick(np.array([objective(parts[f]) for parts in split]), rng) for f in range(followers)]
+    return np.array([[objective(parts[f]) for parts in split] for f in range(followers)])
+
+
+def combined_interval(
+    centre: float, replicates: np.ndarray, learners: np.ndarray, level: float
+) -> tuple[float, float]:
+    """A ``level`` interval around ``centre`` that adds the learners' spread to the bootstrap's.
+
+    The bootstrap resamples the observed episodes and the model's followers, so it measures
+    how well the *average* follower pins the answer down. The data were made by other agents
+    than these followers (another learner at best), whose answer differs from the average
+    one by about the spread between followers: a normal interval with both variances.
+    """
+    spread = float(np.var(replicates))
+    if len(learners) > 1:
+        spread += float(np.var(learners, ddof=1))
+    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(spread)
+    return centre - half, centre + half
 
 
 def interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -332,19 +352,32 @@ def assess(
     units = np.array([space.to_unit(t) for t in thetas])
     # A calibration's objective is a negative distance; its square, not itself, is smooth
     # (quadratic) at its optimum.
-    surface = -np.square(scores) if (scores <= 0).all() else scores
-    peaks = [space.from_unit(quadratic_peak(units, surface[r], c)) for r, c in enumerate(chosen)]
-    estimates = np.array([[p[n] for n in names] for p in peaks])
-    intervals = {n: interval(estimates[:, i], level) for i, n in enumerate(names)}
+    square = lambda v: -np.square(v) if (v <= 0).all() else v  # noqa: E731
+
+    def peak(values: np.ndarray, best: int) -> Theta:
+        return space.from_unit(quadratic_peak(units, square(values), best))
+
+    estimates = np.array([[p[n] for n in names] for p in map(peak, scores, chosen)])
+    per_follower = follower_scores(build, data, groups, followers)
+    learners = [peak(v, pick(v, rng)) for v in per_follower]
+    spread = np.array([[t[n] for n in names] for t in learners])
+    boxes = {p.name: (p.low, p.high) for p in space.params}
+    intervals = {
+        n: tuple(
+            np.clip(combined_interval(answer[n], estimates[:, i], spread[:, i], level), *boxes[n])
+        )
+        for i, n in enumerate(names)
+    }
     index = list(thetas).index(answer)
     report: dict[str, Any] = {
         "level": level,
         "replicates": replicates,
         "candidates": len(thetas),
-        "intervals": {n: list(v) for n, v in intervals.items()},
-        "follower_estimates": [
-            dict(thetas[c]) for c in follower_estimates(build, data, groups, followers, rng)
-        ],
+        "intervals": {n: [float(v) for v in iv] for n, iv in intervals.items()},
+        "bootstrap_intervals": {
+            n: list(interval(estimates[:, i], level)) for i, n in enumerate(names)
+        },
+        "follower_estimates": learners,
         "comparison_noise": comparison_noise(scores, index),
     }
     if profile is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from functools import partial
+from statistics import NormalDist
 
 import gymnasium as gym
 import mesa
@@ -30,7 +31,8 @@ from mesa_adage.cli import build_experiment
 from mesa_adage.uncertainty import (
     assess,
     bootstrap_estimates,
-    follower_estimates,
+    combined_interval,
+    follower_scores,
     goodness_of_fit,
     identification,
     interval,
@@ -158,9 +160,9 @@ def test_intervals_are_not_tied_to_a_coarse_grid_of_candidates():
     build = partial(objectives.calibration, columns=("x",), statistics=("mean",))
     report = assess(SPACE, build, data, thetas, groups, thetas[13], None, groups[13], 1,
                     replicates=300, seed=1)  # fmt: skip
-    low, high = report["intervals"]["mu"]
-    assert low < levels.mean() < high
-    assert (high - low) == pytest.approx(2 * 1.645 / 20, rel=0.2)
+    for low, high in (report["bootstrap_intervals"]["mu"], report["intervals"]["mu"]):
+        assert low < levels.mean() < high
+        assert (high - low) == pytest.approx(2 * 1.645 / 20, rel=0.2)
 
 
 def test_each_follower_gets_its_own_estimate():
@@ -172,8 +174,28 @@ def test_each_follower_gets_its_own_estimate():
         high_first = constant_episodes(float(m) + 0.2, 1) + constant_episodes(float(m), 1)
         groups.append(high_first * 3)  # episodes alternate between the two followers
     build = partial(objectives.calibration, columns=("x",), statistics=("mean",))
-    picks = follower_estimates(build, data, groups, 2, np.random.default_rng(0))
-    assert [grid[p] for p in picks] == [pytest.approx(0.3), pytest.approx(0.5)]
+    scores = follower_scores(build, data, groups, 2)
+    assert scores.shape == (2, len(grid))
+    assert [grid[np.argmax(v)] for v in scores] == [pytest.approx(0.3), pytest.approx(0.5)]
+    thetas = [{"mu": float(m)} for m in grid]
+    report = assess(SPACE, build, data, thetas, groups, thetas[14], None, groups[14], 2,
+                    replicates=20)  # fmt: skip
+    learners = [t["mu"] for t in report["follower_estimates"]]
+    assert learners == [pytest.approx(0.3, abs=1e-6), pytest.approx(0.5, abs=1e-6)]
+    # The data are exact, so the bootstrap varies only which followers it draws (their mean
+    # has variance 0.01 / 2); the learners' own spread (variance 0.02) is added to it.
+    low, high = report["intervals"]["mu"]
+    z = NormalDist().inv_cdf(0.95)
+    assert (low + high) / 2 == pytest.approx(0.4)
+    assert z * np.sqrt(0.02) < (high - low) / 2 < z * np.sqrt(0.02 + 0.01)
+
+
+def test_a_combined_interval_adds_the_two_variances():
+    replicates = np.array([-1.0, 1.0] * 50)  # variance 1
+    learners = np.array([-2.0, 2.0, -2.0, 2.0])  # sample variance 16/3
+    low, high = combined_interval(0.5, replicates, learners, 0.9)
+    assert high - 0.5 == pytest.approx(0.5 - low)
+    assert (high - low) / 2 == pytest.approx(NormalDist().inv_cdf(0.95) * np.sqrt(1 + 16 / 3))
 
 
 def noisy_episodes(mu: float, scale: float, count: int, rng) -> list[Rollout]:
