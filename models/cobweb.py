@@ -183,8 +183,21 @@ MATCHED_STATISTICS = (*objectives.DEFAULT_STATISTICS, "first")
 market's response to the shock. Inertia shows most clearly there (how far producers move
 from their pre-shock forecast); over 50 periods the defaults dilute it. Around a low inertia
 (0.2) the objective was nearly flat in inertia without it (``benchmarks/RESULTS.md``)."""
-PRICE_STATISTICS = MATCHED_STATISTICS
-"""Statistics matched when the data hold prices alone."""
+PRICE_STATISTICS = (
+    *MATCHED_STATISTICS,
+    "second",
+    "early_mean",
+    "early_change",
+    "autocorr2",
+    "autocorr3",
+)
+"""Statistics matched when the data hold prices alone: the defaults, plus more of the
+transient after the shock (the second price, the mean and drift of the first five) and the
+autocorrelation at lags 2 and 3. Without the forecasts, inertia shows only through how the
+price settles. Chosen before the fresh targets were run, on how each statistic moves with
+lam and inertia against its noise and against the disagreement between independently trained
+producers (``benchmarks/price_statistics.py``, two seeds), then judged on fresh targets
+(``benchmarks/RESULTS.md``, section 15)."""
 
 
 REFERENCES = ("model", "specialist", *RULES)
