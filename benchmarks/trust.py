@@ -223,6 +223,12 @@ def _stats(row: dict) -> str | None:
     return None if row["statistics"] == "default" else row["statistics"]
 
 
+def _inside(row: dict, name: str) -> bool:
+    """Does the bootstrap-only interval hold the target?"""
+    low, high = row.get("bootstrap_intervals", {}).get(name, (np.nan, np.nan))
+    return bool(low <= row["target"][name] <= high)
+
+
 def table() -> str:
     """Per variant and target set: errors, coverage, identification, fit."""
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
@@ -243,6 +249,8 @@ def table() -> str:
                 "eta width %": 100 * width["inertia"] / spans["inertia"],
                 "lam covered": (r["covers"] or {}).get("lam"),
                 "eta covered": (r["covers"] or {}).get("inertia"),
+                "lam boot covered": _inside(r, "lam"),
+                "eta boot covered": _inside(r, "inertia"),
                 "eta status": r["identification"]["inertia"],
                 "fit p": r["fit"]["p_value"],
                 "fit ratio": r["fit"]["ratio"],
@@ -264,6 +272,8 @@ def table() -> str:
         eta_width=("eta width %", "mean"),
         lam_coverage=("lam covered", lambda s: f"{int(s.sum())}/{len(s)}"),
         eta_coverage=("eta covered", lambda s: f"{int(s.sum())}/{len(s)}"),
+        lam_boot_coverage=("lam boot covered", lambda s: f"{int(s.sum())}/{len(s)}"),
+        eta_boot_coverage=("eta boot covered", lambda s: f"{int(s.sum())}/{len(s)}"),
         eta_not_identified=(
             "eta status",
             lambda s: f"{int((s != 'identified').sum())}/{len(s)}",

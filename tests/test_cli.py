@@ -110,7 +110,11 @@ def test_calibration_from_a_csv(tmp_path, capsys):
     summary = json.loads((run / "summary.json").read_text())
     assert "target_theta" not in summary
     for name, value in summary["theta"].items():
-        assert re.search(rf"^{name}\s+-\s+{value:.4g}\s+-$", stdout, re.MULTILINE), stdout
+        assert re.search(rf"^{name}\s+-\s+{value:.4g}\s+-\s", stdout, re.MULTILINE), stdout
+    # The uncertainty report follows the table: the interval, the fit, and a warning for doubts.
+    low, high = summary["uncertainty"]["intervals"]["lam"]
+    assert f"[{low:.4g}, {high:.4g}]" in stdout
+    assert f"fit: {summary['uncertainty']['fit']['verdict']}" in stdout
     assert f"objective {summary['objective']:.4g}; run folder {run}" in stdout
 
 
