@@ -63,13 +63,15 @@ before any setting of this issue was tried; and the demo's target."""
 FRESH_SEED = 20261127
 VARIANTS = {
     "full": {"series": "all"},
-    "prices": {"series": "price"},
+    "prices": {"series": "price", "statistics": ",".join(cobweb.MATCHED_STATISTICS)},
     "mis-specialist": {"series": "all", "reference": "specialist"},
     "mis-naive": {"series": "all", "reference": "naive"},
     "mis-adaptive": {"series": "all", "reference": "adaptive"},
     "mis-mix": {"series": "all", "reference": "mix"},
 }
-"""Each variant's options of :func:`models.cobweb.calibration`; ``--statistics`` adds one."""
+"""Each variant's options of :func:`models.cobweb.calibration`; ``--statistics`` replaces the
+statistics. ``prices`` keeps the statistics of full data (the "before"); ``--statistics`` with
+``PRICE_STATISTICS``' names is the "after", now the default for price-only data."""
 BOOTSTRAP = 200
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "trust.jsonl"
