@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.producer import PRICE_SCALE, Producer, to_unit
+from agents.producer import PRICE_SCALE, Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -103,7 +103,6 @@ def test_the_heuristic_market_is_the_mesa_market_with_adaptive_producers():
         expected = frame.loc[frame["episode"] == i, "price"].to_numpy()
         # float32 observations are the only difference
         np.testing.assert_allclose(rollout.frame["price"], expected, atol=1e-4 * PRICE_SCALE)
-    assert to_unit(6.0) == 0.0
 
 
 def test_observed_data_from_heuristic_producers_hold_the_asked_series():
