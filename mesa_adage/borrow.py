@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mesa_adage.checkpoint import CheckpointError, sha256, state_value
+from mesa_adage.checkpoint import read_state, sha256, state_value
 from mesa_adage.record import RunRecord
 
 SAME_KEYS = ("agent_type", "characteristics", "model_parameters", "algo", "algo_kwargs")
@@ -71,12 +71,8 @@ def borrow(path: str | Path, config: dict[str, Any]) -> Borrowed:
             f"{where} has no committed checkpoint yet: its followers are still in training"
         )
     epoch, folder, files = found
-    state_file = str(folder / "state.json")
-    try:
-        state = json.loads(state_value(files, "state.json", "the checkpoint"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{state_file} is not readable JSON ({err})") from None
-    env_steps = int(state_value(state, "env_steps", state_file))
+    state, where_state = read_state(folder, files)
+    env_steps = int(state_value(state, "env_steps", where_state))
     followers = {k: v for k, v in sorted(files.items()) if k != "state.json"}
     digest = sha256(b"".join(k.encode() + v for k, v in followers.items()))
     source = {"run": str(path), "epoch": epoch, "env_steps": env_steps, "sha256": digest}

@@ -195,6 +195,19 @@ def state_value(state: dict[str, Any], key: str, where: str) -> Any:
     return state[key]
 
 
+def read_state(folder: Path, files: dict[str, bytes]) -> tuple[dict[str, Any], str]:
+    """The checkpoint's ``state.json``, parsed, and its path for error messages.
+
+    Raises:
+        CheckpointError: If it is missing or not readable JSON.
+    """
+    where = str(folder / "state.json")
+    try:
+        return json.loads(state_value(files, "state.json", "the checkpoint")), where
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{where} is not readable JSON ({err})") from None
+
+
 # ---------------------------------------------------------------------- test hook
 
 _calls: dict[str, int] = {}

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from mesa_adage.borrow import borrow
 from mesa_adage.characteristics import Theta
-from mesa_adage.checkpoint import CheckpointError, crash_point, state_value
+from mesa_adage.checkpoint import CheckpointError, crash_point, read_state, state_value
 from mesa_adage.data import run_data
 from mesa_adage.evaluator import Evaluator
 from mesa_adage.executors import Executor, ProcessExecutor, make_executor
@@ -249,11 +249,7 @@ class LeaderScheduler:
         if found is None:
             return
         epoch, folder, files = found
-        where = str(folder / "state.json")
-        try:
-            state = json.loads(state_value(files, "state.json", "the checkpoint"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{where} is not readable JSON ({err})") from None
+        state, where = read_state(folder, files)
         env_steps = state_value(state, "env_steps", where)
         leader = state_value(state, "leader", where)
         try:
