@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from mesa_adage import PolicyAgent
-from mesa_adage.columns import Column, rows
+from mesa_adage.inner.columns import Column, rows
 
 if TYPE_CHECKING:
     from models.taxation import TaxationModel
@@ -40,7 +40,7 @@ class Household(PolicyAgent):
     saving rate ``s`` in [0, 0.95] of this period's resources. Reward: period utility
     ``u(c) - v(h)`` (see :mod:`models.taxation`).
 
-    Its state lives in the economy's arrays (:class:`~mesa_adage.columns.Column`): the
+    Its state lives in the economy's arrays (:class:`~mesa_adage.inner.columns.Column`): the
     household is row ``row``.
 
     Attributes:

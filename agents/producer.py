@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from mesa_adage import PolicyAgent
-from mesa_adage.columns import Column, rows
+from mesa_adage.inner.columns import Column, rows
 from models.cobweb_market import PRICE_CENTRE, supply
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class Producer(PolicyAgent):
     Reward: ``-(p_t - p_e)^2 - kappa (p_e_t - p_e_{t-1})^2`` (accuracy less an adjustment cost,
     ``kappa`` from the model's inertia).
 
-    Its forecasts live in the market's arrays (:class:`~mesa_adage.columns.Column`): the
+    Its forecasts live in the market's arrays (:class:`~mesa_adage.inner.columns.Column`): the
     producer is row ``row`` of ``model.columns``.
 
     Attributes:

@@ -79,7 +79,7 @@ def episode_moments(horizon: int):
     """ADAGE's per-episode statistics (mean, std, lag-1 autocorrelation, mean absolute change,
     first value), averaged over the episodes of a concatenated series, as black-it moments.
 
-    The same formulas as ``mesa_adage.objectives``, written out: that package cannot be
+    The same formulas as ``mesa_adage.outer.objectives``, written out: that package cannot be
     imported next to black-it.
     """
 

@@ -32,16 +32,8 @@ from stable_baselines3.common.utils import LinearSchedule
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
-from mesa_adage import (
-    Fixed,
-    LeaderScheduler,
-    SB3Policy,
-    Subset,
-    make_leader,
-    objectives,
-    simulate,
-    train,
-)
+from mesa_adage import Fixed, LeaderScheduler, SB3Policy, Subset, make_leader, simulate, train
+from mesa_adage.outer import objectives
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 

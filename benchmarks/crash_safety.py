@@ -21,9 +21,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from mesa_adage import Uniform
-from mesa_adage import snapshot as snapshots
-from mesa_adage.checkpoint import read_checkpoint, write_checkpoint
-from mesa_adage.vec_env import MesaVecEnv
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.run import snapshot as snapshots
+from mesa_adage.run.checkpoint import read_checkpoint, write_checkpoint
 from models import cobweb
 
 

@@ -29,7 +29,8 @@ from stable_baselines3 import PPO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.trader import Trader
-from mesa_adage import Fixed, LeaderScheduler, SB3Policy, objectives, simulate, train
+from mesa_adage import Fixed, LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.outer import objectives
 from models.entrance import (
     PPO_SETTINGS,
     EntranceModel,

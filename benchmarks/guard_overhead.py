@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from vec_env_step import CASES
 
-import mesa_adage.model
+import mesa_adage.inner.model
 from mesa_adage import MesaVecEnv
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    guarded = mesa_adage.model.require_finite
+    guarded = mesa_adage.inner.model.require_finite
     out = {}
     for name, (make, agent_type, steps) in CASES.items():
         env = MesaVecEnv(make, agent_type, n_copies=4, seed=0)
@@ -50,9 +50,9 @@ def main() -> None:
         times: dict[str, list[float]] = {"on": [], "off": []}
         for _ in range(args.rounds):
             for mode in ("on", "off"):
-                mesa_adage.model.require_finite = guarded if mode == "on" else _unguarded
+                mesa_adage.inner.model.require_finite = guarded if mode == "on" else _unguarded
                 times[mode].append(per_step(env, actions, max(steps // 4, 5)))
-        mesa_adage.model.require_finite = guarded
+        mesa_adage.inner.model.require_finite = guarded
         on, off = (statistics.median(times[m]) for m in ("on", "off"))
         out[name] = {"on_ms": round(on, 4), "off_ms": round(off, 4), "ratio": round(on / off, 4)}
     print(json.dumps(out))

@@ -29,16 +29,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mesa_adage import Uniform
-from mesa_adage.evaluator import Evaluator
-from mesa_adage.followers import Followers
+from mesa_adage.inner.followers import Followers
+from mesa_adage.outer.evaluator import Evaluator
 from models import cobweb
 
 PARTS = {  # the part of an evaluation: (file suffix, function name) whose cumulative time it is
     "model construction": ("models/cobweb.py", "__init__"),
-    "stepping the models": ("mesa_adage/rollout.py", "advance"),
-    "observations + forward pass": ("mesa_adage/rollout.py", "inject_batched"),
-    "  of which the forward pass": ("mesa_adage/policies.py", "__call__"),
-    "simulate (all of the above)": ("mesa_adage/rollout.py", "simulate"),
+    "stepping the models": ("mesa_adage/inner/rollout.py", "advance"),
+    "observations + forward pass": ("mesa_adage/inner/rollout.py", "inject_batched"),
+    "  of which the forward pass": ("mesa_adage/inner/policies.py", "__call__"),
+    "simulate (all of the above)": ("mesa_adage/inner/rollout.py", "simulate"),
 }
 
 
@@ -93,12 +93,12 @@ def main() -> None:
     evaluator.score(thetas, policies)
     profile.disable()
     stats = pstats.Stats(profile)
-    total = cumulative(stats, "mesa_adage/evaluator.py", "score")
+    total = cumulative(stats, "mesa_adage/outer/evaluator.py", "score")
     print("\n| part of an evaluation | share of the profiled time |")
     print("|---|---|")
     for part, (suffix, name) in PARTS.items():
         print(f"| {part} | {cumulative(stats, suffix, name) / total:.0%} |")
-    rest = total - cumulative(stats, "mesa_adage/rollout.py", "simulate")
+    rest = total - cumulative(stats, "mesa_adage/inner/rollout.py", "simulate")
     print(f"| the objective and the rest | {rest / total:.0%} |")
 
 

@@ -32,9 +32,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
-from mesa_adage import SB3Policy, objectives
-from mesa_adage.evaluator import Evaluator
-from mesa_adage.followers import policy_file
+from mesa_adage import SB3Policy
+from mesa_adage.inner.followers import policy_file
+from mesa_adage.outer import objectives
+from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 

@@ -40,7 +40,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mesa_adage import LeaderScheduler
-from mesa_adage.experiment import Experiment
+from mesa_adage.run.experiment import Experiment
 from models import cobweb
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -42,10 +42,10 @@ from mesa_adage import (
     LeaderScheduler,
     SB3Policy,
     make_leader,
-    objectives,
     simulate,
     train,
 )
+from mesa_adage.outer import objectives
 from models import taxation
 
 HERE = Path(__file__).parent

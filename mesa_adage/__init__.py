@@ -1,27 +1,30 @@
 """mesa-adage: adaptive agent-based models with Mesa (the ADAGE framework)."""
 
-from mesa_adage.adapt import adapt
-from mesa_adage.agent import Learner, PolicyAgent
+from mesa_adage.analysis.generalization import Generalization, generalization
+from mesa_adage.analysis.reporting import RunResult
 from mesa_adage.characteristics import Characteristics, Param, Theta, parse_theta
-from mesa_adage.data import read_observed
-from mesa_adage.evaluator import Evaluator
-from mesa_adage.executors import (
+from mesa_adage.inner.adapt import adapt
+from mesa_adage.inner.agent import Learner, PolicyAgent
+from mesa_adage.inner.followers import Followers
+from mesa_adage.inner.model import AdaptiveModel, theta_reporters
+from mesa_adage.inner.observation import Belief, Full, Noisy, ObservationModel, Subset
+from mesa_adage.inner.policies import Policy, RandomPolicy, SB3Policy
+from mesa_adage.inner.rollout import Rollout, simulate
+from mesa_adage.inner.training import train
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.outer.evaluator import Evaluator
+from mesa_adage.outer.leaders import Leader, make_leader, register
+from mesa_adage.outer.objectives import Calibration, calibration
+from mesa_adage.run.data import read_observed
+from mesa_adage.run.executors import (
     Executor,
     ProcessExecutor,
     RayExecutor,
     SerialExecutor,
     make_executor,
 )
-from mesa_adage.experiment import Experiment, Timescales
-from mesa_adage.followers import Followers
-from mesa_adage.generalization import Generalization, generalization
-from mesa_adage.leaders import Leader, make_leader, register
-from mesa_adage.model import AdaptiveModel, theta_reporters
-from mesa_adage.objectives import Calibration, calibration
-from mesa_adage.observation import Belief, Full, Noisy, ObservationModel, Subset
-from mesa_adage.policies import Policy, RandomPolicy, SB3Policy
-from mesa_adage.reporting import RunResult
-from mesa_adage.rollout import Rollout, simulate
+from mesa_adage.run.experiment import Experiment, Timescales
+from mesa_adage.run.scheduler import LeaderScheduler
 from mesa_adage.samplers import (
     Categorical,
     Fixed,
@@ -32,9 +35,6 @@ from mesa_adage.samplers import (
     Uniform,
     Weighted,
 )
-from mesa_adage.scheduler import LeaderScheduler
-from mesa_adage.training import train
-from mesa_adage.vec_env import MesaVecEnv
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@
 A :class:`Characteristics` is an ordered set of :class:`Param`. It validates a theta given as a
 mapping and converts between the mapping, a raw vector and a vector normalised to ``[-1, 1]``
 (:meth:`Characteristics.to_unit` / :meth:`Characteristics.from_unit`). Distributions over theta
-live in :mod:`mesa_adage.samplers`; how agents see theta, in :mod:`mesa_adage.observation`.
+live in :mod:`mesa_adage.samplers`; how agents see theta, in :mod:`mesa_adage.inner.observation`.
 """
 
 from __future__ import annotations

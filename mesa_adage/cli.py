@@ -15,16 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mesa_adage.analysis.reporting import RunResult
+from mesa_adage.analysis.uncertainty import uncertainty_lines
 from mesa_adage.characteristics import Characteristics, Theta, parse_theta
-from mesa_adage.checkpoint import CheckpointError, read_checkpoint
-from mesa_adage.executors import EXECUTORS, make_executor
-from mesa_adage.experiment import Experiment
-from mesa_adage.leaders import LEADERS
-from mesa_adage.policies import SB3Policy
-from mesa_adage.record import CHECKPOINT, RunRecord
-from mesa_adage.reporting import RunResult
-from mesa_adage.scheduler import LeaderScheduler
-from mesa_adage.uncertainty import uncertainty_lines
+from mesa_adage.inner.policies import SB3Policy
+from mesa_adage.outer.leaders import LEADERS
+from mesa_adage.run.checkpoint import CheckpointError, read_checkpoint
+from mesa_adage.run.executors import EXECUTORS, make_executor
+from mesa_adage.run.experiment import Experiment
+from mesa_adage.run.record import CHECKPOINT, RunRecord
+from mesa_adage.run.scheduler import LeaderScheduler
 
 
 def resolve_spec(spec: str) -> Any:
@@ -329,9 +329,9 @@ def evaluate_run(args: argparse.Namespace) -> int:
     import pandas as pd
     from stable_baselines3.common.utils import LinearSchedule
 
-    from mesa_adage.followers import policy_file
-    from mesa_adage.generalization import generalization
-    from mesa_adage.training import algorithm
+    from mesa_adage.analysis.generalization import generalization
+    from mesa_adage.inner.followers import policy_file
+    from mesa_adage.inner.training import algorithm
 
     run_dir: Path = args.run_dir
     if not run_dir.is_dir():

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-FOLLOWER, TRAIN_SEED, EVAL, FINAL, FIT = range(5)
-"""Purposes: a follower's episodes, a follower's training, evaluation episodes, data, and
-fresh episodes at the answer (the goodness of fit)."""
+FOLLOWER, TRAIN_SEED, EVAL, FINAL, FIT, BOOTSTRAP = range(6)
+"""Purposes: a follower's episodes, a follower's training, evaluation episodes, data, fresh
+episodes at the answer (the goodness of fit), and the uncertainty report's resampling."""
 
 
 def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:

@@ -61,12 +61,12 @@ from mesa_adage import (
     SerialExecutor,
     Timescales,
     Uniform,
-    objectives,
     read_observed,
     simulate,
     theta_reporters,
     train,
 )
+from mesa_adage.outer import objectives
 from models.cobweb_market import (
     MARKET,
     RULES,
@@ -344,7 +344,7 @@ def calibration(
     The run ends with an uncertainty report (``Experiment.bootstrap``, 200 replicates): a
     90% interval for each parameter, whether the data identify it, and whether the model
     fits the data as well as it fits its own episodes (a mis-specified model shows up as a
-    poor fit). See :mod:`mesa_adage.uncertainty`.
+    poor fit). See :mod:`mesa_adage.analysis.uncertainty`.
 
     The model's producers are a population too: six independently seeded conditional
     policies (``Timescales.followers``) share every candidate's episodes, as three groups of
@@ -366,7 +366,7 @@ def calibration(
             :func:`observed_data`).
         series: The series synthetic data hold: ``"all"``, or ``"price"`` for prices alone.
         statistics: The statistics matched, names from
-            :data:`mesa_adage.objectives.STATISTICS` (a comma-separated string from the
+            :data:`mesa_adage.outer.objectives.STATISTICS` (a comma-separated string from the
             command line); None takes :data:`MATCHED_STATISTICS`, or
             :data:`PRICE_STATISTICS` when prices are all the data hold.
     """

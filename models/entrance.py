@@ -35,7 +35,7 @@ a tax can change.
   (``mean |P_t / P_{t-1} - 1|``) and the number of *crashes*: a price that falls more than
   ``crash_drop`` (30%) below its highest value of the ``crash_window`` (3) periods before it,
   counted once until the price recovers above that level
-  (:class:`mesa_adage.objectives.CrashCounter`, kept as the model runs).
+  (:class:`mesa_adage.outer.objectives.CrashCounter`, kept as the model runs).
 
 The ``calm`` experiment looks for the ``tau`` that makes the market least volatile while it
 keeps trading (:func:`calm`); ``stress`` for the tax and demand turbulence that make it most
@@ -61,10 +61,10 @@ from mesa_adage import (
     Rollout,
     RunResult,
     Timescales,
-    objectives,
     simulate,
     theta_reporters,
 )
+from mesa_adage.outer import objectives
 
 ENTRANCE_THETA = Characteristics(
     Param("tau", 0.0, 0.5, default=0.0, doc="Tobin tax on each entry and exit (x price)"),

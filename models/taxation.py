@@ -51,9 +51,9 @@ from mesa_adage import (
     Policy,
     RunResult,
     Timescales,
-    objectives,
     theta_reporters,
 )
+from mesa_adage.outer import objectives
 
 TAX_THETA = Characteristics(
     Param("tau", 0.0, 1.0, default=0.0, doc="HSV tax level tau (1 - tau = HSV lambda)"),

@@ -24,11 +24,9 @@ from mesa_adage import (
     Rollout,
     Subset,
     Timescales,
-    objectives,
     simulate,
 )
-from mesa_adage.cli import build_experiment
-from mesa_adage.uncertainty import (
+from mesa_adage.analysis.uncertainty import (
     assess,
     bootstrap_estimates,
     combined_interval,
@@ -39,6 +37,8 @@ from mesa_adage.uncertainty import (
     quadratic_peak,
     uncertainty_lines,
 )
+from mesa_adage.cli import build_experiment
+from mesa_adage.outer import objectives
 from models import cobweb
 from models.cobweb_market import heuristic_market
 

@@ -20,7 +20,7 @@ from agents.market_maker import MarketMaker
 from agents.producer import Producer
 from agents.trader import Trader
 from mesa_adage import MesaVecEnv
-from mesa_adage.vec_env import JointEnv
+from mesa_adage.inner.vec_env import JointEnv
 from models.cobweb import CobwebModel
 from models.entrance import EntranceModel, StressedEntranceModel
 from models.market_maker import MarketMakerModel
@@ -67,7 +67,7 @@ def test_sb3_env_checker_passes(name):
 @pytest.mark.parametrize("name", list(MODELS))
 def test_pettingzoo_parallel_api_test_passes(name):
     parallel_api_test = pytest.importorskip("pettingzoo.test").parallel_api_test
-    from mesa_adage.pettingzoo_env import ParallelView
+    from mesa_adage.inner.pettingzoo_env import ParallelView
 
     make, _ = MODELS[name]()
     parallel_api_test(ParallelView(make, seed=0), num_cycles=3 * HORIZON)

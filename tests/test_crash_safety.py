@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mesa_adage.checkpoint import read_checkpoint, write_checkpoint
 from mesa_adage.cli import main
+from mesa_adage.run.checkpoint import read_checkpoint, write_checkpoint
 
 SPEC = "tests.specs:crash_calibration"
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,7 +269,7 @@ def test_resume_refuses_other_data_and_restart_starts_again(tmp_path, capsys):
 
 def test_an_optuna_study_forked_twice_from_one_checkpoint_starts_over(tmp_path):
     from mesa_adage import Characteristics, Param
-    from mesa_adage.leaders.optuna_leader import OptunaLeader
+    from mesa_adage.outer.leaders.optuna_leader import OptunaLeader
 
     space = Characteristics(Param("a", 0.0, 1.0), Param("b", 0.0, 1.0))
     (tmp_path / "checkpoint").mkdir()

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from mesa_adage import Characteristics, LeaderScheduler, Param, Weighted
-from mesa_adage.leaders import make_leader
-from mesa_adage.leaders.distribution import DistributionLeader
+from mesa_adage.outer.leaders import make_leader
+from mesa_adage.outer.leaders.distribution import DistributionLeader
 from tests.test_scheduler import experiment
+from tests.toy import drive
 
 SPACE = Characteristics(Param("omega", 0.0, 1.0))
 GRID = {"omega": (0.0, 0.25, 0.5, 0.75, 1.0)}
@@ -20,7 +21,7 @@ GRID = {"omega": (0.0, 0.25, 0.5, 0.75, 1.0)}
 def test_worst_case_moves_weight_toward_the_omega_that_lags():
     leader = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[1.0] * 5)
     before = leader.weights.copy()
-    thetas, _ = leader.phase(lambda thetas: [1.0, 0.9, 0.2, 1.0, 0.95], n=3)
+    thetas, _ = drive(leader, lambda thetas: [1.0, 0.9, 0.2, 1.0, 0.95], n=3)
     assert [t["omega"] for t in thetas] == [0.0, 0.25, 0.5, 0.75, 1.0]  # all points, not n
     after = leader.weights
     assert after[2] > before[2] and after[2] == after.max()  # the weak omega gains most
@@ -37,7 +38,7 @@ def test_coverage_climbs_to_uniform_from_a_skewed_start():
     leader = DistributionLeader(SPACE, grid=GRID, floor=0.0, weights=skewed, alpha_L=2.0)
     coverage = [leader.coverage()]
     for _ in range(30):
-        leader.phase(lambda thetas: [0.0] * len(thetas), n=5)
+        drive(leader, lambda thetas: [0.0] * len(thetas), n=5)
         coverage.append(leader.coverage())
     assert all(b >= a - 1e-12 for a, b in itertools.pairwise(coverage))
     assert coverage[0] < 0.7 and coverage[-1] > 0.999
@@ -45,11 +46,11 @@ def test_coverage_climbs_to_uniform_from_a_skewed_start():
 
 def test_a_resumed_leader_continues_exactly():
     first = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=lambda: [1] * 5)
-    first.phase(lambda thetas: [0.5, 1.0, 1.0, 1.0, 1.0], n=5)
+    drive(first, lambda thetas: [0.5, 1.0, 1.0, 1.0, 1.0], n=5)
     second = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[9] * 5)
     second.load_state_dict(first.state_dict())
     for leader in (first, second):
-        leader.phase(lambda thetas: [1.0, 1.0, 0.5, 1.0, 1.0], n=5)
+        drive(leader, lambda thetas: [1.0, 1.0, 0.5, 1.0, 1.0], n=5)
     np.testing.assert_array_equal(first.weights, second.weights)
 
 
@@ -68,7 +69,7 @@ def test_bad_input_is_a_clear_error():
         DistributionLeader(SPACE, floor=1.0)
     leader = DistributionLeader(SPACE, grid=GRID, objective="worst_case", reference=[1.0, 2.0])
     with pytest.raises(ValueError, match=r"reference gave \[1.0, 2.0\]; it needs 5 finite values"):
-        leader.phase(lambda thetas: [0.0] * 5, n=5)
+        drive(leader, lambda thetas: [0.0] * 5, n=5)
     with pytest.raises(ValueError, match="takes no argument 'step'"):
         make_leader("distribution", SPACE, 0, step=0.1)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from mesa_adage.executors import (
+from mesa_adage.run.executors import (
     EXECUTORS,
     Executor,
     ProcessExecutor,

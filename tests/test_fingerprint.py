@@ -3,7 +3,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from mesa_adage.fingerprint import describe, frame_digest, parameters
+from mesa_adage.run.fingerprint import describe, frame_digest, parameters
 from tests.toy import Toy
 
 

@@ -268,7 +268,7 @@ JSON = st.recursive(
     )
 )
 def test_any_manifest_reads_or_is_a_clear_checkpoint_error(tmp_path, manifest):
-    from mesa_adage.checkpoint import MANIFEST, CheckpointError, read_checkpoint
+    from mesa_adage.run.checkpoint import MANIFEST, CheckpointError, read_checkpoint
 
     directory = tmp_path / "checkpoint"
     (directory / "epoch-0001").mkdir(parents=True, exist_ok=True)
@@ -287,7 +287,7 @@ def test_any_manifest_reads_or_is_a_clear_checkpoint_error(tmp_path, manifest):
 )
 @given(content=st.binary(max_size=60) | st.text(max_size=60).map(str.encode))
 def test_any_manifest_bytes_read_or_are_a_clear_checkpoint_error(tmp_path, content):
-    from mesa_adage.checkpoint import MANIFEST, CheckpointError, read_checkpoint
+    from mesa_adage.run.checkpoint import MANIFEST, CheckpointError, read_checkpoint
 
     directory = tmp_path / "checkpoint"
     directory.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mesa_adage import Characteristics, Param
-from mesa_adage.generalization import _compare, generalization
+from mesa_adage.analysis.generalization import _compare, generalization
 from tests.toy import Guesser, Toy
 
 INSIDE = (-0.4, 0.4)

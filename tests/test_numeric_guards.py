@@ -23,8 +23,9 @@ from mesa_adage import (
     make_leader,
     simulate,
 )
-from mesa_adage.guards import NonFiniteError
+from mesa_adage.inner.guards import NonFiniteError
 from tests.test_scheduler import experiment
+from tests.toy import drive
 
 THETA = {"target": 0.25}
 WHERE = r"for Sensor agent 2 at step 3 \(theta: target=0.25\)"
@@ -217,7 +218,7 @@ def test_every_point_leader_digests_a_failed_candidate(name, tmp_path):
         return [-math.inf if i == 1 else -abs(t["a"] - 0.3) for i, t in enumerate(thetas)]
 
     for _ in range(3):  # Optuna's samplers leave their random start after 10 trials
-        leader.phase(evaluate, 5)
+        drive(leader, evaluate, 5)
     assert math.isfinite(leader.best[1])
     assert all(np.isfinite(list(leader.incumbent.values())))
     assert sum(v == -math.inf for _, v in leader.history) == 3
@@ -231,7 +232,7 @@ def test_every_point_leader_digests_a_failed_candidate(name, tmp_path):
 def test_the_distribution_leader_refuses_a_skipped_support_point():
     leader = make_leader("distribution", SPACE, seed=0, grid=2)
     with pytest.raises(ValueError, match=r"candidates at \['a=1,b=-1'\] were skipped"):
-        leader.phase(lambda thetas: [-math.inf if i == 2 else 0.0 for i in range(4)], 4)
+        drive(leader, lambda thetas: [-math.inf if i == 2 else 0.0 for i in range(4)], 4)
 
 
 def test_the_leader_refuses_nan_naming_the_theta():

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mesa_adage import Rollout, calibration
-from mesa_adage.objectives import (
+from mesa_adage.outer.objectives import (
     autocorr,
     crash_frequency,
     crashes,

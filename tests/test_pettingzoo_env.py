@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("pettingzoo", reason="the PettingZoo view needs the pettingzoo extra")
 from pettingzoo.test import parallel_api_test
 
-from mesa_adage.pettingzoo_env import ParallelView
+from mesa_adage.inner.pettingzoo_env import ParallelView
 from models.cobweb import CobwebModel
 from models.taxation import TaxationModel, TaxParams
 from tests.test_adapt import boltzmann, wolf_sheep

@@ -36,7 +36,7 @@ def test_readme_commands_are_the_ci_commands():
 
 def test_readme_leader_example_plugs_in():
     from mesa_adage import LeaderScheduler, Normal, Uniform
-    from mesa_adage.leaders import LEADERS
+    from mesa_adage.outer.leaders import LEADERS
     from tests.test_scheduler import experiment
 
     block = next(b for b in BLOCKS if "class Annealing" in b)

@@ -21,8 +21,8 @@ from mesa_adage import (
     make_executor,
     simulate,
 )
-from mesa_adage.executors import EXECUTORS
-from mesa_adage.objectives import calibration
+from mesa_adage.outer.objectives import calibration
+from mesa_adage.run.executors import EXECUTORS
 from tests.toy import Guesser, Toy
 
 TINY = Timescales(

@@ -79,3 +79,11 @@ class Pond(AdaptiveModel):
             if fly.age >= 2:
                 fly.remove()
         Mayfly(self)
+
+
+def drive(leader, score, n):
+    """One leader epoch as the scheduler runs it: ask, score, tell."""
+    thetas = leader.ask(n)
+    values = score(thetas)
+    leader.tell(thetas, values)
+    return thetas, values

@@ -1,0 +1,424 @@
+"""AdaptiveModel: a Mesa model whose agents see, and adapt to, its characteristics theta."""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections import defaultdict
+from collections.abc import Mapping
+from functools import cache, partial
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mesa
+import numpy as np
+
+from mesa_adage.characteristics import Characteristics
+from mesa_adage.inner.agent import Learner, PolicyAgent
+from mesa_adage.inner.guards import require_finite
+from mesa_adage.inner.observation import Full, ObservationModel
+from mesa_adage.inner.policies import Policy
+
+
+class _AgentIds(weakref.WeakKeyDictionary):
+    """Each model's next agent id, forgotten with the model.
+
+    Mesa up to 3.3 counts agent ids in a class-level ``defaultdict`` keyed by the model, which
+    keeps every model, its agents and its data alive for the life of the process
+    (mesa/mesa#3179, fixed upstream in mesa/mesa#3180). Training and evaluation build a model
+    per episode, so a long run's memory grew with every episode (``benchmarks/soak.py``).
+    """
+
+    def __getitem__(self, model: mesa.Model) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
+if type(getattr(mesa.Agent, "_ids", None)) is defaultdict:  # a Mesa without the fix
+    mesa.Agent._ids = _AgentIds(mesa.Agent._ids)
+
+
+class AdaptiveModel(mesa.Model):
+    """A Mesa model that holds theta and drives its :class:`PolicyAgent` s through policies.
+
+    One instance is one episode of ``horizon`` steps: to start a new episode, build a new
+    model (the trainer and the simulator do this through a factory called as
+    ``make_model(theta=..., seed=...)``). Subclasses set the class attribute
+    ``characteristics``, create their agents in ``__init__`` after ``super().__init__``, and
+    call :meth:`decide` inside ``step()`` where the policy agents choose their actions.
+
+    Args:
+        theta: Characteristics for this episode; missing names take their defaults.
+        horizon: Episode length in steps.
+        observation: How each agent sees theta (its ``theta_hat``).
+        policies: Policy per :class:`PolicyAgent` subclass, used by :meth:`decide`.
+        seed: Seed of the model's random generators (Mesa semantics).
+        rng: Alternative to ``seed`` (Mesa semantics).
+
+    Attributes:
+        characteristics: The space theta lives in (class attribute).
+        horizon: Episode length in steps.
+        policies: Policy per agent class; the trainer and simulator inject actions instead.
+    """
+
+    characteristics: ClassVar[Characteristics]
+    learners: ClassVar[Mapping[type[mesa.Agent], Learner]] = MappingProxyType({})
+
+    def __init__(
+        self,
+        theta: Mapping[str, float] | None = None,
+        *,
+        horizon: int = 100,
+        observation: ObservationModel | None = None,
+        policies: Mapping[type[mesa.Agent], Policy] | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, rng=rng, **kwargs)
+        self._init_adaptive(theta, horizon, observation, policies)
+
+    def _init_adaptive(
+        self,
+        theta: Mapping[str, float] | None,
+        horizon: int,
+        observation: ObservationModel | None,
+        policies: Mapping[type[mesa.Agent], Policy] | None,
+    ) -> None:
+        """Set up theta, the horizon and the policies, once the Mesa model exists."""
+        if not isinstance(getattr(type(self), "characteristics", None), Characteristics):
+            raise TypeError(
+                f"{type(self).__name__} must set the class attribute "
+                "`characteristics = Characteristics(Param(...), ...)`"
+            )
+        if not (isinstance(horizon, int) and horizon > 0):
+            raise ValueError(f"horizon={horizon!r} must be a positive integer")
+        self.horizon = horizon
+        self.observation_model = observation or Full()
+        self.policies: dict[type[mesa.Agent], Policy] = dict(policies or {})
+        self._theta = self.characteristics.validate(theta or {})
+        self._theta_hat: dict[type[mesa.Agent], tuple[list[mesa.Agent], np.ndarray]] = {}
+        self._pending: dict[type[mesa.Agent], np.ndarray] = {}
+        self._decisions: dict[mesa.Agent, Any] = {}
+        self._acted: dict[type[mesa.Agent], list[mesa.Agent]] = {}
+
+    # ------------------------------------------------------------------ theta
+
+    @property
+    def theta(self) -> Mapping[str, float]:
+        """Current characteristics (read-only; use :meth:`set_characteristics`)."""
+        return MappingProxyType(self._theta)
+
+    def set_characteristics(self, theta: Mapping[str, float], *, mid_episode: bool = False) -> None:
+        """Change theta, validated, and refresh every agent's ``theta_hat``.
+
+        Args:
+            theta: New values; names left out keep their current value.
+            mid_episode: Must be True to change theta after the episode started (a dynamic
+                policy); it guards against changing the world under running agents by mistake.
+
+        Raises:
+            ValueError: On an unknown name or a value outside the bounds.
+            RuntimeError: When called mid-episode without ``mid_episode=True``.
+        """
+        new = self.characteristics.validate({**self._theta, **theta})
+        if self.steps > 0 and not mid_episode:
+            raise RuntimeError(
+                f"set_characteristics called at step {self.steps} of an episode; start a new "
+                "episode (a new model) or pass mid_episode=True for a dynamic policy"
+            )
+        self._theta = new
+        self._theta_hat.clear()
+        self.on_characteristics_changed()
+
+    def on_characteristics_changed(self) -> None:
+        """Hook: recompute anything derived from theta. Called by :meth:`set_characteristics`."""
+
+    @property
+    def done(self) -> bool:
+        """True once the episode reached its horizon or the model stopped running."""
+        return self.steps >= self.horizon or not self.running
+
+    def tick(self) -> None:
+        """Advance one time step the way the model needs.
+
+        A model driven by a Mesa ``ABMSimulator`` (``self.simulator``, as WolfSheep is) runs
+        one tick of it, so the events scheduled for that tick run with ``step()``; any other
+        model calls ``step()``.
+        """
+        simulator = getattr(self, "simulator", None)
+        if getattr(simulator, "model", None) is self and hasattr(simulator, "run_for"):
+            simulator.run_for(1)
+        else:
+            self.step()
+
+    def run_episode(self) -> None:
+        """Advance the model until the episode is done."""
+        while not self.done:
+            self.tick()
+
+    # ------------------------------------------------------------------ agents and policies
+
+    @property
+    def policy_agent_types(self) -> list[type[mesa.Agent]]:
+        """The learning agent classes present in the model, in creation order."""
+        return [t for t in self.agent_types if t in self.learners or issubclass(t, PolicyAgent)]
+
+    def learner(self, agent_type: type[mesa.Agent]) -> Learner:
+        """How the agents of ``agent_type`` learn (a :class:`PolicyAgent`'s own methods)."""
+        if agent_type in self.learners:
+            return self.learners[agent_type]
+        if isinstance(agent_type, type) and issubclass(agent_type, PolicyAgent):
+            return _learner_of(agent_type)
+        raise ValueError(
+            f"{getattr(agent_type, '__name__', agent_type)} is not a learning agent class of "
+            f"{type(self).__name__}; its learning agents are "
+            f"{[t.__name__ for t in self.policy_agent_types]}"
+        )
+
+    def observation_space(self, agent_type: type[mesa.Agent]) -> gym.spaces.Box:
+        """Observation space of ``agent_type`` with ``theta_hat`` appended."""
+        own = self.learner(agent_type).observation_space
+        low, high = self.observation_model.bounds(self.characteristics)
+        return gym.spaces.Box(
+            np.concatenate([own.low, low]).astype(np.float32),
+            np.concatenate([own.high, high]).astype(np.float32),
+            dtype=np.float32,
+        )
+
+    def theta_hat(
+        self, agent_type: type[mesa.Agent], agents: list[mesa.Agent] | None = None
+    ) -> np.ndarray:
+        """Each agent's view of theta, shape ``(n_agents, d)``; drawn once per theta and agent.
+
+        An agent keeps its view while others are born and die; a newcomer draws its own.
+
+        Args:
+            agent_type: The learning agent class.
+            agents: Its agents alive now, if the caller has listed them already.
+
+        Raises:
+            NonFiniteError: If the observation model draws a NaN or an infinity.
+        """
+        if agents is None:
+            agents = list(self.agents_by_type.get(agent_type, ()))
+        known, views = self._theta_hat.get(agent_type, ([], None))
+        if views is not None and agents == known:  # the same agents: the common case
+            return views
+        row = dict(zip(known, views if views is not None else (), strict=True))
+        new = [a for a in agents if a not in row]
+        unit = self.characteristics.to_unit(self._theta)
+        drawn = self.observation_model(self.characteristics, unit, len(new), self.rng)
+        row.update(zip(new, drawn, strict=True))
+        dim = self.observation_model.dim(self.characteristics)
+        views = np.array([row[a] for a in agents], dtype=np.float32).reshape(len(agents), dim)
+        source = f"the observation model {type(self.observation_model).__name__}"
+        require_finite(views, source, "theta_hat", self, agents)
+        self._theta_hat[agent_type] = (agents, views)
+        return views
+
+    def observations(
+        self, agent_type: type[mesa.Agent], agents: list[mesa.Agent] | None = None
+    ) -> np.ndarray:
+        """Stacked observations of all agents of ``agent_type`` with ``theta_hat`` appended.
+
+        Args:
+            agent_type: The learning agent class.
+            agents: Its agents alive now, if the caller has listed them already.
+
+        Raises:
+            ValueError: If an agent's observation has the wrong shape or lies outside its
+                space (:class:`~mesa_adage.inner.guards.NonFiniteError` if it is not finite).
+        """
+        if agents is None:
+            agents = list(self.agents_by_type.get(agent_type, ()))
+        learner = self.learner(agent_type)
+        own_dim = learner.observation_space.shape[0]
+        if learner.observe_all is not None:
+            own_arr = np.asarray(learner.observe_all(agents), dtype=np.float32)
+            if own_arr.shape != (len(agents), own_dim):
+                raise ValueError(
+                    f"{agent_type.__name__}.observe_all() returned shape {own_arr.shape} for "
+                    f"{len(agents)} agents; expected ({len(agents)}, {own_dim})"
+                )
+            return self._checked(agent_type, learner, agents, own_arr)
+        own = [learner.observe(a) for a in agents]
+        try:  # one conversion for all agents; per-agent checks only to name a failure
+            own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
+            uniform = not own or np.shape(own[0]) == (own_dim,)
+        except (TypeError, ValueError):  # ragged, another length, or not numbers
+            uniform = False
+        if not uniform:
+            shaped = [np.shape(o) == (own_dim,) for o in own]
+            if all(shaped):
+                row = next((i for i, o in enumerate(own) if not _numbers(o)), 0)
+                raise ValueError(
+                    f"{learner.label('observe', agent_type)} returned {own[row]!r} for agent "
+                    f"{agents[row].unique_id}, not numbers; its observation_space expects "
+                    f"({own_dim},) floats"
+                )
+            row = shaped.index(False)
+            raise ValueError(
+                f"{learner.label('observe', agent_type)} returned shape {np.shape(own[row])} for "
+                f"agent {agents[row].unique_id}; its observation_space expects ({own_dim},)"
+            )
+        return self._checked(agent_type, learner, agents, own_arr)
+
+    def _checked(
+        self,
+        agent_type: type[mesa.Agent],
+        learner: Learner,
+        agents: list[mesa.Agent],
+        own_arr: np.ndarray,
+    ) -> np.ndarray:
+        """``own_arr`` checked (finite, inside the space), with ``theta_hat`` appended."""
+        part = "observe_all" if learner.observe_all is not None else "observe"
+        require_finite(own_arr, learner.label(part, agent_type), "observations", self, agents)
+        low, high = learner.observation_space.low, learner.observation_space.high
+        outside = (own_arr < low) | (own_arr > high)
+        if outside.any():
+            row, col = (int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(
+                f"{learner.label(part, agent_type)} returned {own_arr[row].tolist()} for "
+                f"agent {agents[row].unique_id}: entry {col} is outside its observation_space "
+                f"[{low[col]}, {high[col]}]"
+            )
+        views = self.theta_hat(agent_type, agents)
+        return np.concatenate([own_arr, views], axis=1, dtype=np.float32)
+
+    def inject_actions(self, agent_type: type[mesa.Agent], actions: np.ndarray) -> None:
+        """Give the next :meth:`decide` precomputed actions (used by trainers and simulators)."""
+        self._pending[agent_type] = actions
+
+    @property
+    def has_pending_actions(self) -> bool:
+        """True if injected actions were not consumed by :meth:`decide`."""
+        return bool(self._pending)
+
+    def decide(self) -> None:
+        """Let every :class:`PolicyAgent` act: one batched policy call per agent class.
+
+        Call it inside ``step()`` at the point where agents choose.
+
+        Raises:
+            RuntimeError: If an agent class has no policy and no injected actions.
+            ValueError: If a policy returns the wrong number of actions
+                (:class:`~mesa_adage.inner.guards.NonFiniteError` if a float action is not finite).
+        """
+        self._decisions.clear()
+        for agent_type in self.policy_agent_types:
+            agents = list(self.agents_by_type[agent_type])
+            self._acted[agent_type] = agents
+            actions = self._pending.pop(agent_type, None)
+            if actions is None and not agents:
+                continue
+            if actions is None:
+                policy = self.policies.get(agent_type)
+                if policy is None:
+                    raise RuntimeError(
+                        f"no policy for {agent_type.__name__}: set "
+                        f"model.policies[{agent_type.__name__}] to an SB3Policy, RandomPolicy "
+                        "or any callable obs -> actions"
+                    )
+                actions = policy(self.observations(agent_type, agents))
+            if len(actions) != len(agents):
+                raise ValueError(
+                    f"policy for {agent_type.__name__} returned {len(actions)} actions for "
+                    f"{len(agents)} agents"
+                )
+            if isinstance(actions, np.ndarray) and actions.dtype.kind in "fc":
+                source = f"the policy for {agent_type.__name__}"
+                require_finite(actions, source, "actions", self, agents)
+            learner = self.learner(agent_type)
+            if learner.decision is None and learner.act_all is not None:
+                learner.act_all(agents, np.asarray(actions))
+                continue
+            if learner.decision is None:
+                for agent, action in zip(agents, actions, strict=True):
+                    learner.act(agent, action)
+                continue
+            for agent, action in zip(agents, actions, strict=True):
+                self._decisions[agent] = action
+                if learner.decision not in vars(agent):  # also an agent born since the last step
+                    setattr(agent, learner.decision, partial(_decided, agent, learner))
+
+    def acted(self, agent_type: type[mesa.Agent]) -> list[mesa.Agent]:
+        """The agents of ``agent_type`` that decided in the last step, in decision order.
+
+        They include agents that died during the step and exclude those born in it; before
+        the first step, they are the agents alive.
+        """
+        if agent_type in self._acted:
+            return self._acted[agent_type]
+        return list(self.agents_by_type.get(agent_type, ()))
+
+    def rewards(self, agent_type: type[mesa.Agent]) -> np.ndarray:
+        """Rewards for the last step of the agents that :meth:`acted` in it.
+
+        An agent that died during the step is asked too, so its reward can price the death.
+
+        Raises:
+            NonFiniteError: If a reward is NaN or infinite.
+        """
+        agents = self.acted(agent_type)
+        learner = self.learner(agent_type)
+        part = "reward_all" if learner.reward_all is not None else "reward"
+        if learner.reward_all is not None:
+            label = f"{learner.label(part, agent_type)} must return one number per agent"
+            try:
+                values = np.asarray(learner.reward_all(agents), dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{label} ({err})") from None
+            if values.shape != (len(agents),):
+                raise ValueError(f"{label} (shape {values.shape} for {len(agents)} agents)")
+        else:
+            raw = [learner.reward(a) for a in agents]
+            try:
+                values = np.fromiter(raw, dtype=np.float64, count=len(agents))
+            except (TypeError, ValueError) as err:
+                row = next((i for i, r in enumerate(raw) if not _numbers(r, scalar=True)), 0)
+                raise ValueError(
+                    f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
+                    f"{agents[row].unique_id}; it must return one number ({err})"
+                ) from None
+        require_finite(values, learner.label(part, agent_type), "rewards", self, agents)
+        return values
+
+
+def theta_reporters(space: Characteristics) -> dict[str, Any]:
+    """DataCollector model reporters for every parameter of theta (it can change mid-episode)."""
+    return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}
+
+
+@cache
+def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
+    return Learner.of(agent_type)
+
+
+def _numbers(value: Any, *, scalar: bool = False) -> bool:
+    """True if ``value`` converts to floats (to one float if ``scalar``)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return array.ndim == 0 if scalar else True
+
+
+def _decided(agent: mesa.Agent, learner: Learner) -> None:
+    """Runs in place of an adapted agent's decision method: the policy's action, applied."""
+    decisions = agent.model._decisions
+    if agent not in decisions:  # no decision yet: born during this step
+        return
+    action = decisions.pop(agent)
+    try:
+        learner.act(agent, action)
+    except Exception as err:
+        raise ValueError(
+            f"{learner.label('act', type(agent))} could not take action {action!r} for agent "
+            f"{agent.unique_id} ({type(err).__name__}: {err}); the action space is "
+            f"{learner.action_space}"
+        ) from err

@@ -1,0 +1,331 @@
+"""MesaVecEnv: every learning agent of every model copy is one slot of an SB3 VecEnv."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import mesa
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+from mesa_adage.inner.model import AdaptiveModel
+from mesa_adage.inner.policies import Policy
+from mesa_adage.inner.rollout import ModelFactory, advance, inject_batched
+from mesa_adage.samplers import Sampler, Uniform
+
+
+class MesaVecEnv(VecEnv):
+    """A Stable-Baselines3 ``VecEnv`` over ``n_copies`` copies of an adaptive Mesa model.
+
+    Each copy has ``slots_per_copy`` slots, and each learning agent of ``agent_type`` sits in
+    one, so any SB3 algorithm trains one shared policy on all agents at once. Each copy's
+    episode draws a fresh theta from ``sampler``; observations carry each agent's
+    ``theta_hat``, so the policy learns ``pi(a | o, theta_hat)``. Agents of other classes act
+    through ``policies``.
+
+    Episodes end at the model's horizon (reported as truncation, so SB3 bootstraps) or when the
+    model stops running (termination). Agents may be born and die: a dead agent's episode ends
+    in its slot (termination, after its reward for the step it died in), and a newborn takes a
+    free slot at the next decision. A free slot reports a blank observation, reward 0 and
+    ``done`` every step, as PettingZoo-to-SB3 wrappers do for dead agents ("black death"), so
+    it adds no return to learn from.
+
+    Args:
+        make_model: Factory called as ``make_model(theta=..., seed=...)``.
+        agent_type: The learning agent class being trained.
+        sampler: Distribution of theta over episodes.
+        n_copies: Number of model copies stepped together.
+        seed: Seed of the theta and model-seed stream.
+        policies: Policies of the other agent classes, if any.
+        slots_per_copy: Most agents of ``agent_type`` alive at once in one copy; None takes
+            the number in a first episode, which suits a population that never grows.
+
+    Attributes:
+        episode_returns: Per-agent episode returns finished since the last :meth:`pop_returns`.
+    """
+
+    def __init__(
+        self,
+        make_model: ModelFactory,
+        agent_type: type[mesa.Agent],
+        sampler: Sampler | None = None,
+        *,
+        n_copies: int = 8,
+        seed: int = 0,
+        policies: Mapping[type[mesa.Agent], Policy] | None = None,
+        slots_per_copy: int | None = None,
+    ) -> None:
+        if not (isinstance(n_copies, int) and n_copies > 0):
+            raise ValueError(f"n_copies={n_copies!r} must be a positive integer")
+        if slots_per_copy is not None and not (
+            isinstance(slots_per_copy, int) and slots_per_copy > 0
+        ):
+            raise ValueError(
+                f"slots_per_copy={slots_per_copy!r} must be a positive integer or None"
+            )
+        self.make_model = make_model
+        self.agent_type = agent_type
+        self.sampler = sampler or Uniform()
+        self.policies = dict(policies or {})
+        self.n_copies = n_copies
+        self._rng = np.random.default_rng(seed)
+        probe = make_model(theta=None, seed=0)
+        if agent_type not in probe.policy_agent_types:
+            raise ValueError(
+                f"agent_type={getattr(agent_type, '__name__', agent_type)} has no agents in "
+                f"{type(probe).__name__}; its learning agents are "
+                f"{[t.__name__ for t in probe.policy_agent_types]}"
+            )
+        self.slots_per_copy = slots_per_copy or len(probe.agents_by_type[agent_type])
+        self.characteristics = probe.characteristics
+        super().__init__(
+            n_copies * self.slots_per_copy,
+            probe.observation_space(agent_type),
+            probe.learner(agent_type).action_space,
+        )
+        self._blank = np.clip(0.0, self.observation_space.low, self.observation_space.high)
+        self.models: list[AdaptiveModel] = []
+        self._seats: list[_Seats] = []
+        self._actions: np.ndarray | None = None
+        self.episode_returns: list[float] = []
+
+    # ------------------------------------------------------------------ episodes
+
+    def _new_episode(self, copy: int) -> AdaptiveModel:
+        theta = self.characteristics.sample(self.sampler, self._rng)[0]
+        model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
+        self._seats[copy] = _Seats(self.slots_per_copy)
+        self._seat(copy, model)
+        return model
+
+    def _seat(self, copy: int, model: AdaptiveModel) -> None:
+        agents = list(model.agents_by_type.get(self.agent_type, ()))
+        if len(agents) > self.slots_per_copy:
+            raise RuntimeError(
+                f"model copy {copy} has {len(agents)} {self.agent_type.__name__} agents at step "
+                f"{model.steps}, more than slots_per_copy={self.slots_per_copy}; pass "
+                f"slots_per_copy= the most that can be alive at once (MesaVecEnv, "
+                "Experiment)"
+            )
+        self._seats[copy].seat(agents, model.steps)
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Reseed the theta and model-seed stream; takes effect at the next reset."""
+        self._rng = np.random.default_rng(seed)
+        return [seed] * self.num_envs
+
+    def _observe(self) -> np.ndarray:
+        obs = np.empty((self.num_envs, *self.observation_space.shape), dtype=np.float32)
+        for c, (model, seats) in enumerate(zip(self.models, self._seats, strict=True)):
+            span = obs[c * self.slots_per_copy : (c + 1) * self.slots_per_copy]
+            if len(seats.agents) < self.slots_per_copy:
+                span[:] = self._blank
+            span[seats.order] = model.observations(self.agent_type, seats.agents)
+        return obs
+
+    def reset(self) -> np.ndarray:
+        self._seats = [_Seats(self.slots_per_copy) for _ in range(self.n_copies)]
+        self.models = [self._new_episode(c) for c in range(self.n_copies)]
+        return self._observe()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        if self._actions is None:
+            raise RuntimeError("step_wait called before step_async")
+        slots = self.slots_per_copy
+        actions = self._actions.reshape(self.num_envs, *self.action_space.shape)
+        for c, (model, seats) in enumerate(zip(self.models, self._seats, strict=True)):
+            model.inject_actions(self.agent_type, actions[c * slots + seats.order])
+        if self.policies:
+            inject_batched(self.models, self.policies)
+        advance(self.models)
+        self._actions = None
+
+        rewards = np.zeros(self.num_envs, dtype=np.float32)
+        dones = np.ones(self.num_envs, dtype=bool)  # a free slot is done every step
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for c, (model, seats) in enumerate(zip(self.models, self._seats, strict=True)):
+            if model.acted(self.agent_type) != seats.agents:
+                raise RuntimeError(
+                    f"{type(model).__name__}: {self.agent_type.__name__} agents were born or "
+                    "removed between the end of a step and the next decide(); add and remove "
+                    "agents inside step()"
+                )
+            acted = seats.order + c * slots
+            rewards[acted] = model.rewards(self.agent_type)
+            seats.returns[seats.order] += rewards[acted]
+            current = list(model.agents_by_type.get(self.agent_type, ()))
+            if current == seats.agents and not model.done:  # nobody born, died or finished
+                dones[acted] = False
+                continue
+            self._finish(model, seats, current, dones, infos, base=c * slots)
+            if model.done:
+                self.models[c] = self._new_episode(c)
+            else:
+                self._seat(c, model)
+        return self._observe(), rewards, dones, infos
+
+    def _finish(
+        self,
+        model: AdaptiveModel,
+        seats: _Seats,
+        current: list[mesa.Agent],
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+        base: int,
+    ) -> None:
+        """End the episodes of one copy's agents that died, and all of them at its end.
+
+        ``base`` is the copy's first slot in ``dones`` and ``infos``, which this fills.
+        """
+        row = {agent: i for i, agent in enumerate(current)}
+        final = model.observations(self.agent_type) if model.done and model.running else None
+        for slot, agent in zip(seats.order.tolist(), seats.agents, strict=True):
+            alive, j = agent in row, base + slot
+            if alive and not model.done:
+                dones[j] = False
+                continue
+            infos[j] = {
+                "TimeLimit.truncated": alive and model.running,
+                "episode": {
+                    "r": float(seats.returns[slot]),
+                    "l": int(model.steps - seats.joined[slot]),
+                    "t": 0.0,
+                },
+            }
+            if alive and final is not None:
+                infos[j]["terminal_observation"] = final[row[agent]]
+            self.episode_returns.append(float(seats.returns[slot]))
+
+    def pop_returns(self) -> list[float]:
+        """Return and clear the per-agent episode returns finished so far."""
+        out, self.episode_returns = self.episode_returns, []
+        return out
+
+    # ------------------------------------------------------------------ VecEnv plumbing
+
+    def close(self) -> None:
+        self.models = []
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        value = getattr(self, attr_name, None)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
+    ) -> list[Any]:
+        result = getattr(self, method_name)(*args, **kwargs)
+        return [result for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: Any = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+
+class _Seats:
+    """Which learning agent of one model copy sits in which slot, and its return so far.
+
+    Attributes:
+        agents: The seated agents, in the model's order (the order of its next decision).
+        order: Their slots, aligned with ``agents``.
+        returns: Each slot's return since its agent joined.
+        joined: The model step at which each slot's agent joined.
+    """
+
+    def __init__(self, n_slots: int) -> None:
+        self.slot_of: dict[mesa.Agent, int] = {}
+        self.agents: list[mesa.Agent] = []
+        self.order = np.zeros(0, dtype=np.intp)
+        self.returns = np.zeros(n_slots)
+        self.joined = np.zeros(n_slots, dtype=np.int64)
+
+    def seat(self, agents: list[mesa.Agent], step: int) -> None:
+        """Seat ``agents``: survivors keep their slot, newcomers take the lowest free ones."""
+        if agents == self.agents:
+            return
+        now = set(agents)
+        self.slot_of = {a: j for a, j in self.slot_of.items() if a in now}
+        taken = set(self.slot_of.values())
+        free = (j for j in range(len(self.returns)) if j not in taken)
+        for agent in agents:
+            if agent not in self.slot_of:
+                j = next(free)
+                self.slot_of[agent] = j
+                self.returns[j], self.joined[j] = 0.0, step
+        self.agents = agents
+        self.order = np.fromiter(map(self.slot_of.__getitem__, agents), np.intp, len(agents))
+
+
+class JointEnv(gym.Env):
+    """One model copy as a gymnasium ``Env``: the learning agents stacked, reward their mean.
+
+    It is the centralised view of the same model, for gymnasium's and SB3's environment
+    checkers and for single-agent tools; training uses :class:`MesaVecEnv`. The action
+    space stacks the agents' own: a ``Box`` of one row per agent, ``Discrete`` choices as a
+    ``MultiDiscrete``.
+
+    Args:
+        make_model: Factory called as ``make_model(theta=..., seed=...)``.
+        agent_type: The :class:`PolicyAgent` class that acts.
+        sampler: Distribution of theta over episodes.
+    """
+
+    def __init__(
+        self,
+        make_model: ModelFactory,
+        agent_type: type[mesa.Agent],
+        sampler: Sampler | None = None,
+    ) -> None:
+        self.make_model = make_model
+        self.agent_type = agent_type
+        self.sampler = sampler or Uniform()
+        probe = make_model(theta=None, seed=0)
+        n = len(probe.agents_by_type[agent_type])
+        one = probe.observation_space(agent_type)
+        self.observation_space = gym.spaces.Box(
+            np.tile(one.low, (n, 1)), np.tile(one.high, (n, 1)), dtype=np.float32
+        )
+        self.action_space = _stacked(probe.learner(agent_type).action_space, n)
+        self.model: AdaptiveModel = probe
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        theta = self.model.characteristics.sample(self.sampler, self.np_random)[0]
+        self.model = self.make_model(theta=theta, seed=int(self.np_random.integers(2**31 - 1)))
+        return self.model.observations(self.agent_type), {"theta": dict(self.model.theta)}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.model.inject_actions(self.agent_type, np.asarray(action))
+        advance([self.model])
+        reward = float(self.model.rewards(self.agent_type).mean())
+        terminated = not self.model.running
+        truncated = self.model.done and not terminated
+        return self.model.observations(self.agent_type), reward, terminated, truncated, {}
+
+
+def _stacked(space: gym.spaces.Space, n: int) -> gym.spaces.Space:
+    """The joint action space of ``n`` agents that each act in ``space``."""
+    if isinstance(space, gym.spaces.Box):
+        return gym.spaces.Box(
+            np.tile(space.low, (n, 1)), np.tile(space.high, (n, 1)), dtype=space.dtype
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        return gym.spaces.MultiDiscrete(np.full(n, space.n), start=np.full(n, space.start))
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return gym.spaces.MultiDiscrete(
+            np.tile(space.nvec, (n, 1)), start=np.tile(space.start, (n, 1))
+        )
+    if isinstance(space, gym.spaces.MultiBinary):
+        return gym.spaces.MultiBinary([n, *np.atleast_1d(space.n)])
+    raise TypeError(
+        f"JointEnv cannot stack the action space {space}; it stacks Box, Discrete, "
+        "MultiDiscrete and MultiBinary spaces"
+    )
