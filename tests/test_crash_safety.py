@@ -38,11 +38,10 @@ KILLS = [
 
 
 def adage(*args: str, kill: str | None = None) -> subprocess.CompletedProcess:
+    """``adage ARGS`` in a new process; with ``kill``, killed at that point (tests/faults.py)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("ADAGE_KILL_AT", None)
-    if kill is not None:
-        env["ADAGE_KILL_AT"] = kill
-    command = [sys.executable, "-m", "mesa_adage.cli", *args]
+    launch = ["-m", "mesa_adage.cli"] if kill is None else ["-m", "tests.faults", kill]
+    command = [sys.executable, *launch, *args]
     return subprocess.run(
         command,
         cwd=ROOT,

@@ -58,7 +58,6 @@ def task(algo, tmp_path, **kwargs):
         init_seed=13,
         snapshot=tmp_path / "phase.snapshot",
         snapshot_seconds=0.0,
-        warmup=True,
     )
 
 

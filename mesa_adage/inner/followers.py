@@ -117,7 +117,6 @@ class Followers:
             state=self.states[member] if member < len(self.states) else None,
             snapshot=self.snapshot_path(epoch, member) if self.snapshots else None,
             snapshot_seconds=self.snapshot_seconds,
-            warmup=epoch == 0,
         )
 
     def snapshot_path(self, epoch: int, member: int) -> Path:

@@ -62,8 +62,6 @@ class TrainTask:
         snapshot: A file to save the phase in progress to, every ``snapshot_seconds``, and to
             resume it from (see :mod:`~mesa_adage.run.snapshot`); None for no snapshots.
         snapshot_seconds: Least time between snapshots (0: at every rollout).
-        warmup: The phase is the warm-up (names its crash points, ``warmup-step`` against
-            ``train-step``).
     """
 
     make_model: ModelFactory
@@ -81,7 +79,6 @@ class TrainTask:
     state: bytes | None = field(default=None, repr=False)
     snapshot: Path | None = None
     snapshot_seconds: float = 300.0
-    warmup: bool = False
 
     def key(self) -> str:
         """Identifies the phase: its start state, length and seeds (a snapshot's owner)."""
@@ -129,8 +126,7 @@ def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome
     callbacks = [] if callback is None else [callback]
     if task.snapshot is not None and snapshot.resumable(algo):
         start = algo.num_timesteps - done
-        crash = "warmup" if task.warmup else "train"
-        saver = snapshot.Snapshots(task.snapshot, key, env, start, task.snapshot_seconds, crash)
+        saver = snapshot.Snapshots(task.snapshot, key, env, start, task.snapshot_seconds)
         callbacks.append(saver)
     algo.learn(task.steps - done, reset_num_timesteps=False, callback=CallbackList(callbacks))
     buffer = io.BytesIO()

@@ -7,8 +7,8 @@ the same way: that rename is the commit. Older sets are removed only after it. A
 checks the format version and every file's size and hash before it returns any of them, so
 a checkpoint is loaded whole or not at all; a damaged one is an error that names the file.
 
-:func:`crash_point` is a test hook: named points in the run where a test can kill the process
-for real (``ADAGE_KILL_AT``), to prove that a run resumes from any of them.
+The crash tests kill a real run at the seams of these writes from outside the package
+(``tests/faults.py``), to prove that a run resumes from any of them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -90,16 +89,13 @@ def write_checkpoint(directory: Path, epoch: int, files: dict[str, bytes]) -> No
     folder.mkdir(parents=True)
     for file, data in files.items():
         atomic_write(folder / file, data)
-        crash_point("checkpoint-file")
     manifest = {
         "format": FORMAT,
         "epoch": epoch,
         "folder": name,
         "files": {f: {"size": len(d), "sha256": sha256(d)} for f, d in files.items()},
     }
-    crash_point("checkpoint-manifest")
     atomic_write(directory / MANIFEST, json.dumps(manifest, indent=1))
-    crash_point("checkpoint-commit")
     for old in directory.glob("epoch-*"):
         if old.name != name and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
@@ -206,33 +202,3 @@ def read_state(folder: Path, files: dict[str, bytes]) -> tuple[dict[str, Any], s
         return json.loads(state_value(files, "state.json", "the checkpoint")), where
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{where} is not readable JSON ({err})") from None
-
-
-# ---------------------------------------------------------------------- test hook
-
-_calls: dict[str, int] = {}
-
-
-def crash_point(name: str) -> None:
-    """Test hook: kill this process for real at the ``count``-th call of point ``name``.
-
-    ``ADAGE_KILL_AT=<name>:<count>[:INT]`` sends SIGKILL (or SIGINT, a Ctrl-C) to this very
-    process at that call; unset, the hook does nothing. The points are named where they are
-    called (``warmup-step``, ``checkpoint-manifest``, ...); ``tests/test_crash_safety.py``
-    lists them.
-
-    Raises:
-        ValueError: If ``ADAGE_KILL_AT`` is malformed.
-    """
-    target = os.environ.get("ADAGE_KILL_AT")
-    if not target:
-        return
-    point, _, rest = target.partition(":")
-    if point != name:
-        return
-    count, _, how = rest.partition(":")
-    if not count.isdigit() or how not in ("", "INT"):
-        raise ValueError(f"ADAGE_KILL_AT={target!r}; expected <point>:<count>[:INT]")
-    _calls[name] = _calls.get(name, 0) + 1
-    if _calls[name] == int(count):
-        os.kill(os.getpid(), signal.SIGINT if how == "INT" else signal.SIGKILL)

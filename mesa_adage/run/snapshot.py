@@ -30,7 +30,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import Schedule
 
 from mesa_adage.inner.vec_env import MesaVecEnv
-from mesa_adage.run.checkpoint import CheckpointError, atomic_write, crash_point, sha256
+from mesa_adage.run.checkpoint import CheckpointError, atomic_write, sha256
 
 FORMAT = 1
 
@@ -122,16 +122,12 @@ class Snapshots(BaseCallback):
         env: The training environment.
         start: The algorithm's timestep count when the phase began.
         seconds: Least time between snapshots (0: at every rollout boundary).
-        crash: Prefix of the crash points (:func:`~mesa_adage.run.checkpoint.crash_point`):
-            ``<crash>-step`` at every step, ``<crash>-snapshot`` after every snapshot.
     """
 
-    def __init__(
-        self, path: Path, key: str, env: MesaVecEnv, start: int, seconds: float, crash: str
-    ) -> None:
+    def __init__(self, path: Path, key: str, env: MesaVecEnv, start: int, seconds: float) -> None:
         super().__init__()
         self.path, self.key, self.env, self.start = path, key, env, start
-        self.seconds, self.crash = seconds, crash
+        self.seconds = seconds
         self.last = time.monotonic()
         self.first = True
 
@@ -143,8 +139,6 @@ class Snapshots(BaseCallback):
             done = self.model.num_timesteps - self.start
             save(self.path, self.key, self.model, self.env, done)
             self.last = time.monotonic()
-            crash_point(f"{self.crash}-snapshot")
 
     def _on_step(self) -> bool:
-        crash_point(f"{self.crash}-step")
         return True
