@@ -86,7 +86,8 @@ def write_report(
     target = experiment.target_theta
     if target is not None:
         summary["target_theta"] = target
-        summary["error_fraction_of_range"] = space.range_error(result.theta, target)
+        if set(result.theta) == set(space.names):  # not a distribution leader's weights
+            summary["error_fraction_of_range"] = space.range_error(result.theta, target)
     if profile is not None:
         profile.to_csv(run_dir / "profile.csv", index=False)
         tops = profile.loc[profile.groupby("parameter", sort=False)["objective"].idxmax()]
