@@ -26,15 +26,17 @@ from mesa_adage import (
     Timescales,
     simulate,
 )
-from mesa_adage.analysis.uncertainty import (
-    assess,
+from mesa_adage.analysis.intervals import (
     bootstrap_estimates,
     combined_interval,
     follower_scores,
-    goodness_of_fit,
-    identification,
     interval,
     quadratic_peak,
+)
+from mesa_adage.analysis.uncertainty import (
+    assess,
+    goodness_of_fit,
+    identification,
     uncertainty_lines,
 )
 from mesa_adage.cli import build_experiment

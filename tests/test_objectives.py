@@ -7,18 +7,14 @@ from hypothesis.extra.numpy import arrays
 
 from mesa_adage import Rollout, calibration
 from mesa_adage.outer.objectives import (
-    autocorr,
     crash_frequency,
     crashes,
-    episodes,
-    first,
-    mean_abs_change,
     mean_abs_pct_change,
     mean_of,
-    std,
     volatility,
     volume_floor,
 )
+from mesa_adage.outer.statistics import autocorr, episodes, first, mean_abs_change, std
 
 series = arrays(
     np.float64, st.tuples(st.integers(2, 5), st.integers(3, 30)), elements=st.floats(-100, 100)

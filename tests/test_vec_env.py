@@ -6,7 +6,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents.producer import Producer
 from mesa_adage import Fixed, MesaVecEnv, SB3Policy, Uniform, simulate
-from mesa_adage.inner.vec_env import JointEnv
+from mesa_adage.inner.joint_env import JointEnv
 from models.cobweb import CobwebModel
 from tests.toy import Guesser, Mayfly, Pond, Toy
 

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mesa_adage.characteristics import Characteristics
-from mesa_adage.outer.objectives import episodes
+from mesa_adage.outer.statistics import episodes
 
 if TYPE_CHECKING:
     from mesa_adage.analysis.reporting import RunResult

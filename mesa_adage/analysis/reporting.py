@@ -17,7 +17,7 @@ import pandas as pd
 from mesa_adage.characteristics import Theta
 from mesa_adage.inner.policies import SB3Policy
 from mesa_adage.inner.rollout import Rollout
-from mesa_adage.outer.objectives import episodes
+from mesa_adage.outer.statistics import episodes
 from mesa_adage.run.record import RunRecord
 
 if TYPE_CHECKING:

@@ -1,136 +1,51 @@
 """Leader objectives: pure functions from rollouts to a float that the leader maximises.
 
-Statistics summarise one series per episode; :func:`calibration` turns the distance between
-simulated and observed statistics into a score (0 is a perfect fit, lower is worse).
+:func:`calibration` turns the distance between simulated and observed statistics
+(:mod:`~mesa_adage.outer.statistics`) into a score (0 is a perfect fit, lower is worse);
+:func:`mean_of` scores a column's mean (social welfare); the market objectives score a price
+path (volatility, mean absolute percentage change, crashes, a volume floor).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from mesa_adage.inner.rollout import Rollout
+from mesa_adage.outer.statistics import (  # the statistics a calibration names, here too
+    DEFAULT_STATISTICS,
+    EPISODE_COLUMNS,
+    STATISTICS,
+    check_statistics,
+    episodes,
+)
+
+__all__ = [
+    "DEFAULT_STATISTICS",
+    "DISTANCES",
+    "EPISODE_COLUMNS",
+    "STATISTICS",
+    "Calibration",
+    "CrashCounter",
+    "Objective",
+    "calibration",
+    "check_statistics",
+    "crash_frequency",
+    "crashes",
+    "episodes",
+    "mean_abs_pct_change",
+    "mean_of",
+    "volatility",
+    "volume_floor",
+]
 
 Objective = Callable[[Sequence[Rollout]], float]
 
 
-def mean(x: np.ndarray) -> np.ndarray:
-    """Mean of each row (episode)."""
-    return x.mean(axis=-1)
-
-
-def std(x: np.ndarray) -> np.ndarray:
-    """Standard deviation of each row."""
-    return x.std(axis=-1)
-
-
-def autocorr(x: np.ndarray, lag: int = 1) -> np.ndarray:
-    """Autocorrelation of each row at ``lag`` (0 for a row constant up to rounding)."""
-    d = x - x.mean(axis=-1, keepdims=True)
-    num = (d[..., lag:] * d[..., :-lag]).sum(axis=-1)
-    den = (d**2).sum(axis=-1)
-    varies = den > 1e-12 * (x**2).sum(axis=-1)  # relative: the statistic is scale-free
-    return np.divide(num, den, out=np.zeros_like(num), where=varies)
-
-
-def mean_abs_change(x: np.ndarray) -> np.ndarray:
-    """Mean absolute one-step change of each row."""
-    return np.abs(np.diff(x, axis=-1)).mean(axis=-1)
-
-
-def first(x: np.ndarray) -> np.ndarray:
-    """First value of each row: the response to the episode's start (a shock, a given state)."""
-    return x[..., 0]
-
-
-EARLY = 5
-"""Steps of an episode's start that the ``early_*`` statistics look at."""
-
-
-def early_mean(x: np.ndarray) -> np.ndarray:
-    """Mean of each row's first :data:`EARLY` values: the transient after the start."""
-    return x[..., :EARLY].mean(axis=-1)
-
-
-def early_change(x: np.ndarray) -> np.ndarray:
-    """Mean signed one-step change over each row's first :data:`EARLY` values.
-
-    How fast the transient moves, and which way.
-    """
-    return np.diff(x[..., :EARLY], axis=-1).mean(axis=-1)
-
-
-STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "mean": mean,
-    "std": std,
-    "autocorr": autocorr,
-    "autocorr2": partial(autocorr, lag=2),
-    "autocorr3": partial(autocorr, lag=3),
-    "mean_abs_change": mean_abs_change,
-    "first": first,
-    "second": partial(np.take, indices=1, axis=-1),
-    "early_mean": early_mean,
-    "early_change": early_change,
-}
-"""Per-episode statistics by name; ``path_mae`` is handled by :func:`calibration`."""
-
-EPISODE_COLUMNS = ("episode", "step")
-"""Columns of an observed-data frame that number its episodes and steps, not series."""
-DEFAULT_STATISTICS = ("mean", "std", "autocorr", "mean_abs_change", "path_mae")
 DISTANCES = ("l2", "l1", "mahalanobis")
-
-
-def check_statistics(statistics: str | Sequence[str]) -> tuple[str, ...]:
-    """Statistic names as a tuple; a string is comma-separated (``"mean,std,first"``).
-
-    Raises:
-        ValueError: If there are none, or one is unknown (naming it and the allowed ones).
-    """
-    names = statistics.split(",") if isinstance(statistics, str) else list(statistics)
-    names = [str(n).strip() for n in names if str(n).strip()]
-    allowed = [*STATISTICS, "path_mae"]
-    unknown = [n for n in names if n not in allowed]
-    if unknown or not names:
-        what = f"unknown statistic {unknown[0]!r}" if unknown else "no statistic"
-        raise ValueError(f"statistics={statistics!r}: {what}; allowed are {allowed}")
-    return tuple(dict.fromkeys(names))
-
-
-def episodes(data: pd.DataFrame | Sequence[Rollout], column: str) -> np.ndarray:
-    """Stack ``column`` into an ``(episodes, steps)`` array.
-
-    ``data`` is either rollouts or a frame with ``column`` and, optionally, an ``episode``
-    column (one episode if absent).
-
-    Raises:
-        ValueError: If the column is missing, episodes differ in length, or values are not
-            finite.
-    """
-    if isinstance(data, pd.DataFrame):
-        if column not in data.columns:
-            raise ValueError(f"data has no column {column!r}; columns are {list(data.columns)}")
-        groups = (
-            [g[column] for _, g in data.groupby("episode")] if "episode" in data else [data[column]]
-        )
-    else:
-        missing = [r for r in data if column not in r.frame.columns]
-        if missing:
-            raise ValueError(
-                f"rollout frame has no column {column!r}; its DataCollector reports "
-                f"{list(missing[0].frame.columns)}"
-            )
-        groups = [r.series(column) for r in data]
-    lengths = {len(g) for g in groups}
-    if len(lengths) != 1:
-        raise ValueError(f"episodes of {column!r} differ in length: {sorted(lengths)}")
-    arr = np.stack([np.asarray(g, dtype=float) for g in groups])
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{column!r} holds non-finite values")
-    return arr
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,26 @@ def assemble(
     snapshot_seconds: float = 300.0,
     followers_from: str | Path | None = None,
 ) -> Parts:
-    """Build the parts of a run (see :class:`~mesa_adage.run.scheduler.LeaderScheduler`).
+    """Build the parts of a run for :class:`~mesa_adage.run.scheduler.LeaderScheduler`.
+
+    Args:
+        experiment: The task: model factory, followers, objective, leader, timescales.
+        run_dir: Run folder for config, history, checkpoints, plots; nothing is written if None.
+        seed: Seed of every random stream in the run.
+        epochs: Leader epochs; the experiment's default if None.
+        leader: A leader (name, instance or factory) replacing the experiment's; the
+            experiment's ``leader_kwargs`` then do not apply.
+        executor: Where follower training and candidate evaluation run: ``"serial"``,
+            ``"process"``, ``"ray"`` or an :class:`~mesa_adage.run.executors.Executor`. Every
+            executor gives the same results.
+        storage: Optuna storage URL for an Optuna leader (default: the run folder).
+        resume: Continue the run in ``run_dir`` from its last checkpoint.
+        progress: Show progress bars.
+        snapshot_seconds: Least time between snapshots of a follower phase in progress (0:
+            at every rollout); results do not depend on it.
+        followers_from: A run folder whose committed followers this run starts from instead
+            of a warm-up (:mod:`~mesa_adage.run.borrow`); they must have been trained with
+            this run's model, algorithm and follower settings.
 
     Raises:
         ValueError: On bad settings, or a run folder whose settings differ (on resume).

@@ -17,7 +17,7 @@ from mesa_adage.analysis.uncertainty import assess
 from mesa_adage.characteristics import Theta
 from mesa_adage.inner.policies import SB3Policy
 from mesa_adage.inner.rollout import Rollout
-from mesa_adage.outer.objectives import EPISODE_COLUMNS, episodes
+from mesa_adage.outer.statistics import EPISODE_COLUMNS, episodes
 from mesa_adage.run.assembly import Parts
 from mesa_adage.seeds import BOOTSTRAP, FIT, derive_seed
 

@@ -26,6 +26,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -34,11 +35,9 @@ from tqdm.auto import tqdm
 from mesa_adage.analysis.reporting import RunResult, tracked
 from mesa_adage.characteristics import Theta
 from mesa_adage.inner.rollout import Rollout
-from mesa_adage.outer.leaders import Leader, LeaderFactory
 from mesa_adage.run.assembly import assemble
 from mesa_adage.run.checkpoint import CheckpointError, read_state, state_value
 from mesa_adage.run.conclusion import conclude
-from mesa_adage.run.executors import Executor
 from mesa_adage.run.experiment import Experiment
 from mesa_adage.samplers import Mixture, Normal, Sampler, Uniform
 
@@ -49,51 +48,19 @@ class LeaderScheduler:
     Args:
         experiment: The task: model factory, followers, objective, leader, timescales.
         run_dir: Run folder for config, history, checkpoints, plots; nothing is written if None.
-        seed: Seed of every random stream in the run.
-        epochs: Leader epochs; the experiment's default if None.
-        leader: A leader (name, instance or factory) replacing the experiment's; the
-            experiment's ``leader_kwargs`` then do not apply.
-        executor: Where follower training and candidate evaluation run: ``"serial"``,
-            ``"process"``, ``"ray"`` or an :class:`~mesa_adage.run.executors.Executor`. Every
-            executor gives the same results.
-        storage: Optuna storage URL for an Optuna leader (default: the run folder).
-        resume: Continue the run in ``run_dir`` from its last checkpoint.
-        progress: Show progress bars.
-        snapshot_seconds: Least time between snapshots of a follower phase in progress (0:
-            at every rollout); results do not depend on it.
-        followers_from: A run folder whose committed followers this run starts from instead
-            of a warm-up (:mod:`~mesa_adage.run.borrow`); they must have been trained with
-            this run's model, algorithm and follower settings.
+        **options: How to run it, passed to :func:`~mesa_adage.run.assembly.assemble`:
+            ``seed``, ``epochs``, ``leader``, ``executor``, ``storage``, ``resume``,
+            ``progress``, ``snapshot_seconds``, ``followers_from``.
+
+    Attributes:
+        parts: The run's built parts; ``leader``, ``followers``, ``evaluator``, ``record`` and
+            ``data`` name them.
     """
 
     def __init__(
-        self,
-        experiment: Experiment,
-        run_dir: str | Path | None = None,
-        *,
-        seed: int = 0,
-        epochs: int | None = None,
-        leader: str | Leader | LeaderFactory | None = None,
-        executor: str | Executor = "serial",
-        storage: str | None = None,
-        resume: bool = False,
-        progress: bool = True,
-        snapshot_seconds: float = 300.0,
-        followers_from: str | Path | None = None,
+        self, experiment: Experiment, run_dir: str | Path | None = None, **options: Any
     ) -> None:
-        self.parts = assemble(
-            experiment,
-            run_dir,
-            seed=seed,
-            epochs=epochs,
-            leader=leader,
-            executor=executor,
-            storage=storage,
-            resume=resume,
-            progress=progress,
-            snapshot_seconds=snapshot_seconds,
-            followers_from=followers_from,
-        )
+        self.parts = assemble(experiment, run_dir, **options)
         self.experiment, self.ts = experiment, experiment.timescales
         self.leader, self.followers = self.parts.leader, self.parts.followers
         self.evaluator, self.record = self.parts.evaluator, self.parts.record
