@@ -17,3 +17,24 @@ def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:
     """An independent 31-bit seed for one purpose in one epoch (of one follower policy)."""
     entropy = [seed, epoch, purpose] + ([member] if member else [])
     return int(np.random.SeedSequence(entropy).generate_state(1)[0] >> 1)
+
+
+def episode_seeds(seed: int, purpose: int, n: int) -> list[int]:
+    """``n`` consecutive episode seeds for one purpose of epoch 0 (shared by every candidate)."""
+    first = derive_seed(seed, 0, purpose)
+    return [first + i for i in range(n)]
+
+
+def init_seed(seed: int, member: int) -> int:
+    """The seed of follower ``member``'s initial weights.
+
+    Member 0 takes the run seed itself; member k > 0 the seed of its warm-up's training
+    (:data:`TRAIN_SEED` of epoch 0), so for k > 0 the two streams start alike. It is kept so:
+    every recorded result depends on it, and a stream of its own would change them all.
+    """
+    return seed if member == 0 else derive_seed(seed, 0, TRAIN_SEED, member)
+
+
+def sampler_seed(seed: int, told: int) -> int:
+    """The seed of an Optuna sampler rebuilt after ``told`` trials (a resumed run's too)."""
+    return seed + 7919 * told

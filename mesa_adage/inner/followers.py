@@ -25,7 +25,7 @@ from mesa_adage.inner.training import Progress, TrainOutcome, TrainTask, algorit
 from mesa_adage.run.checkpoint import CheckpointError
 from mesa_adage.run.executors import Executor, SerialExecutor
 from mesa_adage.samplers import Sampler
-from mesa_adage.seeds import FOLLOWER, TRAIN_SEED, derive_seed
+from mesa_adage.seeds import FOLLOWER, TRAIN_SEED, derive_seed, init_seed
 
 
 def policy_file(member: int) -> str:
@@ -100,7 +100,6 @@ class Followers:
 
     def _task(self, member: int, steps: int, sampler: Sampler, epoch: int) -> TrainTask:
         first, final = self.learning_rate
-        init = self.seed if member == 0 else derive_seed(self.seed, 0, TRAIN_SEED, member)
         return TrainTask(
             make_model=self.make_model,
             agent_type=self.agent_type,
@@ -113,7 +112,7 @@ class Followers:
             learning_rate=LinearSchedule(first, final, 1.0) if epoch == 0 else final,
             env_seed=derive_seed(self.seed, epoch, FOLLOWER, member),
             train_seed=derive_seed(self.seed, epoch, TRAIN_SEED, member),
-            init_seed=init,
+            init_seed=init_seed(self.seed, member),
             state=self.states[member] if member < len(self.states) else None,
             snapshot=self.snapshot_path(epoch, member) if self.snapshots else None,
             snapshot_seconds=self.snapshot_seconds,

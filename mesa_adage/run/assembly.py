@@ -25,7 +25,7 @@ from mesa_adage.run.executors import Executor, ProcessExecutor, make_executor
 from mesa_adage.run.experiment import Experiment
 from mesa_adage.run.fingerprint import describe, parameters
 from mesa_adage.run.record import RunRecord
-from mesa_adage.seeds import EVAL, FINAL, derive_seed
+from mesa_adage.seeds import EVAL, FINAL, derive_seed, episode_seeds
 
 
 @dataclass
@@ -161,7 +161,7 @@ def assemble(
         experiment.make_model,
         experiment.agent_type,
         objective(data) if data is not None else objective,
-        [derive_seed(seed, 0, EVAL) + i for i in range(ts.eval_rollouts)],
+        episode_seeds(seed, EVAL, ts.eval_rollouts),
         executor=runner,
         min_tasks=experiment.eval_tasks,
         on_nonfinite=experiment.on_nonfinite,

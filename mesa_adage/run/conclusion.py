@@ -19,7 +19,7 @@ from mesa_adage.inner.policies import SB3Policy
 from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer.statistics import EPISODE_COLUMNS, episodes
 from mesa_adage.run.assembly import Parts
-from mesa_adage.seeds import BOOTSTRAP, FIT, derive_seed
+from mesa_adage.seeds import BOOTSTRAP, FIT, derive_seed, episode_seeds
 
 UNCERTAINTY_CANDIDATES = 16
 """The leader's best candidates the uncertainty report chooses among (besides the profile)."""
@@ -101,7 +101,7 @@ def _uncertainty(
     _, groups = evaluator.score(fresh, policies)
     known.update((key(t), g) for t, g in zip(fresh, groups, strict=True) if g)
     observed = episodes(data, next(c for c in data if c not in EPISODE_COLUMNS))
-    fit_seeds = [derive_seed(seed, 0, FIT) + i for i in range(max(len(observed), len(policies)))]
+    fit_seeds = episode_seeds(seed, FIT, max(len(observed), len(policies)))
     played = evaluator.rollouts([answer], policies, seeds=fit_seeds)[0]
     pool = [r for r in played if not isinstance(r, str)]  # when skipping: the finite ones
     return assess(

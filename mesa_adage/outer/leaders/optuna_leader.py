@@ -12,6 +12,7 @@ import optuna
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
 from mesa_adage.outer.leaders.registry import register
+from mesa_adage.seeds import sampler_seed
 
 _TOLD = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
 """States of trials the leader has told: scored, or failed (a skipped candidate)."""
@@ -83,7 +84,7 @@ class OptunaLeader(Leader):
         )
 
     def ask(self, n: int) -> list[Theta]:
-        self.study.sampler = SAMPLERS[self.sampler](self.seed + 7919 * len(self.history))
+        self.study.sampler = SAMPLERS[self.sampler](sampler_seed(self.seed, len(self.history)))
         self._pending = [self.study.ask(self.distributions) for _ in range(n)]
         return [self.space.validate(t.params) for t in self._pending]
 
