@@ -12,17 +12,12 @@ The adapted models are the ones ``tests/test_adapt.py`` defines.
 
 from __future__ import annotations
 
-import argparse
-import platform
-import sys
 from functools import partial
-from pathlib import Path
 
 import gymnasium as gym
+import harness
 import numpy as np
 from stable_baselines3 import PPO
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, simulate
 from tests import test_adapt
@@ -46,14 +41,14 @@ CASES = {  # make, agent class, slots, theta of the test episodes, fixed action 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("case", choices=sorted(CASES))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[21, 22, 23])
+    harness.add_seeds(parser, [21, 22, 23], help="training seeds")
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--episodes", type=int, default=8)
     args = parser.parse_args()
     make, agent_type, slots, theta, (fixed_name, fixed_action) = CASES[args.case]
-    print(f"python {' '.join(sys.argv)}  # {platform.processor() or platform.machine()}")
+    harness.header()
     seeds = range(200, 200 + args.episodes)
 
     def mean_return(policy):

@@ -32,34 +32,24 @@ Results are appended to ``benchmarks/results/black_it.jsonl``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
-import sys
 import time
 from fnmatch import fnmatch
 from pathlib import Path
 
+import harness
 import numpy as np
 import pandas as pd
-from black_it.calibrator import Calibrator
-from black_it.loss_functions.msm import MethodOfMomentsLoss
-from black_it.samplers.best_batch import BestBatchSampler
-from black_it.samplers.halton import HaltonSampler
-from black_it.samplers.random_forest import RandomForestSampler
-from black_it.utils.time_series import get_mom_ts_1d
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.cobweb_market import heuristic_market
 
 BOUNDS = [[0.1, 0.0], [1.0, 0.9]]
 """The box of ``(lam, inertia)``, as ``models.cobweb.COBWEB_THETA``."""
 BATCHES, BATCH_SIZE = 10, 12
-HERE = Path(__file__).parent
-RUNS = HERE / "runs" / "trust"
-RESULTS = HERE / "results" / "black_it.jsonl"
+RUNS = harness.RUNS / "trust"
+RESULTS = harness.RESULTS / "black_it.jsonl"
 
 
 def model_for(columns: list[str], episodes: int, horizon: int):
@@ -97,6 +87,14 @@ def episode_moments(horizon: int):
 
 
 def calibrate(folder: Path, seed: int, moments: str) -> dict:
+    # imported here so that --help works without black-it, which lives in its own environment
+    from black_it.calibrator import Calibrator
+    from black_it.loss_functions.msm import MethodOfMomentsLoss
+    from black_it.samplers.best_batch import BestBatchSampler
+    from black_it.samplers.halton import HaltonSampler
+    from black_it.samplers.random_forest import RandomForestSampler
+    from black_it.utils.time_series import get_mom_ts_1d
+
     data = pd.read_csv(folder / "observed.csv")
     columns = [c for c in data.columns if c not in ("episode", "step")]
     episodes = data["episode"].nunique()
@@ -133,7 +131,7 @@ def calibrate(folder: Path, seed: int, moments: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--jobs", nargs="+", default=["*"], help="run folder name patterns")
     parser.add_argument("--runs", type=Path, default=RUNS, help="folder of the ADAGE runs")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -144,10 +142,7 @@ def main() -> None:
         help="black-it's 18 moments of the concatenated series, or ADAGE's per-episode ones",
     )
     args = parser.parse_args()
-    done = set()
-    if args.results.exists():
-        rows = [json.loads(line) for line in args.results.read_text().splitlines()]
-        done = {r["job"] for r in rows if r["moments"] == args.moments}
+    done = {r["job"] for r in harness.read_rows(args.results) if r["moments"] == args.moments}
     folders = sorted(
         f
         for f in args.runs.iterdir()
@@ -168,9 +163,7 @@ def main() -> None:
         if target is not None:
             spans = {"lam": 0.9, "inertia": 0.9}
             row["error"] = {k: abs(row["theta"][k] - target[k]) / spans[k] for k in spans}
-        print(json.dumps(row), flush=True)
-        with args.results.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        harness.record(args.results, row)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,16 @@ Results are appended to ``benchmarks/results/calibration.jsonl``; ``--table`` pr
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from functools import partial
 from pathlib import Path
 
+import harness
 import pandas as pd
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
 from mesa_adage import Fixed, LeaderScheduler, SB3Policy, Subset, make_leader, simulate, train
@@ -37,12 +34,7 @@ from mesa_adage.outer import objectives
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 
-TARGETS = [
-    {"lam": 0.3, "inertia": 0.2},
-    {"lam": 0.6, "inertia": 0.6},
-    {"lam": 0.85, "inertia": 0.4},
-    {"lam": 0.3, "inertia": 0.8},
-]
+TARGETS = [*harness.ACCEPTANCE, {"lam": 0.3, "inertia": 0.8}]
 """Hidden thetas: low, middle and high supply steepness; inertia low, middle and high. The
 first three are the acceptance targets; the fourth (high inertia) was added later as a check
 on a target no setting was chosen with."""
@@ -62,9 +54,8 @@ SETTINGS = {
 discount, rollout length per slot x minibatch size, the run's follower population, each
 follower's training steps per epoch (after the warm-up), and the matched statistics."""
 LABEL = "(" + ", ".join(f"{k}={v}" for k, v in SETTINGS.items()) + ")"
-HERE = Path(__file__).parent
-RESULTS = HERE / "results" / "calibration.jsonl"
-RUNS = HERE / "runs"
+RESULTS = harness.RESULTS / "calibration.jsonl"
+RUNS = harness.RUNS
 
 
 def run_dir(theta: dict, seed: int) -> Path:
@@ -133,27 +124,14 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
     }
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    lines += [
-        "| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines)
-
-
-def label(theta: dict) -> str:
-    return f"lam={theta['lam']}, eta={theta['inertia']}"
-
-
 def table() -> str:
     """Markdown tables: per setting over the three acceptance targets, per target, per run."""
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    rows = harness.read_rows(RESULTS)
     frame = pd.DataFrame(
         [
             {
                 "mode": r["mode"],
-                "target": label(r["target"]),
+                "target": harness.label(r["target"]),
                 "seed": r["seed"],
                 "lam err %": 100 * r["error"]["lam"],
                 "eta err %": 100 * r["error"]["inertia"],
@@ -175,20 +153,23 @@ def table() -> str:
         "seconds_mean": ("seconds", "mean"),
         "env_steps": ("env steps", "first"),
     }
-    acceptance = frame["target"].isin([label(t) for t in TARGETS[:3]])
+    acceptance = frame["target"].isin([harness.label(t) for t in harness.ACCEPTANCE])
     tables = [
         frame[acceptance].groupby("mode").agg(**columns),
         frame.groupby(["mode", "target"]).agg(**columns),
     ]
     return "\n\n".join(
-        [*(markdown(t.round(1).reset_index()) for t in tables), markdown(frame.round(1))]
+        [
+            *(harness.markdown(t.round(1).reset_index()) for t in tables),
+            harness.markdown(frame.round(1)),
+        ]
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--mode", choices=["adage", "classical"], default="adage")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    harness.add_seeds(parser, [0, 1, 2])
     parser.add_argument(
         "--targets",
         type=int,
@@ -203,7 +184,6 @@ def main() -> None:
         print(table())
         return
     torch.set_num_threads(1)
-    RESULTS.parent.mkdir(exist_ok=True)
     for index in args.targets:
         for seed in args.seeds:
             theta = TARGETS[index]
@@ -212,9 +192,7 @@ def main() -> None:
                 if args.mode == "adage"
                 else classical(theta, seed, args.candidates)
             )
-            print(json.dumps(row), flush=True)
-            with RESULTS.open("a") as f:
-                f.write(json.dumps(row) + "\n")
+            harness.record(RESULTS, row)
 
 
 if __name__ == "__main__":

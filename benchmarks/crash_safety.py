@@ -10,12 +10,11 @@ time to commit a checkpoint of ``--followers`` policies. Numbers go to
 
 from __future__ import annotations
 
-import argparse
 import io
 import tempfile
-import time
 from pathlib import Path
 
+import harness
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
@@ -28,11 +27,12 @@ from models import cobweb
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--followers", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=5)
+    harness.add_repeats(parser, 5)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    harness.header("torch single-threaded")
     experiment = cobweb.calibration()
     env = MesaVecEnv(
         experiment.make_model, experiment.agent_type, Uniform(), n_copies=experiment.n_copies
@@ -42,17 +42,13 @@ def main() -> None:
     schedule = LinearSchedule(1e-3, 1e-4, 1.0)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "phase.snapshot"
-        seconds = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            snapshots.save(path, "key", algo, env, 0)
-            seconds.append(time.perf_counter() - start)
+        write = min(
+            harness.seconds(snapshots.save, path, "key", algo, env, 0) for _ in range(args.repeats)
+        )
         size = path.stat().st_size
-        start = time.perf_counter()
-        snapshots.load(path, "key", PPO, schedule)
-        restore = time.perf_counter() - start
+        restore = harness.seconds(snapshots.load, path, "key", PPO, schedule)
         print(
-            f"snapshot: {size / 1e6:.2f} MB, write {min(seconds) * 1e3:.0f} ms (best of "
+            f"snapshot: {size / 1e6:.2f} MB, write {write * 1e3:.0f} ms (best of "
             f"{args.repeats}), restore {restore * 1e3:.0f} ms"
         )
         buffer = io.BytesIO()
@@ -64,18 +60,16 @@ def main() -> None:
             files[f"policy-{member}.zip"] = buffer.getvalue()
             files[f"policy-{member}_average.pt"] = weights.getvalue()
         files["state.json"] = b"{}"
-        seconds = []
-        for epoch in range(args.repeats):
-            start = time.perf_counter()
-            write_checkpoint(Path(folder) / "checkpoint", epoch, files)
-            seconds.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        read_checkpoint(Path(folder) / "checkpoint")
-        verify = time.perf_counter() - start
+        checkpoint = Path(folder) / "checkpoint"
+        commit = min(
+            harness.seconds(write_checkpoint, checkpoint, epoch, files)
+            for epoch in range(args.repeats)
+        )
+        verify = harness.seconds(read_checkpoint, checkpoint)
         total = sum(map(len, files.values()))
         print(
             f"checkpoint of {args.followers} followers: {total / 1e6:.2f} MB, commit "
-            f"{min(seconds) * 1e3:.0f} ms (best of {args.repeats}), read and verify "
+            f"{commit * 1e3:.0f} ms (best of {args.repeats}), read and verify "
             f"{verify * 1e3:.0f} ms"
         )
 

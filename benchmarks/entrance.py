@@ -15,18 +15,12 @@ the stress run's traders) go to
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
 import time
-from pathlib import Path
 
+import harness
 import numpy as np
 from matplotlib.figure import Figure
 from stable_baselines3 import PPO
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.trader import Trader
 from mesa_adage import Fixed, LeaderScheduler, SB3Policy, simulate, train
@@ -41,7 +35,6 @@ from models.entrance import (
     stress_objective,
 )
 
-HERE = Path(__file__).parent
 SEEDS = range(900, 916)
 GRID = np.linspace(0.0, 0.5, 16).round(4).tolist()
 
@@ -65,9 +58,9 @@ def measure(policy, tau: float, model=EntranceModel, **theta: float) -> dict[str
 def run(seed: int) -> dict:
     t0 = time.perf_counter()
     calm_spec, stress_spec = calm(), stress()
-    quiet = LeaderScheduler(calm_spec, HERE / "runs" / f"entrance-calm-seed{seed}", seed=seed)
+    quiet = LeaderScheduler(calm_spec, harness.RUNS / f"entrance-calm-seed{seed}", seed=seed)
     calm_result = quiet.run()
-    loud = LeaderScheduler(stress_spec, HERE / "runs" / f"entrance-stress-seed{seed}", seed=seed)
+    loud = LeaderScheduler(stress_spec, harness.RUNS / f"entrance-stress-seed{seed}", seed=seed)
     stress_result = loud.run()
     policy = calm_result.policy
     grid = [measure(policy, tau) for tau in GRID]
@@ -106,7 +99,7 @@ def run(seed: int) -> dict:
 
 
 def plot(record: dict, seed: int) -> None:
-    runs = HERE / "runs"
+    runs = harness.RUNS
     calm_policy = SB3Policy(PPO.load(runs / f"entrance-calm-seed{seed}" / "policy.zip"))
     stress_policy = SB3Policy(PPO.load(runs / f"entrance-stress-seed{seed}" / "policy.zip"))
     fig = Figure(figsize=(12, 3))
@@ -123,20 +116,17 @@ def plot(record: dict, seed: int) -> None:
         ax.set_title(f"{name}: {label}", fontsize=9)
         ax.set_xlabel("period")
     axes[0].set_ylabel("price")
-    fig.tight_layout()
-    fig.savefig(HERE / "results" / "entrance_price_paths.png", dpi=110)
+    harness.save_figure(fig, "entrance_price_paths.png")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[61, 62, 63])
+    parser = harness.parser(__doc__)
+    harness.add_seeds(parser, [61, 62, 63])
     args = parser.parse_args()
-    print(f"python {' '.join(sys.argv)}  # {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+    harness.header()
     for i, seed in enumerate(args.seeds):
         record = run(seed)
-        print(json.dumps(record), flush=True)
-        with open(HERE / "results" / "entrance.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        harness.record(harness.RESULTS / "entrance.jsonl", record)
         if i == 0:
             plot(record, seed)
 

@@ -17,40 +17,30 @@ Results are appended to ``benchmarks/results/executors.jsonl``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
+from importlib import metadata
 
-import numpy as np
-import torch
+import harness
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from mesa_adage import make_executor
 
-from mesa_adage import Evaluator, Followers, Uniform, make_executor  # noqa: E402
-from models import cobweb  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = harness.RESULTS / "executors.jsonl"
 
 
 def machine() -> dict:
-    import mesa
-    import ray
-    import stable_baselines3
-
+    """The machine and versions each row records (its own keys, kept for the old rows)."""
+    v = harness.versions()
     return {
-        "python": platform.python_version(),
+        "python": v["python"],
         "cpus": os.cpu_count(),
-        "torch": torch.__version__,
-        "mesa": mesa.__version__,
-        "sb3": stable_baselines3.__version__,
-        "ray": ray.__version__,
+        "torch": v["torch"],
+        "mesa": v["mesa"],
+        "sb3": v["stable_baselines3"],
+        "ray": metadata.version("ray"),
     }
 
 
@@ -63,43 +53,29 @@ def _spin(n: int) -> float:
 
 def ceiling(n: int = 20_000_000, repeats: int = 3) -> float:
     """The machine's own limit: a pure-Python loop twice on one worker against on two at once."""
-    ones, twos = [], []
     with make_executor("process", workers=1) as one, make_executor("process", workers=2) as two:
         one.map(_spin, [1])  # start the workers
         two.map(_spin, [1, 1])
-        for _ in range(repeats):
-            for pool, times in ((one, ones), (two, twos)):
-                start = time.perf_counter()
-                pool.map(_spin, [n, n])
-                times.append(time.perf_counter() - start)
-    return round(statistics.median(ones) / statistics.median(twos), 2)
+        t = harness.medians(
+            {
+                "one": lambda: harness.seconds(one.map, _spin, [n, n]),
+                "two": lambda: harness.seconds(two.map, _spin, [n, n]),
+            },
+            repeats,
+        )
+    return round(t["one"] / t["two"], 2)
 
 
 def candidates(quick: bool, repeats: int) -> dict:
-    experiment = cobweb.calibration()
-    ts = experiment.timescales
-    followers = Followers(
-        experiment.make_model,
-        experiment.agent_type,
-        algo_kwargs=experiment.algo_kwargs,
-        size=ts.followers,
-        seed=0,
-    )
-    followers.train(6_144 * 2, Uniform(), 0, progress=False)  # weights do not change the cost
-    policies = followers.policies()
-    data = cobweb.observed_data(cobweb.DEFAULT_TARGET, 0, reference_steps=6_144)
-    objective = experiment.objective(data)
-    episodes = 2 * ts.followers if quick else ts.eval_rollouts
-    seeds = list(range(10_000, 10_000 + episodes))
-    thetas = cobweb.COBWEB_THETA.sample(Uniform(), np.random.default_rng(0), 16)
-    row: dict = {"bench": "candidates", "candidates": 16, "episodes": episodes, **machine()}
+    scoring = harness.cobweb_scoring(16, quick)
+    thetas, policies = scoring.thetas, scoring.policies
+    row: dict = {"bench": "candidates", "candidates": 16, "episodes": len(scoring.seeds)}
+    row |= machine()
     row["ceiling_speedup"] = ceiling()
     values = {}
     for name in ("serial", "process", "ray"):
         with make_executor(name, workers=2) as executor:
-            evaluator = Evaluator(
-                experiment.make_model, experiment.agent_type, objective, seeds, executor=executor
-            )
+            evaluator = scoring.evaluator(executor)
             start = time.perf_counter()
             values[name], _ = evaluator.score(thetas, policies)  # starts the workers
             row[f"{name}_first_s"] = round(time.perf_counter() - start, 2)
@@ -120,12 +96,12 @@ def demo() -> dict:
     row: dict = {"bench": "demo", **machine(), "ceiling_speedup": ceiling()}
     summaries = {}
     for name in ("serial", "process"):
-        out = ROOT / "benchmarks" / "runs" / f"executors-demo-{name}"
+        out = harness.RUNS / f"executors-demo-{name}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
         command = ["adage", "run", "models.cobweb:calibration", "--out", str(out), "--quiet"]
         command += ["--executor", name]
         start = time.perf_counter()
-        subprocess.run(command, check=True, cwd=ROOT)
+        subprocess.run(command, check=True, cwd=harness.ROOT)
         row[f"{name}_s"] = round(time.perf_counter() - start, 1)
         summaries[name] = json.loads((out / "summary.json").read_text())
         row[f"{name}_theta"] = summaries[name]["theta"]
@@ -137,17 +113,15 @@ def demo() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("bench", choices=["candidates", "demo"])
-    parser.add_argument("--quick", action="store_true", help="fewer episodes (a CI-sized run)")
-    parser.add_argument("--repeats", type=int, default=3)
+    harness.add_quick(parser, "fewer episodes (a CI-sized run)")
+    harness.add_repeats(parser, 3)
     args = parser.parse_args()
-    print("command:", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), flush=True)
+    harness.header()
     row = candidates(args.quick, args.repeats) if args.bench == "candidates" else demo()
     print(json.dumps(row, indent=1), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    with (RESULTS / "executors.jsonl").open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    harness.append(RESULTS, row)
 
 
 if __name__ == "__main__":

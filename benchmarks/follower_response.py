@@ -24,26 +24,21 @@ error computed over the low-inertia half of the grid (``eta`` 0.1 to 0.3) too.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from functools import partial
-from pathlib import Path
 
+import harness
 import numpy as np
 import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from agents.producer import Producer
-from benchmarks.calibration import markdown
 from mesa_adage import SB3Policy, Uniform, train
 from models import cobweb
 
-RESULTS = Path(__file__).parent / "results" / "follower_response.jsonl"
+RESULTS = harness.RESULTS / "follower_response.jsonl"
 LAMS = (0.3, 0.6, 0.9)
 ETAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 PRICES = (0.0, 0.25)
@@ -103,7 +98,7 @@ def eta_error(s: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
 
 def table() -> pd.DataFrame:
     """One row per setting: sensitivity, seed spread and implied eta error."""
-    runs = pd.DataFrame([json.loads(line) for line in RESULTS.read_text().splitlines()])
+    runs = pd.DataFrame(harness.read_rows(RESULTS))
     rows = []
     keys = ["horizon", "gamma", "variant", "steps"]
     for (horizon, gamma, label, steps), group in runs.groupby(keys):
@@ -144,9 +139,9 @@ def overrides(pairs: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--settings", nargs="+", default=["50,0.9", "20,0.5"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    harness.add_seeds(parser, [0, 1, 2])
     parser.add_argument("--steps", type=int, default=600_000)
     parser.add_argument("--ppo", nargs="*", default=[], help="PPO overrides, name=value")
     parser.add_argument("--market", nargs="*", default=[], help="CobwebParams, name=value")
@@ -154,15 +149,13 @@ def main() -> None:
     args = parser.parse_args()
     ppo_extra, market = overrides(args.ppo), overrides(args.market)
     if args.table:
-        print(markdown(table()))
+        print(harness.markdown(table()))
         return
-    RESULTS.parent.mkdir(exist_ok=True)
     for setting in args.settings:
         horizon, gamma = setting.split(",")
         for seed in args.seeds:
             row = measure(int(horizon), float(gamma), seed, args.steps, ppo_extra, market)
-            with RESULTS.open("a") as f:
-                f.write(json.dumps(row) + "\n")
+            harness.append(RESULTS, row)
             print(json.dumps({k: v for k, v in row.items() if k != "slopes"}), flush=True)
 
 

@@ -13,24 +13,17 @@ each). Each seed's table goes to ``benchmarks/results/generalization.jsonl``, it
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
 import time
-from pathlib import Path
 
+import harness
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.market_maker import MarketMaker
 from agents.producer import Producer
 from mesa_adage import SB3Policy, Uniform, generalization, train
 from models import cobweb, market_maker
 
-RESULTS = Path(__file__).parent / "results"
 CASES = {  # model, agent, trained range, settings, conditional steps, points, specialist steps
     "market_maker": (
         market_maker.MarketMakerModel,
@@ -54,11 +47,11 @@ CASES = {  # model, agent, trained range, settings, conditional steps, points, s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("case", choices=sorted(CASES))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[71, 72, 73])
+    harness.add_seeds(parser, [71, 72, 73])
     args = parser.parse_args()
-    print(f"python {' '.join(sys.argv)}  # {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+    harness.header()
     make, agent, trained, settings, steps, points, special = CASES[args.case]
     low = {name: lo for name, (lo, _) in trained.items()}
     high = {name: hi for name, (_, hi) in trained.items()}
@@ -77,7 +70,7 @@ def main() -> None:
             seed=seed,
             progress=False,
         )
-        folder = RESULTS / f"generalization_{args.case}_seed{seed}"
+        folder = harness.RESULTS / f"generalization_{args.case}_seed{seed}"
         report.write(folder)
         record = {
             "case": args.case,
@@ -87,9 +80,7 @@ def main() -> None:
             "table": report.table.to_dict(orient="records"),
             "seconds": round(time.perf_counter() - t0, 1),
         }
-        print(json.dumps(record), flush=True)
-        with open(RESULTS / "generalization.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        harness.record(harness.RESULTS / "generalization.jsonl", record)
 
 
 if __name__ == "__main__":

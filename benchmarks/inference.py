@@ -14,17 +14,12 @@ All three run side by side in one process; ratios are what to read.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from functools import partial
-from pathlib import Path
 
+import harness
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
 from mesa_adage import MesaVecEnv, SB3Policy, simulate
@@ -61,14 +56,8 @@ def limit(ppo: PPO, n: int, copies: int, rng: np.random.Generator) -> None:
         prices = np.column_stack([prices[:, -1], price])
 
 
-def timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--agents", type=int, nargs="+", default=[6, 60, 600, 6000])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument(
@@ -79,6 +68,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
+    harness.header("torch single-threaded")
     print(
         "| agents | copies | adage agent-steps/s | per-agent predict | limit | "
         "adage / limit time | per-agent / adage time |"
@@ -89,10 +79,10 @@ def main() -> None:
         ppo = PPO("MlpPolicy", MesaVecEnv(make, Producer, n_copies=1), device="cpu", **PPO_SETTINGS)
         thetas, seeds = [{"lam": 0.5, "inertia": 0.5}] * args.copies, range(args.copies)
         work = n * args.copies * STEPS
-        t_adage = timed(simulate, make, thetas, {Producer: SB3Policy(ppo)}, seeds)
-        t_limit = timed(limit, ppo, n, args.copies, np.random.default_rng(0))
+        t_adage = harness.seconds(simulate, make, thetas, {Producer: SB3Policy(ppo)}, seeds)
+        t_limit = harness.seconds(limit, ppo, n, args.copies, np.random.default_rng(0))
         if n <= args.per_agent_max:
-            t_agent = timed(simulate, make, thetas, {Producer: per_agent(ppo)}, seeds)
+            t_agent = harness.seconds(simulate, make, thetas, {Producer: per_agent(ppo)}, seeds)
             agent_cell, ratio_cell = f"{work / t_agent:,.0f}", f"{t_agent / t_adage:.1f}x"
         else:
             agent_cell, ratio_cell = "skipped", "-"

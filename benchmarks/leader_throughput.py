@@ -15,22 +15,12 @@ throughput is ``benchmarks/executors.py candidates``.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import platform
 import pstats
-import sys
-import time
-from pathlib import Path
 
-import numpy as np
+import harness
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mesa_adage import Uniform
-from mesa_adage.inner.followers import Followers
-from mesa_adage.outer.evaluator import Evaluator
 from models import cobweb
 
 PARTS = {  # the part of an evaluation: (file suffix, function name) whose cumulative time it is
@@ -52,36 +42,18 @@ def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--candidates", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="4 candidates, 12 episodes")
+    harness.add_quick(parser, "4 candidates, 12 episodes")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    experiment = cobweb.calibration()
-    ts = experiment.timescales
-    episodes = 12 if args.quick else ts.eval_rollouts
     candidates = 4 if args.quick else args.candidates
-    print(f"python {' '.join(sys.argv)}")
-    print(f"# {platform.machine()}, Python {platform.python_version()}, torch single-threaded")
-    followers = Followers(
-        experiment.make_model,
-        experiment.agent_type,
-        algo_kwargs=experiment.algo_kwargs,
-        size=ts.followers,
-        seed=0,
-    )
-    followers.train(6_144 * 2, Uniform(), 0, progress=False)  # weights do not change the cost
-    policies = followers.policies()
-    data = cobweb.observed_data(cobweb.DEFAULT_TARGET, 0, reference_steps=6_144)
-    seeds = list(range(10_000, 10_000 + episodes))
-    evaluator = Evaluator(
-        experiment.make_model, experiment.agent_type, experiment.objective(data), seeds
-    )
-    thetas = cobweb.COBWEB_THETA.sample(Uniform(), np.random.default_rng(0), candidates)
+    harness.header("torch single-threaded")
+    scoring = harness.cobweb_scoring(candidates, args.quick)
+    thetas, policies, episodes = scoring.thetas, scoring.policies, len(scoring.seeds)
+    evaluator = scoring.evaluator()
     evaluator.score(thetas[:1], policies)  # warm up
-    start = time.perf_counter()
-    evaluator.score(thetas, policies)
-    seconds = time.perf_counter() - start
+    seconds = harness.seconds(evaluator.score, thetas, policies)
     print(
         f"\n{candidates} candidates x {episodes} episodes x {cobweb.HORIZON} steps x "
         f"{cobweb.CobwebParams().n_producers} producers: {seconds:.2f} s, "

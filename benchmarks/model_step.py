@@ -18,22 +18,14 @@ All three run side by side in one process; read the ratios. Also each model's me
 
 from __future__ import annotations
 
-import argparse
-import platform
-import statistics
-import sys
-import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 
-import mesa
+import harness
 import numpy as np
-import stable_baselines3
 import torch
 from stable_baselines3 import PPO
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.household import MAX_SAVING_RATE, Household
 from agents.producer import Producer
@@ -41,7 +33,7 @@ from mesa_adage import Learner, SB3Policy
 from models.cobweb import CobwebModel, CobwebParams
 from models.taxation import TaxationModel, TaxParams, hsv_tax
 
-POLICIES = Path(__file__).resolve().parents[1] / "visualization" / "policies"
+POLICIES = harness.ROOT / "visualization" / "policies"
 TAXAI = {10: 2000.0, 10_000: 4.0}
 """TaxAI's own environment, steps per second, random actions (as the issue quotes it)."""
 
@@ -134,16 +126,13 @@ MODELS = {  # name: (model class, agent class, params for N agents, shipped poli
 }
 
 
-def per_step(step: Callable[[], None], steps: int, repeats: int) -> float:
-    """Median over ``repeats`` of the mean seconds per step over ``steps`` steps."""
-    step()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+def per_step(variants: dict[str, Callable[[], None]], steps: int, repeats: int) -> dict[str, float]:
+    """Median over ``repeats`` rounds of each variant's mean seconds per step over ``steps``
+    steps, the variants in turn in every round."""
+    for step in variants.values():
+        step()  # warm up
+    timings = {name: partial(harness.per_call, step, steps) for name, step in variants.items()}
+    return harness.medians(timings, repeats)
 
 
 def step_peak(model) -> int:
@@ -166,22 +155,16 @@ def memory_per_agent(build: Callable[[], object], n: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--agents", type=int, nargs="+", default=[10, 100, 1000, 10_000])
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="N = 10 and 1,000, 3 repeats")
+    harness.add_repeats(parser, 5)
+    harness.add_quick(parser, "N = 10 and 1,000, 3 repeats")
     args = parser.parse_args()
     if args.quick:
         args.agents, args.repeats = [10, 1000], 3
     torch.set_num_threads(1)
-    print(f"python {' '.join(sys.argv)}")
-    print(
-        f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, SB3 {stable_baselines3.__version__}, mesa {mesa.__version__}"
-        f", numpy {np.__version__}; torch single-threaded; median of {args.repeats} x "
-        f"{args.steps} steps"
-    )
+    harness.header("torch single-threaded", f"median of {args.repeats} x {args.steps} steps")
     print(
         "\n| model | N | batched ms/step | per-agent ms/step | limit ms/step | batched / limit "
         "| per-agent / batched | steps/s | bytes/agent | step peak bytes/agent |"
@@ -197,11 +180,16 @@ def main() -> None:
 
             batched = build()
             reference = build(per_agent(model_class, agent_class))
-            t_batched = per_step(batched.step, args.steps, args.repeats)
-            t_agent = per_step(reference.step, args.steps, args.repeats)
-            t_limit = per_step(
-                limit(n, policy.policy, np.random.default_rng(0)), args.steps, args.repeats
+            t = per_step(
+                {
+                    "batched": batched.step,
+                    "per-agent": reference.step,
+                    "limit": limit(n, policy.policy, np.random.default_rng(0)),
+                },
+                args.steps,
+                args.repeats,
             )
+            t_batched, t_agent, t_limit = t["batched"], t["per-agent"], t["limit"]
             print(
                 f"| {name} | {n:,} | {1e3 * t_batched:.2f} | {1e3 * t_agent:.2f} | "
                 f"{1e3 * t_limit:.2f} | {t_batched / t_limit:.2f}x | {t_agent / t_batched:.1f}x "

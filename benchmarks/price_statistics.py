@@ -19,23 +19,19 @@ a set here does not tune on the targets it is judged on.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import pickle
-import sys
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from agents.producer import Producer
-from mesa_adage import SB3Policy
-from mesa_adage.inner.followers import policy_file
 from mesa_adage.outer import objectives
 from mesa_adage.outer.evaluator import Evaluator
+from mesa_adage.run.record import RunRecord
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 
@@ -52,8 +48,7 @@ SETS = {
     "best subset on seed 0": ["mean", "std", "autocorr2", "autocorr3", "first", "early_mean"],
 }
 OBSERVED = cobweb.OBSERVED_EPISODES
-HERE = Path(__file__).parent
-RESULTS = HERE / "results" / "price_statistics-seed{seed}.json"
+RESULTS = harness.RESULTS / "price_statistics-seed{seed}.json"
 
 
 def statistics_at(evaluator: Evaluator, thetas: list[dict], policies: list) -> np.ndarray:
@@ -135,20 +130,18 @@ def best_subsets(jac: np.ndarray, bias: np.ndarray, top: int = 8) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--run", type=Path, required=True, help="a finished calibration run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seed = json.loads((args.run / "config.json").read_text())["seed"]
-    followers = []
-    while (path := args.run / policy_file(len(followers))).is_file():
-        followers.append(SB3Policy.load(path, cobweb.PPO))
+    followers = RunRecord(args.run).load_policies(cobweb.PPO)
     seeds = [derive_seed(seed, 0, EVAL) + i for i in range(132)]
     evaluator = Evaluator(cobweb.CobwebModel, Producer, lambda r: 0.0, seeds)
     thetas = points()
     model = statistics_at(evaluator, thetas, followers)
     jac, spread, centre = jacobians(model)
-    reference = HERE / "runs" / "trust" / f"reference-policies-seed{seed}.pkl"
+    reference = harness.RUNS / "trust" / f"reference-policies-seed{seed}.pkl"
     bias = None
     if reference.exists():
         makers = pickle.loads(reference.read_bytes())

@@ -4,29 +4,26 @@
     python benchmarks/profile_step.py --model cobweb --agents 10000
 
 Runs on any commit of the repository (it needs only the model and its shipped page policy),
-so the same command profiles the code before and after a change.
+so the same command profiles the code before and after a change (copy it, with
+``harness.py``, into the other commit's ``benchmarks/``).
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
-import sys
-import time
 from pathlib import Path
 
+import harness
 import torch
 from stable_baselines3 import PPO
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mesa_adage import SB3Policy  # noqa: E402
+from mesa_adage import SB3Policy
 
 
 def build(model: str, n: int):
-    policy = SB3Policy(PPO.load(ROOT / "visualization" / "policies" / f"{model}.zip", device="cpu"))
+    policies = harness.ROOT / "visualization" / "policies"
+    policy = SB3Policy(PPO.load(policies / f"{model}.zip", device="cpu"))
     if model == "taxation":
         from agents.household import Household
         from models.taxation import TaxationModel, TaxParams
@@ -41,19 +38,17 @@ def build(model: str, n: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--model", choices=["taxation", "cobweb"], default="taxation")
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    harness.header("torch single-threaded")
     model = build(args.model, args.agents)
     model.step()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        model.step()
-    print(f"{(time.perf_counter() - start) / args.steps * 1e3:.1f} ms/step unprofiled")
+    print(f"{harness.per_call(model.step, args.steps) * 1e3:.1f} ms/step unprofiled")
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(args.steps):

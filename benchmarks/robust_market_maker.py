@@ -23,18 +23,12 @@ Results are appended to ``benchmarks/results/robust_market_maker.jsonl``; the pl
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
 import time
-from pathlib import Path
 
+import harness
 import numpy as np
 from matplotlib.figure import Figure
 from stable_baselines3 import PPO
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.market_maker import MarketMaker
 from mesa_adage import (
@@ -42,13 +36,13 @@ from mesa_adage import (
     Fixed,
     LeaderScheduler,
     RandomPolicy,
+    Sampler,
     SB3Policy,
     simulate,
     train,
 )
 from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
 
-RESULTS = Path(__file__).parent / "results"
 TEST_SEEDS = range(500, 516)
 
 
@@ -65,30 +59,19 @@ def score(policy: SB3Policy) -> dict[str, list[float]]:
     return out
 
 
+def market_maker(sampler: Sampler, steps: int, seed: int) -> SB3Policy:
+    """A market maker trained with PPO (its settings) on omega drawn from ``sampler``."""
+    ppo = train(MarketMakerModel, MarketMaker, sampler, steps, algo=PPO, seed=seed, **PPO_SETTINGS)
+    return SB3Policy(ppo)
+
+
 def claim(seed: int, conditional_steps: int, specialist_steps: int) -> dict:
     t0 = time.perf_counter()
-    conditional = train(
-        MarketMakerModel,
-        MarketMaker,
-        Categorical(5),
-        conditional_steps,
-        algo=PPO,
-        seed=seed,
-        **PPO_SETTINGS,
-    )
-    cond = score(SB3Policy(conditional))
+    cond = score(market_maker(Categorical(5), conditional_steps, seed))
     special = []
     for omega in OMEGA_GRID:
-        model = train(
-            MarketMakerModel,
-            MarketMaker,
-            Fixed({"omega": omega}),
-            specialist_steps,
-            algo=PPO,
-            seed=seed,
-            **PPO_SETTINGS,
-        )
-        special.append(score(SB3Policy(model))["return"][OMEGA_GRID.index(omega)])
+        specialist = market_maker(Fixed({"omega": omega}), specialist_steps, seed)
+        special.append(score(specialist)["return"][OMEGA_GRID.index(omega)])
     return {
         "conditional": cond,
         "specialists": special,
@@ -113,17 +96,7 @@ def leader(seed: int) -> dict:
 
 
 def margin(seed: int) -> dict:
-    policy = SB3Policy(
-        train(
-            MarketMakerModel,
-            MarketMaker,
-            Categorical(5),
-            20_000,
-            algo=PPO,
-            seed=seed,
-            **PPO_SETTINGS,
-        )
-    )
+    policy = market_maker(Categorical(5), 20_000, seed)
     random = RandomPolicy(MarketMaker.action_space, 0)
     out = {}
     for omega in (0.0, 0.5, 1.0):
@@ -147,19 +120,17 @@ def plot(records: list[dict]) -> None:
         ax.set_xlabel("omega (weight on market share)")
         ax.set_title(title, fontsize=9)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "market_maker_behaviour.png", dpi=110)
+    harness.save_figure(fig, "market_maker_behaviour.png")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("mode", choices=("claim", "leader", "margin"))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[31, 32, 33])
+    harness.add_seeds(parser, [31, 32, 33])
     parser.add_argument("--conditional-steps", type=int, default=200_000)
     parser.add_argument("--specialist-steps", type=int, default=100_000)
     args = parser.parse_args()
-    print(f"python {' '.join(sys.argv)}  # {platform.machine()}, {time.strftime('%Y-%m-%d')}")
-    RESULTS.mkdir(exist_ok=True)
+    harness.header()
     records = []
     for seed in args.seeds:
         if args.mode == "claim":
@@ -170,9 +141,7 @@ def main() -> None:
             record = margin(seed)
         record |= {"mode": args.mode, "seed": seed}
         records.append(record)
-        print(json.dumps(record), flush=True)
-        with open(RESULTS / "robust_market_maker.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        harness.record(harness.RESULTS / "robust_market_maker.jsonl", record)
     if args.mode == "claim":
         plot(records)
 

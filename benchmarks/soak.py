@@ -20,30 +20,24 @@ per epoch) and ``benchmarks/results/soak.json`` (the slopes, the command, machin
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import dataclasses
 import gc
 import json
 import os
-import platform
-import sys
 import tempfile
 import time
 import tracemalloc
 from functools import partial
 from pathlib import Path
 
+import harness
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mesa_adage import LeaderScheduler
 from mesa_adage.run.experiment import Experiment
 from models import cobweb
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def rss_kib() -> float:
@@ -150,15 +144,15 @@ class Recorder(LeaderScheduler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="20 epochs, slope from epoch 5")
+    harness.add_quick(parser, "20 epochs, slope from epoch 5")
     parser.add_argument("--start", type=int, default=20, help="first epoch of the slope fit")
     parser.add_argument("--trace", type=int, nargs=2, metavar=("FROM", "TO"), default=None)
     parser.add_argument(
         "--trim", action="store_true", help="release freed heap (malloc_trim) before measuring"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "soak")
+    parser.add_argument("--out", type=Path, default=harness.RESULTS / "soak")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--leader", default="gp", help="the calibration's own leader by default")
     args = parser.parse_args()
@@ -180,22 +174,10 @@ def main() -> None:
     window = frame[frame["epoch"] >= start]
     rss, rss_se = slope(window["epoch"].to_numpy(float), window["rss_kib"].to_numpy(float))
     fds, fds_se = slope(window["epoch"].to_numpy(float), window["fds"].to_numpy(float))
-    import mesa
-    import optuna
-    import stable_baselines3
-    import torch
-
     report = {
-        "command": "python " + " ".join(sys.argv),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "torch": torch.__version__,
-            "stable_baselines3": stable_baselines3.__version__,
-            "mesa": mesa.__version__,
-            "optuna": optuna.__version__,
-        },
+        "command": harness.command(),
+        "machine": harness.machine(),
+        "versions": harness.versions(),
         "epochs": epochs,
         "leader": args.leader,
         "trim": args.trim,

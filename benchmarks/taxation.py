@@ -20,19 +20,16 @@ equivalent. Results go to ``benchmarks/results/taxation*.jsonl``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from functools import partial
 from pathlib import Path
 
+import harness
 import pandas as pd
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.household import Household
 from mesa_adage import (
@@ -48,15 +45,12 @@ from mesa_adage import (
 from mesa_adage.outer import objectives
 from models import taxation
 
-HERE = Path(__file__).parent
-RESULTS = HERE / "results"
-RUNS = HERE / "runs"
 COLUMNS = ("welfare", "gdp", "gini_income", "gini_wealth", "revenue", "mean_labour")
 EVAL_SEEDS = list(range(90_000, 90_016))
 
 
 def run_dir(seed: int, leader: str) -> Path:
-    return RUNS / f"tax-{leader}-seed{seed}"
+    return harness.RUNS / f"tax-{leader}-seed{seed}"
 
 
 def outcomes(make, theta: dict, policy) -> dict[str, float]:
@@ -81,9 +75,7 @@ def run(seeds: list[int], leader: str) -> None:
             "objective": result.objective,
             "seconds": round(time.perf_counter() - start, 1),
         }
-        print(json.dumps(row), flush=True)
-        with (RESULTS / "taxation_runs.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        harness.record(harness.RESULTS / "taxation_runs.jsonl", row)
 
 
 def naive_tax(policy, seed: int, candidates: int = 48) -> dict:
@@ -126,9 +118,7 @@ def compare(seeds: list[int], leader: str) -> None:
                 **out,
                 "ce_gain": taxation.consumption_equivalent(out, base),
             }
-            print(json.dumps(row), flush=True)
-            with (RESULTS / "taxation_compare.jsonl").open("a") as f:
-                f.write(json.dumps(row) + "\n")
+            harness.record(harness.RESULTS / "taxation_compare.jsonl", row)
 
 
 def zeroshot(steps: int, seed: int = 0) -> None:
@@ -157,15 +147,12 @@ def zeroshot(steps: int, seed: int = 0) -> None:
             "conditional_train_s": round(trained_s, 1),
             "specialist_train_s": round(time.perf_counter() - start, 1),
         }
-        print(json.dumps(row), flush=True)
-        with (RESULTS / "taxation_zeroshot.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        harness.record(harness.RESULTS / "taxation_zeroshot.jsonl", row)
 
 
 def table() -> str:
     """Markdown tables of the recorded comparison and zero-shot results."""
-    rows = [json.loads(line) for line in (RESULTS / "taxation_compare.jsonl").open()]
-    everything = pd.DataFrame(rows)
+    everything = pd.DataFrame(harness.read_rows(harness.RESULTS / "taxation_compare.jsonl"))
     frame = everything[everything["leader"] == "gp"]
     out = [
         "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
@@ -199,15 +186,14 @@ def table() -> str:
                 f"| {r.policy} | ({r.theta['tau']:.2f}, {r.theta['xi']:.2f}) | "
                 f"{r.welfare:.2f} | {100 * r.ce_gain:+.2f}% |"
             )
-    zs_path = RESULTS / "taxation_zeroshot.jsonl"
-    if zs_path.exists():
+    zero_shot = harness.read_rows(harness.RESULTS / "taxation_zeroshot.jsonl")
+    if zero_shot:
         out += [
             "",
             "| unseen theta | zero-shot welfare | retrained welfare | gap (CE) |",
             "|---|---|---|---|",
         ]
-        for line in zs_path.open():
-            r = json.loads(line)
+        for r in zero_shot:
             out.append(
                 f"| ({r['theta']['tau']}, {r['theta']['xi']}) | "
                 f"{r['zero_shot_welfare']:.2f} | {r['retrained_welfare']:.2f} | "
@@ -217,14 +203,13 @@ def table() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("mode", choices=["run", "compare", "zeroshot", "table"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    harness.add_seeds(parser, [0, 1, 2])
     parser.add_argument("--leader", default="gp")
     parser.add_argument("--steps", type=int, default=3_000_000, help="zeroshot: training steps")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    RESULTS.mkdir(exist_ok=True)
     if args.mode == "run":
         run(args.seeds, args.leader)
     elif args.mode == "table":

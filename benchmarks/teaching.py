@@ -9,14 +9,11 @@ one seed, the first chart's series averaged over 40 steps. Seeds 0-4 for every p
 
 from __future__ import annotations
 
-import platform
-import sys
 import warnings
-from pathlib import Path
 
+import harness
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", module="solara.validate_hooks")  # Mesa's own, at import
 
 from visualization.app import PAGES  # noqa: E402
@@ -37,7 +34,8 @@ def steps(model, n: int) -> None:
 
 
 def main() -> None:
-    print(f"python benchmarks/teaching.py  # {platform.node()}, Python {platform.python_version()}")
+    harness.parser(__doc__).parse_args()
+    harness.header()
     print("\n| page | theta moved | readout | before | after | seeds lower |")
     print("|---|---|---|---|---|---|")
     for page in PAGES:

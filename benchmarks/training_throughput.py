@@ -13,22 +13,16 @@ steps per second is what to read.
 
 from __future__ import annotations
 
-import argparse
-import platform
-import statistics
-import sys
 import time
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import gymnasium as gym
+import harness
 import numpy as np
-import stable_baselines3
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.producer import Producer
 from mesa_adage import MesaVecEnv
@@ -117,8 +111,10 @@ class CobwebArrays(VecEnv):
         return [None] * self.num_envs
 
 
-def steps_per_second(env: VecEnv, steps: int) -> float:
-    """Agent-steps per second of PPO training on ``env`` (the first update excluded)."""
+def steps_per_second(make_env: Callable[[], VecEnv], steps: int) -> float:
+    """Agent-steps per second of PPO training on a new ``make_env()`` (the first update
+    excluded)."""
+    env = make_env()
     ppo = PPO("MlpPolicy", env, device="cpu", seed=0, **PPO_SETTINGS)
     warm = PPO_SETTINGS["n_steps"] * env.num_envs
     ppo.learn(warm)  # builds the buffers and takes the first update
@@ -128,33 +124,31 @@ def steps_per_second(env: VecEnv, steps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--producers", type=int, nargs="+", default=[6, 600])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--rollouts", type=int, default=4, help="PPO rollouts timed per run")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="6 producers, 2 rollouts, 2 repeats")
+    harness.add_repeats(parser, 3)
+    harness.add_quick(parser, "6 producers, 2 rollouts, 2 repeats")
     args = parser.parse_args()
     if args.quick:
         args.producers, args.rollouts, args.repeats = [6], 2, 2
     torch.set_num_threads(1)
-    print(f"python {' '.join(sys.argv)}")
-    print(
-        f"# {platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
-        f"SB3 {stable_baselines3.__version__}; torch single-threaded; PPO {PPO_SETTINGS}"
-    )
+    harness.header("torch single-threaded", f"PPO {PPO_SETTINGS}")
     print("\n| producers x copies | MesaVecEnv steps/s | hand-written steps/s | ratio |")
     print("|---|---|---|---|")
     for n in args.producers:
         steps = args.rollouts * PPO_SETTINGS["n_steps"] * n * args.copies
         make = partial(CobwebModel, params=CobwebParams(n_producers=n))
-        mesa_rates, array_rates = [], []
-        for _ in range(args.repeats):  # interleaved, so drift hits both alike
-            mesa_rates.append(
-                steps_per_second(MesaVecEnv(make, Producer, n_copies=args.copies), steps)
-            )
-            array_rates.append(steps_per_second(CobwebArrays(n, args.copies), steps))
-        m, a = statistics.median(mesa_rates), statistics.median(array_rates)
+        envs = {
+            "mesa": partial(MesaVecEnv, make, Producer, n_copies=args.copies),
+            "arrays": partial(CobwebArrays, n, args.copies),
+        }
+        rates = harness.medians(  # interleaved, so drift hits both alike
+            {name: partial(steps_per_second, env, steps) for name, env in envs.items()},
+            args.repeats,
+        )
+        m, a = rates["mesa"], rates["arrays"]
         print(f"| {n} x {args.copies} | {m:,.0f} | {a:,.0f} | {m / a:.2f}x |", flush=True)
 
 

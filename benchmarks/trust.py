@@ -23,32 +23,23 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import harness
 import numpy as np
 import pandas as pd
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mesa_adage import LeaderScheduler
 from mesa_adage.seeds import FINAL, derive_seed
 from models import cobweb
 
-sys.path.insert(0, str(Path(__file__).parent))
-from calibration import markdown
-
 TARGET_SETS = {
-    "acceptance": [
-        {"lam": 0.3, "inertia": 0.2},
-        {"lam": 0.6, "inertia": 0.6},
-        {"lam": 0.85, "inertia": 0.4},
-    ],
+    "acceptance": harness.ACCEPTANCE,
     "fresh": [
         {"lam": 0.432, "inertia": 0.844},
         {"lam": 0.244, "inertia": 0.183},
@@ -73,14 +64,9 @@ VARIANTS = {
 statistics. ``prices`` keeps the statistics of full data (the "before"); ``--statistics`` with
 ``PRICE_STATISTICS``' names is the "after", now the default for price-only data."""
 BOOTSTRAP = 200
-HERE = Path(__file__).parent
-RESULTS = HERE / "results" / "trust.jsonl"
-BLACK_IT = HERE / "results" / "black_it.jsonl"
-RUNS = HERE / "runs" / "trust"
-
-
-def label(theta: dict) -> str:
-    return f"lam={theta['lam']}, eta={theta['inertia']}"
+RESULTS = harness.RESULTS / "trust.jsonl"
+BLACK_IT = harness.RESULTS / "black_it.jsonl"
+RUNS = harness.RUNS / "trust"
 
 
 def job_name(variant: str, statistics: str | None, theta: dict, seed: int) -> str:
@@ -176,9 +162,7 @@ def run_job(
 def run(args: argparse.Namespace) -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     RESULTS.parent.mkdir(exist_ok=True)
-    rows = (
-        [json.loads(line) for line in RESULTS.read_text().splitlines()] if RESULTS.exists() else []
-    )
+    rows = harness.read_rows(RESULTS)
     done = {job_name(r["variant"], _stats(r), r["target"], r["seed"]) for r in rows}
     jobs = [
         (variant, args.statistics, target_set, theta, seed)
@@ -233,9 +217,8 @@ def _inside(row: dict, name: str) -> bool:
 
 def table() -> str:
     """Per variant and target set: errors, coverage, identification, fit."""
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines()]
     records = []
-    for r in rows:
+    for r in harness.read_rows(RESULTS):
         err = r["error"] or {}
         width = {k: hi - lo for k, (lo, hi) in r["intervals"].items()}
         spans = {p.name: p.span for p in cobweb.COBWEB_THETA.params}
@@ -243,7 +226,7 @@ def table() -> str:
             {
                 "variant": r["variant"] + ("" if r["statistics"] == "default" else " +stats"),
                 "set": r["set"],
-                "target": label(r["target"]),
+                "target": harness.label(r["target"]),
                 "seed": r["seed"],
                 "lam err %": 100 * err.get("lam", np.nan),
                 "eta err %": 100 * err.get("inertia", np.nan),
@@ -286,21 +269,20 @@ def table() -> str:
     )
     return "\n\n".join(
         [
-            markdown(summary.round(2).reset_index()),
-            markdown(frame.round(2)),
+            harness.markdown(summary.round(2).reset_index()),
+            harness.markdown(frame.round(2)),
         ]
     )
 
 
 def versus() -> str:
     """ADAGE against black-it on the same data: mean absolute error per variant and set."""
-    adage = {}
-    for line in RESULTS.read_text().splitlines():
-        r = json.loads(line)
-        adage[job_name(r["variant"], _stats(r), r["target"], r["seed"])] = r
+    adage = {
+        job_name(r["variant"], _stats(r), r["target"], r["seed"]): r
+        for r in harness.read_rows(RESULTS)
+    }
     rows = []
-    for line in BLACK_IT.read_text().splitlines():
-        b = json.loads(line)
+    for b in harness.read_rows(BLACK_IT):
         a = adage.get(b["job"])
         if a is None or a["error"] is None:
             continue
@@ -322,16 +304,16 @@ def versus() -> str:
         eta_mae=("eta", "mean"),
         mae=("lam", lambda s: (s.mean() + frame.loc[s.index, "eta"].mean()) / 2),
     )
-    return markdown(out.round(1).reset_index())
+    return harness.markdown(out.round(1).reset_index())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     go = sub.add_parser("run")
     go.add_argument("--variant", nargs="+", choices=list(VARIANTS), default=["full"])
     go.add_argument("--set", nargs="+", choices=list(TARGET_SETS), default=["acceptance"])
-    go.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    harness.add_seeds(go, [0, 1, 2])
     go.add_argument("--statistics", help="comma-separated statistics (default: the model's)")
     go.add_argument("--workers", type=int, default=2)
     go.add_argument("--refresh", action="store_true", help="re-finish done jobs (new report)")

@@ -10,9 +10,10 @@ versions side by side by alternating them in one loop:
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Callable
 from functools import partial
 
+import harness
 import numpy as np
 
 from agents.household import Household
@@ -31,18 +32,22 @@ CASES = {  # name: factory, agent class, timed steps
 }
 
 
+def stepper(make: Callable[..., object], agent_type: type) -> Callable[[], object]:
+    """One step of 4 copies with zero actions, after a reset and 3 untimed steps."""
+    env = MesaVecEnv(make, agent_type, n_copies=4, seed=0)
+    env.reset()
+    actions = np.zeros((env.num_envs, *env.action_space.shape), dtype=np.float32)
+    for _ in range(3):
+        env.step(actions)
+    return partial(env.step, actions)
+
+
 def main() -> None:
-    out = {}
-    for name, (make, agent_type, steps) in CASES.items():
-        env = MesaVecEnv(make, agent_type, n_copies=4, seed=0)
-        env.reset()
-        actions = np.zeros((env.num_envs, *env.action_space.shape), dtype=np.float32)
-        for _ in range(3):
-            env.step(actions)
-        start = time.perf_counter()
-        for _ in range(steps):
-            env.step(actions)
-        out[name] = round((time.perf_counter() - start) / steps * 1e3, 4)
+    harness.parser(__doc__).parse_args()
+    out = {
+        name: round(harness.per_call(stepper(make, agent_type), steps) * 1e3, 4)
+        for name, (make, agent_type, steps) in CASES.items()
+    }
     print(json.dumps(out))
 
 

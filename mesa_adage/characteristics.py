@@ -4,6 +4,13 @@ A :class:`Characteristics` is an ordered set of :class:`Param`. It validates a t
 mapping and converts between the mapping, a raw vector and a vector normalised to ``[-1, 1]``
 (:meth:`Characteristics.to_unit` / :meth:`Characteristics.from_unit`). Distributions over theta
 live in :mod:`mesa_adage.samplers`; how agents see theta, in :mod:`mesa_adage.inner.observation`.
+
+Theta is validated once, where it enters (the command line, a spec function, a model built by
+hand): :meth:`Characteristics.validate` returns a :class:`Theta`, an immutable ``dict`` that
+remembers its space, and validating it again against an equal space returns it at once, so
+every later step may call ``validate`` on whatever mapping it is given. The space, its
+validated value and its text form (:func:`parse_theta`) share this module, past 300 lines,
+because a Theta's guarantee holds only while ``validate`` is the one place that makes it.
 """
 
 from __future__ import annotations
@@ -13,14 +20,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 if TYPE_CHECKING:
     from mesa_adage.samplers import Sampler
-
-Theta = dict[str, float]
 
 
 def is_number(value: object) -> bool:
@@ -85,6 +90,53 @@ class Param:
         return 0.5 * (self.low + self.high)
 
 
+class Theta(dict[str, float]):
+    """A theta that a :class:`Characteristics` validated: every parameter, in order, as floats.
+
+    To everything that reads a ``dict`` it is one (``json.dumps``, ``{**theta}``, pandas, ``==``
+    with a plain dict, its ``repr``), but it cannot change: ``{**theta, name: value}`` is a
+    plain dict to change and validate again. Only :meth:`Characteristics.validate` makes one.
+
+    Attributes:
+        space: The characteristics that validated it.
+    """
+
+    __slots__ = ("_space",)
+    _space: Characteristics
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a Theta is made by Characteristics.validate(theta), not by Theta(...)")
+
+    @classmethod
+    def _validated(cls, values: Mapping[str, float], space: Characteristics) -> Theta:
+        theta = dict.__new__(cls)
+        dict.update(theta, values)
+        theta._space = space
+        return theta
+
+    @property
+    def space(self) -> Characteristics:
+        """The characteristics that validated this theta."""
+        return self._space
+
+    def _immutable(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            f"a validated theta cannot change ({dict(self)}); validate a changed copy instead: "
+            "space.validate({**theta, name: value})"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _immutable
+
+    def __reduce__(self) -> tuple[Any, ...]:  # dict's pickling would refill it item by item
+        return self._space.validate, (dict(self),)
+
+    def __copy__(self) -> Theta:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Theta:
+        return self
+
+
 class Characteristics:
     """An ordered set of bounded parameters: the space the leader searches.
 
@@ -117,6 +169,14 @@ class Characteristics:
     def __len__(self) -> int:
         return len(self.params)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Characteristics):
+            return NotImplemented
+        return self.params == other.params
+
+    def __hash__(self) -> int:
+        return hash(self.params)
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{p.name} in [{p.low:g}, {p.high:g}]" for p in self.params)
         return f"Characteristics({inner})"
@@ -134,7 +194,7 @@ class Characteristics:
             ) from None
 
     @property
-    def defaults(self) -> Theta:
+    def defaults(self) -> dict[str, float]:
         """Each parameter's default (its midpoint when no default was given)."""
         return {p.name: p.midpoint if p.default is None else p.default for p in self.params}
 
@@ -146,13 +206,16 @@ class Characteristics:
             complete: If True, every parameter must be given.
 
         Returns:
-            A new dict holding every parameter, in the declared order, as floats.
+            A :class:`Theta` holding every parameter, in the declared order, as floats:
+            ``theta`` itself if this space, or an equal one, validated it already.
 
         Raises:
             ValueError: On an unknown name, a missing name (if ``complete``), a value that is
                 not a finite number (a bool or a string is not a number here), or a value
                 outside its bounds.
         """
+        if isinstance(theta, Theta) and (theta.space is self or theta.space == self):
+            return theta  # complete, in order and in bounds: nothing to check again
         if not isinstance(theta, Mapping):
             raise ValueError(
                 f"theta={theta!r} ({type(theta).__name__}) must be a mapping of parameter names "
@@ -169,7 +232,7 @@ class Characteristics:
                 raise ValueError(
                     f"theta is missing parameters {missing}; give every one of {list(self.names)}"
                 )
-        out = self.defaults
+        out = {name: float(value) for name, value in self.defaults.items()}
         for p in self.params:
             if p.name not in theta:
                 continue
@@ -193,7 +256,7 @@ class Characteristics:
                     f"parameter {p.name!r}={value!r} is outside its bounds [{p.low:g}, {p.high:g}]"
                 )
             out[p.name] = value
-        return out
+        return Theta._validated(out, self)
 
     def combinations(self, values: Mapping[str, Sequence[float]]) -> list[Theta]:
         """Every combination of the given values per parameter, validated; others at defaults.
@@ -242,7 +305,9 @@ class Characteristics:
         rows = sampler.sample(self, rng, n)
         return [self.to_dict(row) for row in rows]
 
-    def range_error(self, theta: Mapping[str, float], truth: Mapping[str, float]) -> Theta:
+    def range_error(
+        self, theta: Mapping[str, float], truth: Mapping[str, float]
+    ) -> dict[str, float]:
         """Absolute error of ``theta`` against ``truth``, as a fraction of each range."""
         a, b = self.validate(theta), self.validate(truth)
         return {p.name: abs(a[p.name] - b[p.name]) / p.span for p in self.params}

@@ -1,7 +1,10 @@
 """Seeds: every random stream of a run derives from ``(seed, epoch, purpose[, member])``.
 
 Deriving instead of drawing means a stream never depends on what ran before it, so a resumed
-run, or a task run on another machine, sees exactly the numbers of an uninterrupted one.
+run, or a task run on another machine, sees exactly the numbers of an uninterrupted one. Every
+seed the package and its example models use is made here; the few that are arithmetic rather
+than derived (:func:`init_seed`, :func:`sampler_seed`, :func:`data_seeds`,
+:func:`population_seed`) say so, and are kept because recorded results depend on them.
 """
 
 from __future__ import annotations
@@ -38,3 +41,18 @@ def init_seed(seed: int, member: int) -> int:
 def sampler_seed(seed: int, told: int) -> int:
     """The seed of an Optuna sampler rebuilt after ``told`` trials (a resumed run's too)."""
     return seed + 7919 * told
+
+
+def data_seeds(seed: int, n: int) -> list[int]:
+    """Seeds of ``n`` episodes of synthetic observed data made at data seed ``seed``."""
+    return [seed * 7_919 + 10_000 + i for i in range(n)]
+
+
+def population_seed(seed: int, index: int) -> int:
+    """The seed of the ``index``-th population of agents that make synthetic data.
+
+    Consecutive seeds, as the recorded calibrations used: data seed s's population 1 is data
+    seed s + 1's population 0. A derived stream would make them independent, and change every
+    recorded data set.
+    """
+    return seed + index

@@ -67,6 +67,7 @@ from mesa_adage import (
     train,
 )
 from mesa_adage.outer import objectives
+from mesa_adage.seeds import data_seeds, population_seed
 from models.cobweb_market import (
     MARKET,
     RULES,
@@ -172,7 +173,8 @@ on the producer's last forecast, which the best response puts at ``eta``):
   by 0.55 (from 0.10 to 0.66; 5 seeds each)."""
 LEARNING_RATE = (1e-3, 1e-4)
 """PPO's learning rate, annealed linearly from the first to the second value."""
-DEFAULT_TARGET = {"lam": 0.6, "inertia": 0.6}
+DEFAULT_TARGET = COBWEB_THETA.validate({"lam": 0.6, "inertia": 0.6}, complete=True)
+"""The demo's hidden theta, validated once here."""
 OBSERVED_EPISODES = 128
 MATCHED_SERIES = SERIES
 """Series the calibration matches, those the data hold: forecasts too (the experiments of
@@ -250,7 +252,7 @@ def observed_data(
     if reference not in REFERENCES:
         raise ValueError(f"reference={reference!r}; allowed are {list(REFERENCES)}")
     series = check_series(series)
-    seeds = [seed * 7_919 + 10_000 + i for i in range(OBSERVED_EPISODES)]
+    seeds = data_seeds(seed, OBSERVED_EPISODES)
     if reference in RULES:
         frame = heuristic_market(theta["lam"], theta["inertia"], reference, seeds)
         return frame[["episode", "step", *series]]
@@ -308,7 +310,7 @@ def _train_reference(sampler: Sampler, steps: int, seed: int, index: int) -> SB3
         sampler,
         steps,
         algo=PPO,
-        seed=seed + index,
+        seed=population_seed(seed, index),
         learning_rate=LinearSchedule(LEARNING_RATE[0], LEARNING_RATE[1], 1.0),
         **PPO_SETTINGS,
     )

@@ -1,4 +1,6 @@
+import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from mesa_adage import (
     Normal,
     Param,
     Subset,
+    Theta,
     Uniform,
     Weighted,
     parse_theta,
@@ -70,6 +73,68 @@ def test_validate_accepts_exactly_the_bounds(value):
     else:
         with pytest.raises(ValueError, match="'tau'"):
             SPACE.validate({"tau": value})
+
+
+def inside(space, data, names=None):
+    """A theta for ``space``, inside its bounds, in declared order (``names`` only, if given)."""
+    chosen = space.names if names is None else names
+    return {p.name: data.draw(st.floats(p.low, p.high)) for p in space.params if p.name in chosen}
+
+
+def refusal(param, value):
+    """The error ``validate`` gives for ``value`` outside ``param``'s bounds."""
+    if not math.isfinite(value):
+        return (
+            f"parameter {param.name!r}={value!r} is not a finite number; allowed are numbers in "
+            f"[{param.low:g}, {param.high:g}]"
+        )
+    return (
+        f"parameter {param.name!r}={value!r} is outside its bounds [{param.low:g}, {param.high:g}]"
+    )
+
+
+@given(spaces(), st.data())
+def test_validate_is_idempotent(space, data):
+    names = data.draw(st.lists(st.sampled_from(space.names), unique=True))
+    theta = space.validate(inside(space, data, names))
+    assert isinstance(theta, Theta) and theta.space is space
+    assert space.validate(theta) is theta
+    assert space.validate(theta, complete=True) is theta  # a validated theta is complete
+    assert Characteristics(*space.params).validate(theta) is theta  # an equal space
+    assert space.validate(dict(theta)) == theta  # checked again from scratch: the same
+
+
+@given(spaces(), st.data())
+def test_a_validated_theta_equals_the_dict_it_came_from(space, data):
+    values = inside(space, data)
+    theta = space.validate(values)
+    assert theta == values and values == theta
+    assert {**theta} == values and type({**theta}) is dict
+    assert json.dumps(theta) == json.dumps(values)
+    assert repr(theta) == repr(values)
+    assert pickle.loads(pickle.dumps(theta)) == values
+    with pytest.raises(TypeError, match="cannot change"):
+        theta[space.names[0]] = values[space.names[0]]
+    assert theta == values
+
+
+@given(spaces(), st.data())
+def test_out_of_bounds_values_are_refused_with_the_same_error(space, data):
+    theta = space.validate(inside(space, data))
+    param = data.draw(st.sampled_from(space.params))
+    below = st.floats(max_value=param.low, exclude_max=True)
+    above = st.floats(min_value=param.high, exclude_min=True)
+    value = data.draw(below | above | st.sampled_from([math.nan, math.inf, -math.inf]))
+    for attempt in ({param.name: value}, {**theta, param.name: value}):
+        with pytest.raises(ValueError) as caught:
+            space.validate(attempt)
+        assert str(caught.value) == refusal(param, value)
+    if math.isfinite(value):  # validated by a wider space, it is checked again against this one
+        wider = Param(param.name, min(param.low, value), max(param.high, value) + 1.0)
+        wide = Characteristics(*(wider if p is param else p for p in space.params))
+        with pytest.raises(ValueError) as caught:
+            space.validate(wide.validate({**theta, param.name: value}))
+        assert str(caught.value) == refusal(param, value)
 
 
 def test_validate_fills_defaults_and_names_errors():

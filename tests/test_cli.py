@@ -6,6 +6,8 @@ import sys
 import pandas as pd
 import pytest
 
+from mesa_adage import Characteristics, Param
+from mesa_adage.analysis.table import result_table
 from mesa_adage.cli import main
 
 SPEC = "tests.specs:tiny_calibration"
@@ -188,3 +190,20 @@ def test_corrupt_csv_is_a_clear_error(capsys, tmp_path, content, message):
 def test_bad_spec_is_a_clear_error(capsys, spec, message):
     code, _, err = run_cli(capsys, "run", spec, "--quiet")
     assert code == 2 and message in err
+
+
+def test_the_table_prints_weights_as_they_are():
+    # The distribution leader answers with weights over a grid, not with a theta.
+    space = Characteristics(Param("omega", 0.0, 1.0))
+    answer = {"w[omega=0]": 0.2, "w[omega=0.5]": 0.3, "w[omega=1]": 0.5}
+    lines = result_table(space, answer, None).splitlines()
+    assert lines[0].split() == ["answer", "value"]
+    assert [line.split() for line in lines[1:]] == [[k, f"{v:.4g}"] for k, v in answer.items()]
+
+
+def test_the_table_prints_a_theta_against_its_target():
+    space = Characteristics(Param("lam", 0.0, 2.0), Param("inertia", 0.0, 1.0))
+    table = result_table(space, {"lam": 0.5, "inertia": 0.25}, {"lam": 0.6, "inertia": 0.25})
+    assert table.splitlines()[0].split() == ["parameter", "true", "recovered", "error"]
+    assert table.splitlines()[1].split() == ["lam", "0.6", "0.5", "5.0%"]
+    assert table.splitlines()[2].split() == ["inertia", "0.25", "0.25", "0.0%"]

@@ -74,7 +74,9 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path, capsys):
 def test_a_spec_for_another_model_is_refused(run, capsys):
     spec = "tests.test_cli_eval:other_toy"
     assert main(["eval", str(run), "--spec", spec, "--train-range", "target=0:0.4"]) == 2
-    assert "does not describe the run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "does not describe the run" in err and "['model'] differ" in err
+    assert '(model: "tests.toy.Toy" -> {"partial": "tests.toy.Toy"' in err  # saved -> given
 
 
 def test_parse_range():

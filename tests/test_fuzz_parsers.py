@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesa_adage import Characteristics, Param, parse_theta, read_observed
-from mesa_adage.cli import check_run_matches, integer, parse_range
+from mesa_adage.analysis.evaluation import RUN_KEYS
+from mesa_adage.cli import integer, parse_range
+from mesa_adage.run.record import RunRecord
 from tests.test_scheduler import experiment
 
 SPACE = Characteristics(Param("lam", 0.1, 1.0), Param("inertia", 0.0, 1.0))
@@ -225,9 +227,11 @@ def test_a_config_file_of_any_content_is_accepted_or_refused_with_a_value_error(
         else:
             path.write_text(text)
         try:
-            check_run_matches(Path(folder), toy, "spec")
+            differ = RunRecord(folder).compare(toy.config(), RUN_KEYS, "RUN_DIR", "advice")
         except ValueError as err:
-            assert "config.json" in str(err) or "does not describe the run" in str(err)
+            assert "config.json" in str(err) and str(err).startswith("RUN_DIR: ")
+        else:
+            assert all(text.startswith(key) and " -> " in text for key, text in differ.items())
 
 
 # --------------------------------------------------------------------- checkpoint manifests

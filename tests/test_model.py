@@ -1,5 +1,9 @@
 import gc
+import json
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -108,3 +112,47 @@ def test_a_finished_episode_is_freed():
     assert gone() is None
     again = Toy()
     assert [a.unique_id for a in again.agents] == [1, 2, 3]  # ids still count per model
+
+
+MESA_STATE = """
+import json
+import mesa
+
+def state():
+    # every class Mesa exports, and what each of its attributes is (type and identity)
+    return {
+        f"{name}.{attr}": f"{type(value).__qualname__}@{id(value)}"
+        for name in dir(mesa)
+        if isinstance(getattr(mesa, name), type)
+        for attr, value in vars(getattr(mesa, name)).items()
+    }
+
+before = state()
+import mesa_adage
+imported = state()
+from tests.toy import Toy
+Toy()
+built = state()
+print(json.dumps({"before": before, "imported": imported, "built": built}))
+"""
+
+
+def test_importing_mesa_adage_changes_nothing_in_mesa():
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-c", MESA_STATE], capture_output=True, text=True, check=True, cwd=root
+    )
+    states = json.loads(run.stdout)
+    assert states["imported"] == states["before"]
+    changed = {k for k in states["built"] if states["built"][k] != states["before"].get(k)}
+    if states["before"].get("Agent._ids", "").startswith("defaultdict@"):  # Mesa with the leak
+        assert changed == {"Agent._ids"}  # the workaround, applied by the first model built
+        assert states["built"]["Agent._ids"].startswith("AgentIds@")
+    else:
+        assert changed == set()
+
+
+def test_a_validated_theta_reaches_the_model_as_it_is():
+    theta = Toy.characteristics.validate({"target": 0.3})
+    assert Toy(theta).theta is theta  # validated once, at the boundary
+    assert Toy({"target": 0.3}).theta == theta == {"target": 0.3}  # a plain dict still works

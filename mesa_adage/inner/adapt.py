@@ -22,12 +22,13 @@ from weakref import WeakSet
 import gymnasium as gym
 import mesa
 
-from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.characteristics import Characteristics
+from mesa_adage.inner import agent_ids
 from mesa_adage.inner.agent import Learner
 from mesa_adage.inner.model import AdaptiveModel
 
-ApplyTheta = Callable[[mesa.Model, Theta], None]
-"""Places theta in a built model: called as ``apply_theta(model, theta)``."""
+ApplyTheta = Callable[[mesa.Model, dict[str, float]], None]
+"""Places theta in a built model: called as ``apply_theta(model, theta)`` with a plain dict."""
 
 
 def adapt(
@@ -88,6 +89,7 @@ def adapt(
         policies: Mapping[type[mesa.Agent], Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        agent_ids.install()  # before the model's own __init__ numbers its agents
         model.__init__(self, **kwargs)
         _no_clash(model, set(vars(self)) & _INSTANCE_NAMES)
         self._init_adaptive(theta, horizon, observation, policies)
@@ -194,7 +196,7 @@ class _ByName:
         """The learning agents alive in ``model``."""
         return [a for c in self.classes for a in model.agents_by_type.get(c, ())]
 
-    def __call__(self, model: mesa.Model, theta: Theta) -> None:
+    def __call__(self, model: mesa.Model, theta: Mapping[str, float]) -> None:
         learners = self.learners(model)
         self.on_agents = []
         for name, value in theta.items():

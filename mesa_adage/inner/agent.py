@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -120,3 +121,9 @@ class Learner:
 
 def _act(agent: PolicyAgent, action: Any) -> None:
     agent.act(action)
+
+
+@cache
+def learner_of(agent_type: type[PolicyAgent]) -> Learner:
+    """:meth:`Learner.of` ``(agent_type)``, built once per class (models ask every step)."""
+    return Learner.of(agent_type)

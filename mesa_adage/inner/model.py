@@ -1,12 +1,14 @@
-"""AdaptiveModel: a Mesa model whose agents see, and adapt to, its characteristics theta."""
+"""AdaptiveModel: a Mesa model whose agents see, and adapt to, its characteristics theta.
+
+It holds theta for an episode, shows it to the learning agents and dispatches their actions;
+what agents and policies return is checked by :mod:`mesa_adage.inner.checks`. It passes 300
+lines because all of that is the one class users subclass.
+"""
 
 from __future__ import annotations
 
-import itertools
-import weakref
-from collections import defaultdict
 from collections.abc import Mapping
-from functools import cache, partial
+from functools import partial
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -14,32 +16,11 @@ import gymnasium as gym
 import mesa
 import numpy as np
 
-from mesa_adage.characteristics import Characteristics
-from mesa_adage.inner.agent import Learner, PolicyAgent
-from mesa_adage.inner.guards import require_finite
+from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.inner import agent_ids, checks
+from mesa_adage.inner.agent import Learner, PolicyAgent, learner_of
 from mesa_adage.inner.observation import Full, ObservationModel
 from mesa_adage.inner.policies import Policy
-
-
-class _AgentIds(weakref.WeakKeyDictionary):
-    """Each model's next agent id, forgotten with the model.
-
-    Mesa up to 3.3 counts agent ids in a class-level ``defaultdict`` keyed by the model, which
-    keeps every model, its agents and its data alive for the life of the process
-    (mesa/mesa#3179, fixed upstream in mesa/mesa#3180). Training and evaluation build a model
-    per episode, so a long run's memory grew with every episode (``benchmarks/soak.py``).
-    """
-
-    def __getitem__(self, model: mesa.Model) -> itertools.count:
-        try:
-            return super().__getitem__(model)
-        except KeyError:
-            counter = self[model] = itertools.count(1)
-            return counter
-
-
-if type(getattr(mesa.Agent, "_ids", None)) is defaultdict:  # a Mesa without the fix
-    mesa.Agent._ids = _AgentIds(mesa.Agent._ids)
 
 
 class AdaptiveModel(mesa.Model):
@@ -79,6 +60,7 @@ class AdaptiveModel(mesa.Model):
         rng: Any = None,
         **kwargs: Any,
     ) -> None:
+        agent_ids.install()  # before Mesa numbers the first agent
         super().__init__(seed=seed, rng=rng, **kwargs)
         self._init_adaptive(theta, horizon, observation, policies)
 
@@ -109,9 +91,9 @@ class AdaptiveModel(mesa.Model):
     # ------------------------------------------------------------------ theta
 
     @property
-    def theta(self) -> Mapping[str, float]:
-        """Current characteristics (read-only; use :meth:`set_characteristics`)."""
-        return MappingProxyType(self._theta)
+    def theta(self) -> Theta:
+        """Current characteristics, validated and immutable (use :meth:`set_characteristics`)."""
+        return self._theta
 
     def set_characteristics(self, theta: Mapping[str, float], *, mid_episode: bool = False) -> None:
         """Change theta, validated, and refresh every agent's ``theta_hat``.
@@ -173,7 +155,7 @@ class AdaptiveModel(mesa.Model):
         if agent_type in self.learners:
             return self.learners[agent_type]
         if isinstance(agent_type, type) and issubclass(agent_type, PolicyAgent):
-            return _learner_of(agent_type)
+            return learner_of(agent_type)
         raise ValueError(
             f"{getattr(agent_type, '__name__', agent_type)} is not a learning agent class of "
             f"{type(self).__name__}; its learning agents are "
@@ -217,7 +199,7 @@ class AdaptiveModel(mesa.Model):
         dim = self.observation_model.dim(self.characteristics)
         views = np.array([row[a] for a in agents], dtype=np.float32).reshape(len(agents), dim)
         source = f"the observation model {type(self.observation_model).__name__}"
-        require_finite(views, source, "theta_hat", self, agents)
+        checks.require_finite(views, source, "theta_hat", agents, self.steps, self._theta)
         self._theta_hat[agent_type] = (agents, views)
         return views
 
@@ -232,63 +214,24 @@ class AdaptiveModel(mesa.Model):
 
         Raises:
             ValueError: If an agent's observation has the wrong shape or lies outside its
-                space (:class:`~mesa_adage.inner.guards.NonFiniteError` if it is not finite).
+                space (:class:`~mesa_adage.inner.checks.NonFiniteError` if it is not finite).
         """
         if agents is None:
             agents = list(self.agents_by_type.get(agent_type, ()))
         learner = self.learner(agent_type)
-        own_dim = learner.observation_space.shape[0]
+        space = learner.observation_space
         if learner.observe_all is not None:
-            own_arr = np.asarray(learner.observe_all(agents), dtype=np.float32)
-            if own_arr.shape != (len(agents), own_dim):
-                raise ValueError(
-                    f"{agent_type.__name__}.observe_all() returned shape {own_arr.shape} for "
-                    f"{len(agents)} agents; expected ({len(agents)}, {own_dim})"
-                )
-            return self._checked(agent_type, learner, agents, own_arr)
-        own = [learner.observe(a) for a in agents]
-        try:  # one conversion for all agents; per-agent checks only to name a failure
-            own_arr = np.asarray(own, dtype=np.float32).reshape(len(own), own_dim)
-            uniform = not own or np.shape(own[0]) == (own_dim,)
-        except (TypeError, ValueError):  # ragged, another length, or not numbers
-            uniform = False
-        if not uniform:
-            shaped = [np.shape(o) == (own_dim,) for o in own]
-            if all(shaped):
-                row = next((i for i, o in enumerate(own) if not _numbers(o)), 0)
-                raise ValueError(
-                    f"{learner.label('observe', agent_type)} returned {own[row]!r} for agent "
-                    f"{agents[row].unique_id}, not numbers; its observation_space expects "
-                    f"({own_dim},) floats"
-                )
-            row = shaped.index(False)
-            raise ValueError(
-                f"{learner.label('observe', agent_type)} returned shape {np.shape(own[row])} for "
-                f"agent {agents[row].unique_id}; its observation_space expects ({own_dim},)"
+            source = learner.label("observe_all", agent_type)
+            own = checks.observation_batch(
+                learner.observe_all(agents), agents, space.shape[0], source
             )
-        return self._checked(agent_type, learner, agents, own_arr)
-
-    def _checked(
-        self,
-        agent_type: type[mesa.Agent],
-        learner: Learner,
-        agents: list[mesa.Agent],
-        own_arr: np.ndarray,
-    ) -> np.ndarray:
-        """``own_arr`` checked (finite, inside the space), with ``theta_hat`` appended."""
-        part = "observe_all" if learner.observe_all is not None else "observe"
-        require_finite(own_arr, learner.label(part, agent_type), "observations", self, agents)
-        low, high = learner.observation_space.low, learner.observation_space.high
-        outside = (own_arr < low) | (own_arr > high)
-        if outside.any():
-            row, col = (int(i) for i in np.argwhere(outside)[0])
-            raise ValueError(
-                f"{learner.label(part, agent_type)} returned {own_arr[row].tolist()} for "
-                f"agent {agents[row].unique_id}: entry {col} is outside its observation_space "
-                f"[{low[col]}, {high[col]}]"
-            )
+        else:
+            source = learner.label("observe", agent_type)
+            rows = [learner.observe(a) for a in agents]
+            own = checks.observation_rows(rows, agents, space.shape[0], source)
+        checks.check_observations(own, agents, space, source, self.steps, self._theta)
         views = self.theta_hat(agent_type, agents)
-        return np.concatenate([own_arr, views], axis=1, dtype=np.float32)
+        return np.concatenate([own, views], axis=1, dtype=np.float32)
 
     def inject_actions(self, agent_type: type[mesa.Agent], actions: np.ndarray) -> None:
         """Give the next :meth:`decide` precomputed actions (used by trainers and simulators)."""
@@ -307,7 +250,7 @@ class AdaptiveModel(mesa.Model):
         Raises:
             RuntimeError: If an agent class has no policy and no injected actions.
             ValueError: If a policy returns the wrong number of actions
-                (:class:`~mesa_adage.inner.guards.NonFiniteError` if a float action is not finite).
+                (:class:`~mesa_adage.inner.checks.NonFiniteError` if a float action is not finite).
         """
         self._decisions.clear()
         for agent_type in self.policy_agent_types:
@@ -325,14 +268,7 @@ class AdaptiveModel(mesa.Model):
                         "or any callable obs -> actions"
                     )
                 actions = policy(self.observations(agent_type, agents))
-            if len(actions) != len(agents):
-                raise ValueError(
-                    f"policy for {agent_type.__name__} returned {len(actions)} actions for "
-                    f"{len(agents)} agents"
-                )
-            if isinstance(actions, np.ndarray) and actions.dtype.kind in "fc":
-                source = f"the policy for {agent_type.__name__}"
-                require_finite(actions, source, "actions", self, agents)
+            checks.check_actions(actions, agents, agent_type.__name__, self.steps, self._theta)
             learner = self.learner(agent_type)
             if learner.decision is None and learner.act_all is not None:
                 learner.act_all(agents, np.asarray(actions))
@@ -366,26 +302,13 @@ class AdaptiveModel(mesa.Model):
         """
         agents = self.acted(agent_type)
         learner = self.learner(agent_type)
-        part = "reward_all" if learner.reward_all is not None else "reward"
         if learner.reward_all is not None:
-            label = f"{learner.label(part, agent_type)} must return one number per agent"
-            try:
-                values = np.asarray(learner.reward_all(agents), dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"{label} ({err})") from None
-            if values.shape != (len(agents),):
-                raise ValueError(f"{label} (shape {values.shape} for {len(agents)} agents)")
+            source = learner.label("reward_all", agent_type)
+            values = checks.reward_batch(learner.reward_all, agents, source)
         else:
-            raw = [learner.reward(a) for a in agents]
-            try:
-                values = np.fromiter(raw, dtype=np.float64, count=len(agents))
-            except (TypeError, ValueError) as err:
-                row = next((i for i, r in enumerate(raw) if not _numbers(r, scalar=True)), 0)
-                raise ValueError(
-                    f"{learner.label('reward', agent_type)} returned {raw[row]!r} for agent "
-                    f"{agents[row].unique_id}; it must return one number ({err})"
-                ) from None
-        require_finite(values, learner.label(part, agent_type), "rewards", self, agents)
+            source = learner.label("reward", agent_type)
+            values = checks.reward_rows([learner.reward(a) for a in agents], agents, source)
+        checks.require_finite(values, source, "rewards", agents, self.steps, self._theta)
         return values
 
 
@@ -394,31 +317,9 @@ def theta_reporters(space: Characteristics) -> dict[str, Any]:
     return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}
 
 
-@cache
-def _learner_of(agent_type: type[PolicyAgent]) -> Learner:
-    return Learner.of(agent_type)
-
-
-def _numbers(value: Any, *, scalar: bool = False) -> bool:
-    """True if ``value`` converts to floats (to one float if ``scalar``)."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return array.ndim == 0 if scalar else True
-
-
 def _decided(agent: mesa.Agent, learner: Learner) -> None:
     """Runs in place of an adapted agent's decision method: the policy's action, applied."""
     decisions = agent.model._decisions
     if agent not in decisions:  # no decision yet: born during this step
         return
-    action = decisions.pop(agent)
-    try:
-        learner.act(agent, action)
-    except Exception as err:
-        raise ValueError(
-            f"{learner.label('act', type(agent))} could not take action {action!r} for agent "
-            f"{agent.unique_id} ({type(err).__name__}: {err}); the action space is "
-            f"{learner.action_space}"
-        ) from err
+    checks.checked_act(learner, agent, decisions.pop(agent))

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mesa_adage.characteristics import Characteristics, Theta
-from mesa_adage.inner.guards import ON_NONFINITE, NonFiniteError, format_theta
+from mesa_adage.inner.checks import ON_NONFINITE, NonFiniteError, format_theta
 from mesa_adage.inner.policies import Policy
 from mesa_adage.inner.rollout import ModelFactory, Rollout, simulate
 from mesa_adage.outer.objectives import Objective

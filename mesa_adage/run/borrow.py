@@ -9,7 +9,6 @@ a run that trained its own.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,26 +45,16 @@ def borrow(path: str | Path, config: dict[str, Any]) -> Borrowed:
         ValueError: If the source's settings differ from this run's, naming them.
         CheckpointError: If its checkpoint is damaged.
     """
-    path = Path(path)
-    where = f"--followers-from {str(path)!r}"
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{where} holds no run (no config.json); pass an adage run folder")
-    try:
-        saved = json.loads(config_file.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{where}: config.json is not readable JSON ({err})") from None
-    mine = json.loads(json.dumps(config))
-    differ = [k for k in (*SAME_KEYS, *SAME_TRAINING) if saved.get(k) != mine.get(k)]
-    theirs, ours = saved.get("timescales") or {}, mine.get("timescales") or {}
-    differ += [f"timescales.{k}" for k in SAME_TIMESCALES if theirs.get(k) != ours.get(k)]
-    if differ:
-        shown = "; ".join(f"{k}: {_get(saved, k)} there, {_get(mine, k)} here" for k in differ)
+    record, where = RunRecord(path), f"--followers-from {str(path)!r}"
+    keys = (*SAME_KEYS, *SAME_TRAINING, *(f"timescales.{k}" for k in SAME_TIMESCALES))
+    diff = record.compare(config, keys, "--followers-from", "pass an adage run folder")
+    if diff:
         raise ValueError(
-            f"{where} trained its followers differently from this run ({shown}); borrow from a "
-            "run with the same model, algorithm and follower settings"
+            f"{where} trained its followers differently from this run in {list(diff)} "
+            f"({'; '.join(diff.values())}; values there -> here); borrow from a run with the "
+            "same model, algorithm and follower settings"
         )
-    found = RunRecord(path).load_checkpoint()
+    found = record.load_checkpoint()
     if found is None:
         raise FileNotFoundError(
             f"{where} has no committed checkpoint yet: its followers are still in training"
@@ -77,11 +66,3 @@ def borrow(path: str | Path, config: dict[str, Any]) -> Borrowed:
     digest = sha256(b"".join(k.encode() + v for k, v in followers.items()))
     source = {"run": str(path), "epoch": epoch, "env_steps": env_steps, "sha256": digest}
     return Borrowed(followers, env_steps, source)
-
-
-def _get(config: dict[str, Any], key: str) -> str:
-    """A setting for an error message, ``timescales.x`` looked up inside ``timescales``."""
-    value: Any = config
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return json.dumps(value)[:60]

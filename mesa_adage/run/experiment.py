@@ -14,7 +14,7 @@ import pandas as pd
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mesa_adage.characteristics import Characteristics, Theta, is_count, is_number
-from mesa_adage.inner.guards import ON_NONFINITE
+from mesa_adage.inner.checks import ON_NONFINITE
 from mesa_adage.inner.rollout import ModelFactory
 from mesa_adage.inner.training import algorithm
 from mesa_adage.outer.leaders import Leader, LeaderFactory

@@ -1,18 +1,33 @@
-"""The run folder: config, fingerprints, history, checkpoints, summary. Every write is atomic."""
+"""The run folder: config, fingerprints, history, checkpoints, summary. Every write is atomic.
+
+:class:`RunRecord` is the one owner of a run folder: ``--resume``, ``--followers-from`` and
+``adage eval`` read and compare its ``config.json`` through it (one diff format), and load its
+final policies through it. It passes 300 lines because each of those is a few lines of the one
+folder's contract.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from stable_baselines3.common.base_class import BaseAlgorithm
 
+from mesa_adage.inner.followers import policy_file
+from mesa_adage.inner.policies import SB3Policy
+from mesa_adage.inner.training import algorithm
 from mesa_adage.run.checkpoint import (
     Checkpoint,
+    CheckpointError,
     atomic_write,
     read_checkpoint,
     sha256,
@@ -33,7 +48,7 @@ class RunRecord:
     ``candidates.csv`` (every evaluated theta), ``checkpoint/`` (see
     :mod:`~mesa_adage.run.checkpoint`: the committed set of follower policies, their averaged
     weights and ``state.json``, plus snapshots of a follower phase in progress),
-    ``summary.json`` and PNG plots.
+    ``summary.json``, the final policies (``policy.zip``, ``policy-1.zip``, ...) and PNG plots.
 
     The checkpoint's manifest is written last in each epoch: it is the commit point, so rows
     of an epoch that did not reach it are dropped on resume.
@@ -62,7 +77,75 @@ class RunRecord:
             )
         shutil.rmtree(path)
 
+    def check_writable(self) -> None:
+        """Refuse a folder (``--out``) that cannot be made or written, before anything is.
+
+        A temporary sub-folder probes the nearest existing folder on the way: permission bits
+        do not tell for root or a read-only file system.
+
+        Raises:
+            ValueError: Naming ``--out``, the path in the way and what is allowed.
+        """
+        out, wanted = self.path, "pass a folder you can write to (it is made if missing)"
+        try:
+            if out.exists() and not out.is_dir():
+                raise ValueError(f"--out {str(out)!r} is a file, not a folder; {wanted}")
+            existing = next(p for p in (out, *out.parents) if p.exists())
+            if not existing.is_dir():
+                raise ValueError(
+                    f"--out {str(out)!r}: {str(existing)!r} is a file, so no folder can be made "
+                    f"under it; {wanted}"
+                )
+            os.rmdir(tempfile.mkdtemp(prefix=".adage-probe-", dir=existing))
+        except OSError as err:
+            raise ValueError(
+                f"--out {str(out)!r} cannot be written ({err.strerror or err}); {wanted}"
+            ) from None
+
     # ------------------------------------------------------------------ config
+
+    def read_config(self, flag: str, advice: str) -> dict[str, Any]:
+        """The run's settings, as ``config.json`` holds them.
+
+        ``flag`` is the option that named the folder, ``advice`` what to do if it holds no run.
+
+        Raises:
+            FileNotFoundError: If the folder holds no ``config.json``.
+            ValueError: If it is not readable JSON, or not a JSON object.
+        """
+        path = self.path / "config.json"
+        if not path.is_file():
+            how = (
+                "holds no config.json" if self.path.is_dir() else "does not exist (no config.json)"
+            )
+            raise FileNotFoundError(
+                f"{flag}: the run folder {self.path} {how}, so it holds no run; {advice}"
+            )
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError as err:  # also a UnicodeDecodeError
+            raise ValueError(
+                f"{flag}: {path} is not readable JSON ({err}); the run folder is damaged"
+            ) from None
+        if not isinstance(saved, dict):
+            raise ValueError(
+                f"{flag}: {path} holds a {type(saved).__name__}, not the JSON object adage run "
+                "writes; the run folder is damaged"
+            )
+        return saved
+
+    def compare(
+        self, config: Mapping[str, Any], keys: Iterable[str] | None, flag: str, advice: str
+    ) -> dict[str, str]:
+        """Where ``config.json`` differs from ``config``: ``{key: "where: saved -> given"}``.
+
+        ``keys`` name the settings compared (``timescales.followers`` one inside another), or
+        None for every key either side has. ``flag`` and ``advice`` are :meth:`read_config`'s.
+        """
+        saved, given = self.read_config(flag, advice), json.loads(json.dumps(config))
+        keys = sorted(set(saved) | set(given)) if keys is None else keys
+        found = ((k, _get(saved, k), _get(given, k)) for k in keys)
+        return {k: _difference(old, new, k) for k, old, new in found if old != new}
 
     def check_config(self, config: dict[str, Any], *, resume: bool) -> None:
         """Write ``config.json`` and its fingerprint, or on resume check that they match.
@@ -72,40 +155,57 @@ class RunRecord:
             FileNotFoundError: If ``resume`` is True and the folder holds no run.
             ValueError: If resuming with different settings (the differing keys are named).
         """
-        path = self.path / "config.json"
-        normal = json.loads(json.dumps(config))
-        text = json.dumps(normal, indent=2)
-        if not path.exists():
-            if resume:
-                where = "does not exist" if not self.path.exists() else "holds no run"
-                raise FileNotFoundError(
-                    f"--resume: the run folder {self.path} {where} (no config.json); drop "
-                    "--resume to start a new run there, or pass the --out of the run to continue"
+        if resume:
+            advice = "drop --resume to start a new run there, or pass the --out of the run to "
+            diff = self.compare(config, None, "--resume", advice + "continue")
+            if diff:
+                hint = "resume with the --data the run began with, or " if "data" in diff else ""
+                raise ValueError(
+                    f"cannot resume {self.path}: settings differ from the saved run in "
+                    f"{list(diff)} ({'; '.join(diff.values())}); {hint}"
+                    + RESTART.format(path=self.path)
                 )
-            (self.path / CHECKPOINT).mkdir(parents=True, exist_ok=True)
-            atomic_write(path, text)
-            self._fingerprint("settings", text.encode())
+            self.checkpoint.mkdir(exist_ok=True)
             return
-        if not resume:
+        if (self.path / "config.json").exists():
             raise FileExistsError(
                 f"{self.path} already holds a run; pass --resume to continue it, "
                 + RESTART.format(path=self.path)
             )
-        old = json.loads(path.read_text())
-        diff = sorted(k for k in set(old) | set(normal) if old.get(k) != normal.get(k))
-        if diff:
-            shown = "; ".join(_difference(old.get(k), normal.get(k), k) for k in diff)
-            hint = "resume with the --data the run began with, or " if "data" in diff else ""
-            raise ValueError(
-                f"cannot resume {self.path}: settings differ from the saved run in {diff} "
-                f"({shown}); {hint}" + RESTART.format(path=self.path)
-            )
-        (self.path / CHECKPOINT).mkdir(exist_ok=True)
+        text = json.dumps(json.loads(json.dumps(config)), indent=2)
+        self.checkpoint.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path / "config.json", text)
+        self._fingerprint("settings", text.encode())
 
     def _fingerprint(self, name: str, data: bytes) -> None:
         path = self.path / "fingerprint.json"
         prints = json.loads(path.read_text()) if path.exists() else {}
         atomic_write(path, json.dumps({**prints, name: sha256(data)}, indent=2))
+
+    # ------------------------------------------------------------------ final policies
+
+    def load_policies(self, algo: str | type[BaseAlgorithm]) -> list[SB3Policy]:
+        """The final follower policies, ``policy.zip``, ``policy-1.zip``, ..., loaded as ``algo``.
+
+        Raises:
+            FileNotFoundError: If there are none: the run did not finish.
+            ValueError: Naming a file that cannot be loaded.
+        """
+        cls, policies = algorithm(algo), []
+        while (path := self.path / policy_file(len(policies))).is_file():
+            try:
+                policies.append(SB3Policy.load(path, cls))
+            except Exception as err:  # SB3 raises many kinds for a damaged file
+                raise ValueError(
+                    f"{path} cannot be loaded as a {cls.__name__} policy ({type(err).__name__}: "
+                    f"{err}); it is damaged, or was not written by adage run"
+                ) from None
+        if not policies:
+            raise FileNotFoundError(
+                f"{self.path} holds no {policy_file(0)}: it is not the folder of a finished "
+                "adage run (pass the run folder, e.g. runs/<experiment>-seed<seed>)"
+            )
+        return policies
 
     # ------------------------------------------------------------------ observed data
 
@@ -154,6 +254,15 @@ class RunRecord:
     def load_checkpoint(self) -> Checkpoint | None:
         """The last committed checkpoint, or None for a fresh run."""
         return read_checkpoint(self.checkpoint)
+
+    def kept(self) -> str | None:
+        """What an interrupted run keeps, for the Ctrl-C message; None before it began."""
+        if not (self.path / "config.json").is_file():
+            return None
+        with contextlib.suppress(CheckpointError):  # a damaged checkpoint keeps nothing
+            if (found := self.load_checkpoint()) is not None:
+                return "the warm-up" if found.epoch == 0 else f"epoch {found.epoch}"
+        return "no finished phase yet (the warm-up goes on from its last snapshot)"
 
     def commit(self, epoch: int, files: dict[str, bytes]) -> None:
         """Write ``files`` as the checkpoint of ``epoch``: the epoch is then finished."""
@@ -205,3 +314,11 @@ def _difference(old: Any, new: Any, where: str) -> str:
             if a != b:
                 return _difference(a, b, f"{where}[{i}]")
     return f"{where}: {json.dumps(old)[:60]} -> {json.dumps(new)[:60]}"
+
+
+def _get(config: dict[str, Any], key: str) -> Any:
+    """A setting, ``timescales.followers`` looked up inside ``timescales``; None if missing."""
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
-from mesa_adage.inner.guards import format_theta
+from mesa_adage.inner.checks import format_theta
 from mesa_adage.samplers import Sampler
 
 

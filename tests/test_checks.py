@@ -23,7 +23,7 @@ from mesa_adage import (
     make_leader,
     simulate,
 )
-from mesa_adage.inner.guards import NonFiniteError
+from mesa_adage.inner.checks import NonFiniteError, check_actions, require_finite
 from tests.test_scheduler import experiment
 from tests.toy import drive
 
@@ -246,3 +246,24 @@ def test_the_error_survives_a_process_boundary():
     err = NonFiniteError("x returned nan", THETA)
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == "x returned nan" and again.theta == THETA
+
+
+class Probe:
+    """Anything with a ``unique_id`` stands for an agent: the checks need no model."""
+
+    def __init__(self, unique_id):
+        self.unique_id = unique_id
+
+
+def test_the_checks_take_plain_values_not_a_model():
+    agents, theta = [Probe(1), Probe(2)], Faulty.characteristics.validate(THETA)
+    with pytest.raises(
+        NonFiniteError,
+        match=r"the policy for Probe returned \[nan\], a non-finite value, for Probe agent 2 at "
+        r"step 7 \(theta: target=0.25\); actions must be finite",
+    ) as caught:
+        check_actions(np.array([[0.1], [np.nan]]), agents, "Probe", 7, theta)
+    assert caught.value.theta == THETA and type(caught.value.theta) is dict
+    with pytest.raises(ValueError, match="policy for Probe returned 1 actions for 2 agents"):
+        check_actions(np.zeros((1, 1)), agents, "Probe", 7, theta)
+    require_finite(np.array([0.0, 1.0]), "Probe.reward()", "rewards", agents, 7, THETA)

@@ -1,0 +1,56 @@
+"""The table ``adage run`` prints at the end: the leader's answer, and the truth if known."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mesa_adage.analysis.uncertainty import uncertainty_lines
+from mesa_adage.characteristics import Characteristics, Theta
+
+__all__ = ["result_table"]
+
+
+def result_table(
+    space: Characteristics,
+    theta: Mapping[str, Any],
+    target: Theta | None,
+    uncertainty: dict[str, Any] | None = None,
+) -> str:
+    """A plain-text table of recovered (and true) theta with the error in % of range.
+
+    With an uncertainty report, each parameter's interval and identification are added,
+    followed by the goodness of fit and a warning for every doubt. An answer that is not a
+    theta of ``space`` (a distribution leader's weights ``{"w[omega=0]": 0.2, ...}``) is
+    printed entry by entry.
+    """
+    report = uncertainty or {}
+    if set(theta) != set(space.names):
+        width = max([12, *(len(name) + 2 for name in theta)])
+        lines = [f"{'answer':<{width}}{'value':>12}"]
+        lines += [f"{name:<{width}}{_value(value):>12}" for name, value in theta.items()]
+        return "\n".join(lines + (uncertainty_lines(report) if report else []))
+    intervals, verdicts = report.get("intervals", {}), report.get("identification", {})
+    head = f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"
+    if intervals:
+        level = f"{report['level']:.0%} interval"
+        head += f"  {level:<20}{'identification'}"
+    lines = [head]
+    for p in space.params:
+        true, error = "-", "-"
+        if target is not None:
+            true = f"{target[p.name]:.4g}"
+            error = f"{abs(theta[p.name] - target[p.name]) / p.span:.1%}"
+        line = f"{p.name:<12}{true:>10}{theta[p.name]:>12.4g}{error:>10}"
+        if p.name in intervals:
+            low, high = intervals[p.name]
+            status = verdicts.get(p.name, {}).get("status", "-")
+            line += f"  {f'[{low:.4g}, {high:.4g}]':<20}{status}"
+        lines.append(line)
+    return "\n".join(lines + (uncertainty_lines(report) if report else []))
+
+
+def _value(value: Any) -> str:
+    """A number to 4 significant digits; anything else as it is."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:.4g}" if is_number else str(value)
