@@ -7,8 +7,10 @@ policy. This module wraps Stable-Baselines3 models and provides a random baselin
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -30,6 +32,24 @@ class SB3Policy:
     def __init__(self, model: BaseAlgorithm | BasePolicy, *, deterministic: bool = True) -> None:
         self.policy: BasePolicy = model.policy if isinstance(model, BaseAlgorithm) else model
         self.deterministic = deterministic
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled by its weights and constructor, not as a module.
+
+        A network fresh from training holds tensors of its last forward pass, which torch
+        refuses to pickle, and an executor ships policies between processes.
+        """
+        buffer = io.BytesIO()
+        self.policy.save(buffer)  # type: ignore[arg-type]  # torch.save takes a buffer too
+        return {
+            "kind": type(self.policy),
+            "policy": buffer.getvalue(),
+            "deterministic": self.deterministic,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.policy = state["kind"].load(io.BytesIO(state["policy"]), device="cpu")
+        self.deterministic = state["deterministic"]
 
     @classmethod
     def load(cls, path: str | Path, algo: type[BaseAlgorithm], **kwargs: bool) -> SB3Policy:
