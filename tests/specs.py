@@ -39,3 +39,35 @@ def crash_calibration(target_theta=None, data=None):
     return replace(
         experiment, timescales=timescales, algo_kwargs=algo_kwargs, profile_points=0, epochs=3
     )
+
+
+def _shrunk(experiment, **algo_kwargs):
+    """A shipped task at a test budget: 2 epochs, two model copies, short rollouts."""
+    algo = {**experiment.algo_kwargs, **algo_kwargs}
+    timescales = replace(TINY, candidates=experiment.timescales.candidates)
+    return replace(
+        experiment, epochs=2, timescales=timescales, n_copies=2, algo_kwargs=algo, profile_points=0
+    )
+
+
+def tiny_calm():
+    """The entrance game's calm scenario (a Tobin tax) at a test budget."""
+    from models import entrance
+
+    return _shrunk(entrance.calm(), n_steps=8, batch_size=400)
+
+
+def tiny_stress():
+    """The entrance game's stress scenario at a test budget."""
+    from models import entrance
+
+    return _shrunk(entrance.stress(), n_steps=8, batch_size=400)
+
+
+def tiny_robust():
+    """The market maker's robust learning (a distribution leader) at a test budget."""
+    from models import market_maker
+
+    experiment = _shrunk(market_maker.robust(), n_steps=64, batch_size=128)
+    cheap = partial(market_maker.best_constant_return, market_maker.OMEGA_GRID, range(2), 3)
+    return replace(experiment, leader_kwargs={**experiment.leader_kwargs, "reference": cheap})
