@@ -3,6 +3,7 @@ grid whose agents are born and die (WolfSheep, driven by its event simulator).""
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import partial
 
@@ -34,6 +35,7 @@ from mesa_adage import (
     adapt,
     simulate,
 )
+from mesa_adage.inner import checks
 
 TAX = Characteristics(Param("tax", 0.0, 0.5, doc="wealth tax rate"))
 
@@ -300,10 +302,13 @@ def test_mis_specifications_are_clear_errors():
         boltzmann(model=Timed)
     with pytest.raises(ValueError, match=r"Ruled uses the names \['policies'\]"):
         boltzmann(model=Ruled)(n=5)
-    model = boltzmann(act=lambda a, action: a.give_money(int(action)))(n=5, seed=1)
-    model.policies[MoneyAgent] = lambda obs: np.ones(len(obs), dtype=int)
-    with pytest.raises(ValueError, match=r"adapt\(act=.*\) for MoneyAgent could not take action"):
-        model.step()
+    model = boltzmann(act=move_or_give)(n=5, seed=1, policies={MoneyAgent: lambda o: [2] * len(o)})
+    with pytest.raises(
+        ValueError,
+        match=r"adapt\(act=move_or_give\) for MoneyAgent could not take action 2 for agent \d+ "
+        r"\(IndexError: .*\): it is outside the action space Discrete\(2\)",
+    ):
+        model.step()  # the policy's fault, not move_or_give's
     model = boltzmann(reward=lambda a: float("nan"))(n=5, policies={MoneyAgent: _never})
     model.step()
     with pytest.raises(ValueError, match=r"adapt\(reward=.*\) for MoneyAgent returned nan"):
@@ -312,6 +317,66 @@ def test_mis_specifications_are_clear_errors():
     model = walkers(policies={Walker: _never})
     with pytest.raises(RuntimeError, match=r"Walkers.step\(\) never called step\(\) on a learning"):
         model.step()
+
+
+def move_or_give(agent, action):
+    [agent.move, agent.give_money][action]()
+
+
+def no_such_attribute(agent):
+    return [agent.welath]  # the user's typo
+
+
+def takes_a_number(agent, action):
+    agent.give_money(int(action))  # MoneyAgent.give_money takes no argument
+
+
+def per_capita(agent):
+    return agent.wealth / (agent.wealth - agent.wealth)
+
+
+def taxed(model, theta):
+    model.tax = theta["tax"] / model.exemption  # BoltzmannWealth has no exemption
+
+
+@pytest.mark.parametrize(
+    ("changes", "call", "error", "where"),
+    [
+        ({"observe": no_such_attribute}, lambda m: m.observations(MoneyAgent), AttributeError,
+         r"adapt\(observe=no_such_attribute\) for MoneyAgent raised this, for MoneyAgent "
+         r"agent 1 at step 0 \(theta: tax=0.1\)"),
+        ({"act": takes_a_number}, lambda m: m.step(), TypeError,
+         r"adapt\(act=takes_a_number\) for MoneyAgent raised this, for MoneyAgent agent \d+ "
+         r"at step 1 \(theta: tax=0.1\)"),
+        ({"reward": per_capita}, lambda m: (m.step(), m.rewards(MoneyAgent)), ZeroDivisionError,
+         r"adapt\(reward=per_capita\) for MoneyAgent raised this, for MoneyAgent agent 1 at "
+         r"step 1 \(theta: tax=0.1\)"),
+        ({"apply_theta": taxed}, None, AttributeError,
+         r"adapt\(apply_theta=taxed\) raised this, for BoltzmannWealth with theta "
+         r"\{'tax': 0.1\}"),
+    ],
+    ids=["observe", "act", "reward", "apply_theta"],
+)  # fmt: skip
+def test_a_bug_in_the_user_s_callable_keeps_its_type_and_says_whose_code_it_is(
+    changes, call, error, where
+):
+    def run():
+        model = boltzmann(**changes)(theta={"tax": 0.1}, n=5, seed=1, policies={MoneyAgent: _one})
+        return call(model) if call else model
+
+    with pytest.raises(error) as caught:
+        run()
+    [note] = caught.value.__notes__
+    assert re.match("in user code: " + where + "; the error is in that code", note), note
+    assert checks.from_user_code(caught.value)
+    assert caught.traceback[-1].name == next(iter(changes.values())).__name__  # its own line
+
+
+def test_a_contract_violation_stays_a_value_error_with_no_note():
+    model = boltzmann(observe=lambda a: [a.wealth, 0.0])(n=5)
+    with pytest.raises(ValueError, match=r"returned shape \(2,\)") as caught:
+        model.observations(MoneyAgent)
+    assert not checks.from_user_code(caught.value)
 
 
 class Hatchling(mesa.Agent):
@@ -391,6 +456,10 @@ class Walkers(mesa.Model):
 
 def _never(obs):
     return np.zeros(len(obs), dtype=int)
+
+
+def _one(obs):
+    return np.ones(len(obs), dtype=int)
 
 
 def _spec():

@@ -3,6 +3,7 @@
 import json
 import math
 import pickle
+import re
 from functools import partial
 
 import gymnasium as gym
@@ -23,6 +24,7 @@ from mesa_adage import (
     make_leader,
     simulate,
 )
+from mesa_adage.inner import checks
 from mesa_adage.inner.checks import NonFiniteError, check_actions, require_finite
 from tests.test_scheduler import experiment
 from tests.toy import drive
@@ -46,13 +48,38 @@ class Sensor(PolicyAgent):
         return model.fault == part and self.unique_id == 2 and model.steps == model.at
 
     def observe(self):
+        self.bug("observe")
         return np.array([np.nan if self.faulty("observe") else self.action])
 
     def act(self, action):
+        self.bug("act")
         self.action = float(action[0])
 
     def reward(self):
+        self.bug("reward")
         return math.inf if self.faulty("reward") else -abs(self.action - self.model.theta["target"])
+
+    def bug(self, part):
+        """A bug in the agent's own code (``fault="bug in observe"``, ...)."""
+        if self.faulty(f"bug in {part}"):
+            raise LookupError(f"sensor {self.unique_id} has no calibration")
+
+
+class Batched(Sensor):
+    """A sensor with batched methods, which call the per-agent ones."""
+
+    @classmethod
+    def observe_all(cls, agents):
+        return np.array([a.observe() for a in agents])
+
+    @classmethod
+    def act_all(cls, agents, actions):
+        for agent, action in zip(agents, actions, strict=True):
+            agent.act(action)
+
+    @classmethod
+    def reward_all(cls, agents):
+        return np.array([a.reward() for a in agents])
 
 
 class Faulty(AdaptiveModel):
@@ -63,11 +90,13 @@ class Faulty(AdaptiveModel):
 
     characteristics = Characteristics(Param("target", -0.8, 0.8, default=0.0))
 
-    def __init__(self, theta=None, *, fault=None, at=3, above=None, horizon=6, **kwargs):
+    def __init__(
+        self, theta=None, *, fault=None, at=3, above=None, horizon=6, kind=Sensor, **kwargs
+    ):
         super().__init__(theta, horizon=horizon, **kwargs)
         hit = above is None or self.theta["target"] > above
         self.fault, self.at = (fault if hit else None), at
-        Sensor.create_agents(self, 3)
+        kind.create_agents(self, 3)
         self.datacollector = mesa.DataCollector(
             model_reporters={"mean_action": lambda m: m.agents.agg("action", np.mean)}
         )
@@ -240,6 +269,29 @@ def test_the_leader_refuses_nan_naming_the_theta():
     thetas = leader.ask(2)
     with pytest.raises(ValueError, match=r"non-finite objective value nan for theta a=.*, b="):
         leader.tell(thetas, [0.0, math.nan])
+
+
+@pytest.mark.parametrize("part", ["observe", "act", "reward"])
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [(Sensor, "{part}()"), (Batched, "{part}_all()")],
+    ids=["per agent", "batched"],
+)
+def test_a_bug_in_an_agent_s_own_method_keeps_its_type_and_is_noted_as_its_own(kind, where, part):
+    make = partial(Faulty, fault=f"bug in {part}", kind=kind)
+    with pytest.raises(LookupError, match="sensor 2 has no calibration") as caught:
+        simulate(make, [THETA], {kind: steady}, [0])
+    agents = WHERE.replace("Sensor agent 2", "3 Batched agents") if kind is Batched else WHERE
+    [note] = caught.value.__notes__
+    assert re.match(
+        re.escape(f"in user code: {kind.__name__}.{where.format(part=part)} raised this, ")
+        + agents
+        + "; the error is in that code",
+        note,
+    ), note
+    assert caught.traceback[-1].name == "bug"  # the traceback ends in the agent's own code
+    again = pickle.loads(pickle.dumps(caught.value))  # as executors ship it between processes
+    assert type(again) is LookupError and checks.from_user_code(again)
 
 
 def test_the_error_survives_a_process_boundary():

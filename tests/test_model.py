@@ -62,8 +62,13 @@ def test_set_characteristics_between_and_within_episodes():
         m.theta["target"] = 0.2
 
 
-def test_missing_policy_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="no policy for Guesser"):
+def test_missing_policy_is_a_clear_error_that_says_what_to_do():
+    with pytest.raises(
+        RuntimeError,
+        match=r"no policy for Guesser: set model.policies\[Guesser\] \(or pass "
+        r"policies=\{Guesser: ...\} to Toy\) to an SB3Policy, RandomPolicy or any callable "
+        r"obs -> actions; Guesser is a PolicyAgent, with no rule of its own",
+    ):
         Toy().step()
 
 

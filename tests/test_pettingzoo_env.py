@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pettingzoo", reason="the PettingZoo view needs the pettingzoo extra")
-from pettingzoo.test import parallel_api_test
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+from stable_baselines3 import PPO
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecMonitor
 
+from agents.producer import Producer
 from mesa_adage.inner.pettingzoo_env import ParallelView
 from models.cobweb import CobwebModel
 from models.taxation import TaxationModel, TaxParams
@@ -22,6 +26,44 @@ MODELS = {
 @pytest.mark.parametrize("name", list(MODELS))
 def test_the_parallel_api_test_passes(name):
     parallel_api_test(ParallelView(MODELS[name], seed=0), num_cycles=20)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_parallel_seed_test_passes(name):
+    parallel_seed_test(partial(ParallelView, MODELS[name], seed=0), num_cycles=20)
+
+
+def test_a_view_seeds_its_own_spaces_and_draws_nothing():
+    env = ParallelView(MODELS["cobweb"], seed=0)
+    env.reset(seed=1)
+    agent = env.agents[0]
+    assert env.action_space(agent) is env.action_space(env.agents[1])  # one per class and view
+    assert env.action_space(agent) is not Producer.action_space  # seeding it leaves the class's
+    assert env.render_mode is None and env.render() is None  # SolaraViz draws a Mesa model
+
+
+@pytest.mark.filterwarnings(  # VecMonitor asks SuperSuit's ConcatVecEnv for get_attr, not there
+    "ignore:The `render_mode` attribute is not defined in your environment"
+)
+@pytest.mark.parametrize("name", ["cobweb", "adapted Boltzmann"])
+def test_supersuit_makes_an_sb3_vec_env_that_ppo_trains_on(name):
+    ss = pytest.importorskip("supersuit", reason="SuperSuit is what PettingZoo users use for SB3")
+    copies = ss.concat_vec_envs_v1(
+        ss.pettingzoo_env_to_vec_env_v1(ParallelView(MODELS[name], seed=0)),
+        2,
+        num_cpus=0,
+        base_class="stable_baselines3",
+    )
+    views = [markov.par_env for markov in copies.venv.vec_envs]
+    copies.venv.reset(seed=0)  # pickled clones draw alike until each gets a seed of its own
+    assert views[0].model.theta != views[1].model.theta
+    set_random_seed(0)  # SuperSuit's VecEnv has no seed(): the algorithm gets no seed=
+    env = VecMonitor(copies)
+    ppo = PPO("MlpPolicy", env, n_steps=16, batch_size=48, n_epochs=2, device="cpu").learn(300)
+    assert ppo.num_timesteps >= 300 and env.num_envs == 2 * len(views[0].possible_agents)
+    assert np.isfinite(ppo.logger.name_to_value["train/loss"])
+    returns = [episode["r"] for episode in ppo.ep_info_buffer]
+    assert len(returns) >= env.num_envs and np.isfinite(returns).all()  # every slot finished one
 
 
 def test_an_episode_runs_to_its_horizon_with_theta_in_every_observation():

@@ -9,7 +9,13 @@ hand-written adaptive model.
 Each step the learning agents decide in one batched policy call, then the model's own
 ``step()`` runs as written; when it calls an agent's ``decision`` method (``"step"`` by
 default), ``act(agent, action)`` runs in its place. Nothing of the user's classes or module
-changes: the replacement lives on each agent *instance* of the adapted model.
+changes: the replacement lives on each agent *instance* of the adapted model. A class with no
+policy (and no injected actions) keeps the model's own rule: its ``decision`` method runs as
+written, the baseline "my model, unchanged".
+
+An exception raised inside ``observe``, ``act``, ``reward`` or ``apply_theta`` is a bug in
+that code: it keeps its type and traceback, with a note naming the callable
+(:func:`~mesa_adage.inner.checks.blame`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import gymnasium as gym
 import mesa
 
 from mesa_adage.characteristics import Characteristics
-from mesa_adage.inner import agent_ids
+from mesa_adage.inner import agent_ids, checks
 from mesa_adage.inner.agent import Learner
 from mesa_adage.inner.model import AdaptiveModel
 
@@ -119,15 +125,19 @@ def adapt(
         if isinstance(place, _ByName):  # its own errors say what to do
             place(self, theta)
         else:
+            given = _Theta(theta)
             try:
-                place(self, theta)
+                place(self, given)
             except Exception as err:
-                label = getattr(place, "__qualname__", repr(place))
-                raise ValueError(
-                    f"adapt(apply_theta={label}) failed for theta {theta} "
-                    f"({type(err).__name__}: {err}); it must place every parameter of "
-                    f"{list(characteristics.names)} in the model"
-                ) from err
+                label = f"adapt(apply_theta={getattr(place, '__qualname__', repr(place))})"
+                if isinstance(err, KeyError) and err.args == (given.unknown,):
+                    raise ValueError(
+                        f"{label} failed for theta {theta} ({type(err).__name__}: {err}); it "
+                        f"must place every parameter of {list(characteristics.names)} in the "
+                        "model"
+                    ) from err
+                checks.blame(err, label, f"for {model.__name__} with theta {theta}")
+                raise
         if isinstance(place, _ByName):
             self._placed.update(place.learners(self))
 
@@ -180,6 +190,20 @@ def _check(
         )
     if not (isinstance(horizon, int) and horizon > 0):
         raise ValueError(f"adapt: horizon={horizon!r} must be a positive integer")
+
+
+class _Theta(dict):
+    """theta as ``apply_theta`` gets it: a plain dict that remembers an unknown name it was asked.
+
+    Asking for a name theta does not have is a mismatch with ``characteristics`` (bad input),
+    not a bug in the user's code.
+    """
+
+    unknown: object = None
+
+    def __missing__(self, key: object) -> None:
+        self.unknown = key
+        raise KeyError(key)
 
 
 class _ByName:

@@ -75,7 +75,8 @@ class Learner:
         act: ``act(agent, action)``: applies the policy's action.
         reward: ``reward(agent)``: the reward of the step that just ran.
         decision: The agent method ``act`` runs in place of, when the model's own ``step()``
-            calls it; None to act as soon as the policy has decided.
+            calls it (with no policy, the method runs as written: the model's own rule); None
+            to act as soon as the policy has decided.
         observe_all: ``observe_all(agents)``: all their observations at once, or None.
         act_all: ``act_all(agents, actions)``: all their actions applied at once, or None.
         reward_all: ``reward_all(agents)``: all their rewards at once, or None.

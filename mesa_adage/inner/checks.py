@@ -10,10 +10,16 @@ Observations, ``theta_hat``, actions and rewards are checked every step: one con
 raises :class:`NonFiniteError`, which names the agent, the model step and theta;
 ``Experiment.on_nonfinite`` chooses what the leader's evaluation does with it: stop the run
 (``"raise"``) or score the candidate as failed (``"skip"``).
+
+An exception raised *inside* the user's own code (``observe``, ``act``, ``reward``, their
+batched forms, ``apply_theta``) is a bug there, not bad input: it keeps its type and
+traceback, and :func:`blame` adds a note naming the code, the agent class, the step and
+theta (:func:`from_user_code` tells such an error apart).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +46,10 @@ class NonFiniteError(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:  # executors ship errors between processes
         return type(self), (str(self), self.theta)
+
+
+USER_CODE = "in user code: "
+"""How the note :func:`blame` adds begins."""
 
 
 def format_theta(theta: Mapping[str, float]) -> str:
@@ -72,11 +82,81 @@ def require_finite(
     agent = agents[row]
     shown = values[row].tolist() if np.ndim(values) > 1 else values[row]
     raise NonFiniteError(
-        f"{source} returned {shown}, a non-finite value, for {type(agent).__name__} agent "
-        f"{agent.unique_id} at step {step} (theta: {format_theta(theta)}); "
-        f"{what} must be finite",
+        f"{source} returned {shown}, a non-finite value, {at(agent, step, theta)}; {what} must "
+        "be finite",
         theta,
     )
+
+
+def at(agents: Any, step: int, theta: Mapping[str, float]) -> str:
+    """Where a value or an error arose: an agent (or a list of them), the step and theta."""
+    if isinstance(agents, Sequence):
+        who = f"{len(agents)} {type(agents[0]).__name__ if agents else ''} agents"
+    else:
+        who = f"{type(agents).__name__} agent {agents.unique_id}"
+    return f"for {who} at step {step} (theta: {format_theta(theta)})"
+
+
+def blame(err: BaseException, source: str, where: str) -> None:
+    """Note on ``err``, raised inside ``source`` (the user's code), whose code raised it.
+
+    The caller re-raises ``err``, type and traceback unchanged. An error noted already, by
+    user code nested inside, keeps its note.
+    """
+    if not from_user_code(err):
+        err.add_note(
+            f"{USER_CODE}{source} raised this, {where}; the error is in that code, and "
+            "mesa_adage passed it on unchanged"
+        )
+
+
+def from_user_code(err: BaseException) -> bool:
+    """Whether ``err`` was raised inside the user's own code (it carries :func:`blame`'s note)."""
+    return any(str(n).startswith(USER_CODE) for n in getattr(err, "__notes__", ()))
+
+
+def each(
+    function: Callable[..., Any],
+    agents: Sequence[Any],
+    source: str,
+    step: int,
+    theta: Mapping[str, float],
+    actions: Any = None,
+) -> list[Any]:
+    """``function(agent)``, or ``function(agent, action)``, for every agent in order.
+
+    ``actions`` holds one action per agent, checked already. An exception inside ``function``
+    keeps its type and traceback, with :func:`blame`'s note naming the agent.
+    """
+    out: list[Any] = []
+    agent = None
+    try:
+        if actions is None:
+            for agent in agents:
+                out.append(function(agent))
+        else:
+            for agent, action in zip(agents, actions, strict=True):
+                out.append(function(agent, action))
+    except Exception as err:
+        blame(err, source, at(agents if agent is None else agent, step, theta))
+        raise
+    return out
+
+
+def batch(
+    function: Callable[..., Any],
+    agents: Sequence[Any],
+    source: str,
+    step: int,
+    theta: Mapping[str, float],
+    *args: Any,
+) -> Any:
+    """``function(agents, *args)``: the user's batched code, an error in it noted as theirs."""
+    try:
+        return function(agents, *args)
+    except Exception as err:
+        blame(err, source, at(agents, step, theta))
+        raise
 
 
 def observation_batch(values: Any, agents: Sequence[Any], dim: int, source: str) -> np.ndarray:
@@ -155,26 +235,30 @@ def checked_act(learner: Learner, agent: Any, action: Any) -> None:
     """``learner.act(agent, action)`` in place of an adapted agent's decision method.
 
     Raises:
-        ValueError: If the action cannot be taken, naming the agent, the action and the
-            action space (the cause is chained).
+        ValueError: If ``act`` failed on an action outside the action space (the policy's
+            fault), naming the agent, the action and the space; on an action inside it, what
+            ``act`` raised goes on unchanged, with :func:`blame`'s note.
     """
     try:
         learner.act(agent, action)
     except Exception as err:
-        raise ValueError(
-            f"{learner.label('act', type(agent))} could not take action {action!r} for agent "
-            f"{agent.unique_id} ({type(err).__name__}: {err}); the action space is "
-            f"{learner.action_space}"
-        ) from err
+        source = learner.label("act", type(agent))
+        if not _contains(learner.action_space, action):
+            raise ValueError(
+                f"{source} could not take action {action!r} for agent {agent.unique_id} "
+                f"({type(err).__name__}: {err}): it is outside the action space "
+                f"{learner.action_space}"
+            ) from err
+        model = agent.model
+        blame(err, source, at(agent, model.steps, model.theta))
+        raise
 
 
-def reward_batch(
-    reward_all: Callable[[Sequence[Any]], Any], agents: Sequence[Any], source: str
-) -> np.ndarray:
-    """``reward_all(agents)`` as a float64 array, which must hold one number per agent."""
+def reward_batch(values: Any, agents: Sequence[Any], source: str) -> np.ndarray:
+    """``reward_all(agents)``'s return value as a float64 array: one number per agent."""
     label = f"{source} must return one number per agent"
     try:
-        values = np.asarray(reward_all(agents), dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{label} ({err})") from None
     if values.shape != (len(agents),):
@@ -192,6 +276,20 @@ def reward_rows(values: Sequence[Any], agents: Sequence[Any], source: str) -> np
             f"{source} returned {values[row]!r} for agent {agents[row].unique_id}; it must "
             f"return one number ({err})"
         ) from None
+
+
+def _contains(space: gym.spaces.Space, action: Any) -> bool:
+    """Whether ``action`` lies in ``space`` (Discrete or Box), however its numbers are typed."""
+    try:
+        value = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if isinstance(space, gym.spaces.Discrete):
+        number = value.item() if value.size == 1 else math.nan
+        return bool(float(number).is_integer() and space.start <= number < space.start + space.n)
+    if isinstance(space, gym.spaces.Box) and value.shape == space.shape:
+        return bool(((space.low <= value) & (value <= space.high)).all())
+    return not isinstance(space, gym.spaces.Box)
 
 
 def _numbers(value: Any, *, scalar: bool = False) -> bool:

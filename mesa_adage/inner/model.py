@@ -1,8 +1,9 @@
 """AdaptiveModel: a Mesa model whose agents see, and adapt to, its characteristics theta.
 
 It holds theta for an episode, shows it to the learning agents and dispatches their actions;
-what agents and policies return is checked by :mod:`mesa_adage.inner.checks`. It passes 300
-lines because all of that is the one class users subclass.
+what agents and policies return is checked by :mod:`mesa_adage.inner.checks`, and an error
+inside the user's own code is noted as theirs there. It passes 300 lines because all of that
+is the one class users subclass.
 """
 
 from __future__ import annotations
@@ -222,12 +223,11 @@ class AdaptiveModel(mesa.Model):
         space = learner.observation_space
         if learner.observe_all is not None:
             source = learner.label("observe_all", agent_type)
-            own = checks.observation_batch(
-                learner.observe_all(agents), agents, space.shape[0], source
-            )
+            values = checks.batch(learner.observe_all, agents, source, self.steps, self._theta)
+            own = checks.observation_batch(values, agents, space.shape[0], source)
         else:
             source = learner.label("observe", agent_type)
-            rows = [learner.observe(a) for a in agents]
+            rows = checks.each(learner.observe, agents, source, self.steps, self._theta)
             own = checks.observation_rows(rows, agents, space.shape[0], source)
         checks.check_observations(own, agents, space, source, self.steps, self._theta)
         views = self.theta_hat(agent_type, agents)
@@ -247,8 +247,11 @@ class AdaptiveModel(mesa.Model):
 
         Call it inside ``step()`` at the point where agents choose.
 
+        An adapted class (``adapt()``) with no policy and no injected actions keeps the
+        model's own rule: its ``decision`` method runs as the class wrote it.
+
         Raises:
-            RuntimeError: If an agent class has no policy and no injected actions.
+            RuntimeError: If a :class:`PolicyAgent` class has no policy and no injected actions.
             ValueError: If a policy returns the wrong number of actions
                 (:class:`~mesa_adage.inner.checks.NonFiniteError` if a float action is not finite).
         """
@@ -259,23 +262,24 @@ class AdaptiveModel(mesa.Model):
             actions = self._pending.pop(agent_type, None)
             if actions is None and not agents:
                 continue
-            if actions is None:
-                policy = self.policies.get(agent_type)
-                if policy is None:
-                    raise RuntimeError(
-                        f"no policy for {agent_type.__name__}: set "
-                        f"model.policies[{agent_type.__name__}] to an SB3Policy, RandomPolicy "
-                        "or any callable obs -> actions"
-                    )
-                actions = policy(self.observations(agent_type, agents))
-            checks.check_actions(actions, agents, agent_type.__name__, self.steps, self._theta)
             learner = self.learner(agent_type)
+            if actions is None and self.policies.get(agent_type) is None:
+                if learner.decision is None:
+                    raise RuntimeError(_no_policy(agent_type, type(self)))
+                for agent in agents:  # the model's own rule: the class's method, not ours
+                    vars(agent).pop(learner.decision, None)
+                continue
+            if actions is None:
+                actions = self.policies[agent_type](self.observations(agent_type, agents))
+            checks.check_actions(actions, agents, agent_type.__name__, self.steps, self._theta)
             if learner.decision is None and learner.act_all is not None:
-                learner.act_all(agents, np.asarray(actions))
+                source = learner.label("act_all", agent_type)
+                step, theta = self.steps, self._theta
+                checks.batch(learner.act_all, agents, source, step, theta, np.asarray(actions))
                 continue
             if learner.decision is None:
-                for agent, action in zip(agents, actions, strict=True):
-                    learner.act(agent, action)
+                source = learner.label("act", agent_type)
+                checks.each(learner.act, agents, source, self.steps, self._theta, actions)
                 continue
             for agent, action in zip(agents, actions, strict=True):
                 self._decisions[agent] = action
@@ -304,10 +308,12 @@ class AdaptiveModel(mesa.Model):
         learner = self.learner(agent_type)
         if learner.reward_all is not None:
             source = learner.label("reward_all", agent_type)
-            values = checks.reward_batch(learner.reward_all, agents, source)
+            batch = checks.batch(learner.reward_all, agents, source, self.steps, self._theta)
+            values = checks.reward_batch(batch, agents, source)
         else:
             source = learner.label("reward", agent_type)
-            values = checks.reward_rows([learner.reward(a) for a in agents], agents, source)
+            rows = checks.each(learner.reward, agents, source, self.steps, self._theta)
+            values = checks.reward_rows(rows, agents, source)
         checks.require_finite(values, source, "rewards", agents, self.steps, self._theta)
         return values
 
@@ -315,6 +321,16 @@ class AdaptiveModel(mesa.Model):
 def theta_reporters(space: Characteristics) -> dict[str, Any]:
     """DataCollector model reporters for every parameter of theta (it can change mid-episode)."""
     return {p.name: (lambda m, name=p.name: m.theta[name]) for p in space.params}
+
+
+def _no_policy(agent_type: type[mesa.Agent], model: type[mesa.Model]) -> str:
+    name = agent_type.__name__
+    return (
+        f"no policy for {name}: set model.policies[{name}] (or pass policies={{{name}: ...}} "
+        f"to {model.__name__}) to an SB3Policy, RandomPolicy or any callable obs -> actions; "
+        f"{name} is a PolicyAgent, with no rule of its own to run instead (an adapt()ed class "
+        "runs its own method when it has no policy)"
+    )
 
 
 def _decided(agent: mesa.Agent, learner: Learner) -> None:

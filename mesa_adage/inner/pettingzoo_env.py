@@ -5,10 +5,19 @@ Every learning agent of one model copy is a PettingZoo agent, named
 draws theta from a sampler. RLlib, TorchRL, AgileRL and other PettingZoo users can train on
 it; :class:`~mesa_adage.MesaVecEnv` stays the fast path for Stable-Baselines3. Needs the
 ``pettingzoo`` extra: ``pip install -e ".[pettingzoo]"``.
+
+Clients tried (``tests/test_pettingzoo_env.py``): PettingZoo's ``parallel_api_test`` and
+``parallel_seed_test``, and SuperSuit 3.11 into Stable-Baselines3 PPO
+(``pettingzoo_env_to_vec_env_v1`` then ``concat_vec_envs_v1(..., base_class=
+"stable_baselines3")``). SuperSuit needs the same agents in every episode (a population that
+never changes) and its VecEnv has no ``seed()``: build the SB3 algorithm without ``seed=``.
+It copies the view by pickling, so every copy draws the same thetas until the copies are
+reset once with a seed (``vec_env.venv.reset(seed=0)`` gives copy ``i`` the seed ``i``).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -37,16 +46,24 @@ class ParallelView(ParallelEnv):
     in advance who will be born, so ``possible_agents`` is the episode's agents so far: it
     grows with each birth.
 
+    Each view has its own copy of every space, so seeding one (as ``parallel_seed_test`` does)
+    leaves the agent classes' spaces and other views alone.
+
     Args:
         make_model: Factory called as ``make_model(theta=..., seed=...)``.
         sampler: Distribution of theta over episodes (uniform over the box by default).
         seed: Seed of the theta and model-seed stream (``reset(seed=...)`` reseeds it).
 
+    Attributes:
+        render_mode: Always None: a Mesa model is drawn by its own page (``SolaraViz``), not
+            by the environment.
+
     Raises:
         ValueError: If the model has no learning agents.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"name": "mesa_adage_parallel_v0"}
+    metadata: ClassVar[dict[str, Any]] = {"name": "mesa_adage_parallel_v0", "render_modes": []}
+    render_mode: str | None = None
 
     def __init__(self, make_model: ModelFactory, sampler: Sampler | None = None, seed: int = 0):
         self.make_model = make_model
@@ -56,8 +73,8 @@ class ParallelView(ParallelEnv):
         if not probe.policy_agent_types:
             raise ValueError(f"{type(probe).__name__} has no learning agents to expose")
         self._kinds = {kind.__name__: kind for kind in probe.policy_agent_types}
-        self._spaces = {
-            kind: (probe.observation_space(kind), probe.learner(kind).action_space)
+        self._spaces = {  # copies: clients seed them
+            kind: (probe.observation_space(kind), copy.deepcopy(probe.learner(kind).action_space))
             for kind in probe.policy_agent_types
         }
         self._blank = {
@@ -83,6 +100,10 @@ class ParallelView(ParallelEnv):
 
     def action_space(self, agent: str) -> gym.spaces.Space:
         return self._spaces[self._kind(agent)][1]
+
+    def render(self) -> None:
+        """Nothing to draw (``render_mode`` is None); show the model with Mesa's ``SolaraViz``."""
+        return None
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None

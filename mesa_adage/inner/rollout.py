@@ -115,7 +115,8 @@ def simulate(
     Args:
         make_model: Factory called as ``make_model(theta=..., seed=...)``.
         thetas: Characteristics of each episode.
-        policies: Policy for every :class:`PolicyAgent` class in the model.
+        policies: Policy for every :class:`PolicyAgent` class in the model; an adapted class
+            left out follows the model's own rule (and gets no return).
         seeds: Model seed of each episode.
 
     Returns:

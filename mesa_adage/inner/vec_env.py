@@ -1,8 +1,15 @@
-"""MesaVecEnv: every learning agent of every model copy is one slot of an SB3 VecEnv."""
+"""MesaVecEnv: every learning agent of every model copy is one slot of an SB3 VecEnv.
+
+It passes 300 lines because the slots (how many, sized before SB3 fixes them, and who sits
+in which) are the one thing this VecEnv adds to SB3's.
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from typing import Any
 
 import gymnasium as gym
@@ -14,6 +21,9 @@ from mesa_adage.inner.model import AdaptiveModel
 from mesa_adage.inner.policies import Policy
 from mesa_adage.inner.rollout import ModelFactory, advance, inject_batched
 from mesa_adage.samplers import Sampler, Uniform
+
+REDRAWS = 20
+"""Other model seeds tried for an episode too big for slots sized from the first episodes."""
 
 
 class MesaVecEnv(VecEnv):
@@ -32,6 +42,16 @@ class MesaVecEnv(VecEnv):
     ``done`` every step, as PettingZoo-to-SB3 wrappers do for dead agents ("black death"), so
     it adds no return to learn from.
 
+    SB3 fixes the number of slots when the algorithm is built. ``slots_per_copy=None`` counts
+    the agents of a ``seed=0`` probe and of one episode per copy, drawn as a reset would draw
+    them (from a copy of the random stream, which stays put): one count for all is a fixed
+    population, and the slots are that count. A count that varies with the seed (agents
+    placed at random, as in Mesa's Schelling) gets headroom: the largest count plus
+    ``max(largest - smallest, ceil(3 * sqrt(largest)))``, three standard deviations of a count
+    of random placements at least. A later episode with more agents than that is replaced,
+    with a warning, by one with another model seed at the same theta (theta's distribution
+    stays exact); after ``REDRAWS`` such seeds it is an error.
+
     Args:
         make_model: Factory called as ``make_model(theta=..., seed=...)``.
         agent_type: The learning agent class being trained.
@@ -39,12 +59,17 @@ class MesaVecEnv(VecEnv):
         n_copies: Number of model copies stepped together.
         seed: Seed of the theta and model-seed stream.
         policies: Policies of the other agent classes, if any.
-        slots_per_copy: Most agents of ``agent_type`` alive at once in one copy; None takes
-            the number in a first episode, which suits a population that never grows.
+        slots_per_copy: Most agents of ``agent_type`` alive at once in one copy; None sizes
+            them from the first episodes (above), which suits a population that is fixed or
+            varies with the seed but does not grow during an episode.
 
     Attributes:
+        slots_per_copy: Slots of each copy, given or sized.
+        sized: Whether they were sized from the first episodes.
         episode_returns: Per-agent episode returns finished since the last :meth:`pop_returns`.
     """
+
+    sized = False  # a class default, for environments pickled before it existed
 
     def __init__(
         self,
@@ -78,8 +103,9 @@ class MesaVecEnv(VecEnv):
                 f"{type(probe).__name__}; its learning agents are "
                 f"{[t.__name__ for t in probe.policy_agent_types]}"
             )
-        self.slots_per_copy = slots_per_copy or len(probe.agents_by_type[agent_type])
         self.characteristics = probe.characteristics
+        self.sized = slots_per_copy is None
+        self.slots_per_copy = slots_per_copy or self._size(len(probe.agents_by_type[agent_type]))
         super().__init__(
             n_copies * self.slots_per_copy,
             probe.observation_space(agent_type),
@@ -93,9 +119,31 @@ class MesaVecEnv(VecEnv):
 
     # ------------------------------------------------------------------ episodes
 
+    def _size(self, probed: int) -> int:
+        """Slots per copy, from the ``seed=0`` probe's count and one episode's per copy."""
+        rng, counts = deepcopy(self._rng), [probed]  # a copy: the stream itself stays put
+        for _ in range(self.n_copies):
+            theta = self.characteristics.sample(self.sampler, rng)[0]
+            model = self.make_model(theta=theta, seed=int(rng.integers(2**31 - 1)))
+            counts.append(len(model.agents_by_type.get(self.agent_type, ())))
+        most, least = max(counts), min(counts)
+        return most if most == least else most + max(most - least, math.ceil(3 * math.sqrt(most)))
+
     def _new_episode(self, copy: int) -> AdaptiveModel:
         theta = self.characteristics.sample(self.sampler, self._rng)[0]
         model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
+        for _ in range(REDRAWS if self.sized else 0):
+            if len(model.agents_by_type.get(self.agent_type, ())) <= self.slots_per_copy:
+                break
+            warnings.warn(
+                f"MesaVecEnv: an episode of {type(model).__name__} had more "
+                f"{self.agent_type.__name__} agents than the {self.slots_per_copy} slots per "
+                "copy sized from the first episodes; another model seed replaces it at the "
+                "same theta. Pass slots_per_copy= the most that can be alive at once to train "
+                "on every seed",
+                stacklevel=2,
+            )
+            model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
         self._seats[copy] = _Seats(self.slots_per_copy)
         self._seat(copy, model)
         return model
@@ -105,8 +153,9 @@ class MesaVecEnv(VecEnv):
         if len(agents) > self.slots_per_copy:
             raise RuntimeError(
                 f"model copy {copy} has {len(agents)} {self.agent_type.__name__} agents at step "
-                f"{model.steps}, more than slots_per_copy={self.slots_per_copy}; pass "
-                f"slots_per_copy= the most that can be alive at once (MesaVecEnv, "
+                f"{model.steps}, more than slots_per_copy={self.slots_per_copy}"
+                f"{' (sized from the first episodes)' if self.sized else ''}; pass "
+                "slots_per_copy= the most that can be alive at once (MesaVecEnv, train, "
                 "Experiment)"
             )
         self._seats[copy].seat(agents, model.steps)
