@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from mesa_adage.analysis.evaluation import evaluate_run_folder
+from mesa_adage.analysis.evaluation import evaluate_run_folder, parse_range
 from mesa_adage.analysis.reporting import RunResult
 from mesa_adage.analysis.table import result_table
+from mesa_adage.inner.checks import from_user_code
 from mesa_adage.outer.leaders import LEADERS
 from mesa_adage.run.executors import EXECUTORS, make_executor
 from mesa_adage.run.record import RunRecord
@@ -142,29 +143,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def parse_range(text: str) -> dict[str, tuple[float, float]]:
-    """Parse ``"name=low:high,name=low:high"``.
-
-    Raises:
-        ValueError: Naming the bad fragment and the expected form.
-    """
-    out = {}
-    for fragment in filter(None, (f.strip() for f in text.split(","))):
-        name, _, bounds = fragment.partition("=")
-        low, sep, high = bounds.partition(":")
-        try:
-            if not (name.strip() and sep):
-                raise ValueError
-            out[name.strip()] = (float(low), float(high))
-        except ValueError:
-            raise ValueError(
-                f"bad --train-range fragment {fragment!r}; expected name=low:high, e.g. lam=0.3:0.7"
-            ) from None
-    if not out:
-        raise ValueError(f"empty --train-range {text!r}; expected name=low:high")
-    return out
-
-
 def evaluate_run(args: argparse.Namespace) -> int:
     """``adage eval``: the generalisation report of a run folder, written into it."""
     table = evaluate_run_folder(
@@ -236,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 followers_from=args.followers_from,
             ).run()
     except (ValueError, FileNotFoundError, FileExistsError) as err:
+        if from_user_code(err):  # a bug in the user's own callable, not bad input
+            raise
         print(f"adage: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

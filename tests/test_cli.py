@@ -2,6 +2,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from mesa_adage import Characteristics, Param
 from mesa_adage.analysis.table import result_table
 from mesa_adage.cli import main
+from tests.test_scheduler import experiment as toy_experiment
+from tests.toy import Guesser, Toy
 
 SPEC = "tests.specs:tiny_calibration"
 
@@ -207,3 +210,27 @@ def test_the_table_prints_a_theta_against_its_target():
     assert table.splitlines()[0].split() == ["parameter", "true", "recovered", "error"]
     assert table.splitlines()[1].split() == ["lam", "0.6", "0.5", "5.0%"]
     assert table.splitlines()[2].split() == ["inertia", "0.25", "0.25", "0.0%"]
+
+
+class Clumsy(Guesser):
+    """A user's agent whose own code has a bug that raises a ValueError."""
+
+    def reward(self):
+        raise ValueError("my own bug")
+
+
+class ClumsyToy(Toy):
+    def __init__(self, theta=None, **kwargs):
+        super().__init__(theta, n=0, **kwargs)
+        Clumsy.create_agents(self, 2)
+
+
+def clumsy():
+    """A spec whose agents' reward raises: a bug, not bad input."""
+    return replace(toy_experiment(), name="clumsy", make_model=ClumsyToy, agent_type=Clumsy)
+
+
+def test_a_bug_in_the_user_s_code_keeps_its_traceback(tmp_path):
+    with pytest.raises(ValueError, match="my own bug") as caught:
+        main(["run", "tests.test_cli:clumsy", "--out", str(tmp_path / "r"), "--quiet"])
+    assert any("user code" in note for note in getattr(caught.value, "__notes__", []))

@@ -18,7 +18,7 @@ from mesa_adage.inner.followers import policy_file
 from mesa_adage.run.record import RunRecord
 from mesa_adage.specs import build_experiment
 
-__all__ = ["RUN_KEYS", "evaluate_run_folder", "generalization_table"]
+__all__ = ["RUN_KEYS", "evaluate_run_folder", "generalization_table", "parse_range"]
 
 RUN_KEYS = ("model", "agent_type", "characteristics", "algo")
 """The settings of a run folder that the spec given to ``adage eval`` must describe."""
@@ -114,3 +114,26 @@ def generalization_table(report: Generalization, history: pd.DataFrame) -> str:
             f"the specialists {summary['specialist_steps_total']} in all"
         )
     return "\n".join(lines)
+
+
+def parse_range(text: str) -> dict[str, tuple[float, float]]:
+    """Parse ``"name=low:high,name=low:high"``.
+
+    Raises:
+        ValueError: Naming the bad fragment and the expected form.
+    """
+    out = {}
+    for fragment in filter(None, (f.strip() for f in text.split(","))):
+        name, _, bounds = fragment.partition("=")
+        low, sep, high = bounds.partition(":")
+        try:
+            if not (name.strip() and sep):
+                raise ValueError
+            out[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise ValueError(
+                f"bad --train-range fragment {fragment!r}; expected name=low:high, e.g. lam=0.3:0.7"
+            ) from None
+    if not out:
+        raise ValueError(f"empty --train-range {text!r}; expected name=low:high")
+    return out
