@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from functools import partial
 from statistics import NormalDist
@@ -41,6 +42,7 @@ from mesa_adage.analysis.uncertainty import (
 )
 from mesa_adage.cli import build_experiment
 from mesa_adage.outer import objectives
+from mesa_adage.run.checkpoint import CheckpointError
 from models import cobweb
 from models.cobweb_market import heuristic_market
 
@@ -369,6 +371,64 @@ def test_followers_from_another_run_give_the_same_answer(tmp_path):
     changed = replace(experiment, algo_kwargs={**experiment.algo_kwargs, "gamma": 0.9})
     with pytest.raises(ValueError, match=r"algo_kwargs.*there.*here"):
         LeaderScheduler(changed, tmp_path / "c", seed=0, followers_from=tmp_path / "a")
+
+
+@pytest.fixture(scope="module")
+def trained_on(tmp_path_factory):
+    """A two-epoch run whose followers trained on after the warm-up (follower_steps > 0)."""
+    experiment = tiny(cobweb.calibration({"lam": 0.5, "inertia": 0.5}, reference="naive"))
+    timescales = replace(experiment.timescales, follower_steps=2_000)
+    experiment = replace(experiment, epochs=2, timescales=timescales)
+    run = tmp_path_factory.mktemp("source") / "run"
+    return experiment, run, LeaderScheduler(experiment, run, seed=0, progress=False).run()
+
+
+def history(run):
+    return pd.read_csv(run / "history.csv").drop(columns="seconds")  # wall-clock time
+
+
+def test_followers_from_a_run_that_trained_on_start_from_its_warm_up(trained_on, tmp_path):
+    experiment, source, fresh = trained_on
+    again = LeaderScheduler(
+        experiment, tmp_path / "b", seed=0, progress=False, followers_from=source
+    ).run()
+    pd.testing.assert_frame_equal(history(tmp_path / "b"), history(source), check_exact=True)
+    assert again.theta == fresh.theta and again.objective == fresh.objective
+    borrowed = json.loads((tmp_path / "b" / "config.json").read_text())["followers_from"]
+    assert borrowed["epoch"] == 0 and borrowed["env_steps"] == 2 * 6_000  # the warm-up's
+
+
+def test_followers_from_a_run_with_another_seed_is_refused(trained_on, tmp_path):
+    experiment, source, _ = trained_on
+    with pytest.raises(ValueError, match=r"in \['seed'\] \(seed: 0 -> 1; values there -> here\)"):
+        LeaderScheduler(experiment, tmp_path / "c", seed=1, followers_from=source)
+    assert not (tmp_path / "c").exists()
+
+
+def test_followers_from_an_older_run_that_kept_no_warm_up(trained_on, tmp_path):
+    experiment, source, _ = trained_on
+    older = tmp_path / "older"  # as an older mesa-adage left it: the last epoch's set alone
+    shutil.copytree(source, older)
+    manifest = json.loads((older / "checkpoint" / "manifest.json").read_text())
+    del manifest["warmup"]
+    (older / "checkpoint" / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(older / "checkpoint" / "warmup")
+    with pytest.raises(
+        ValueError,
+        match=r"kept no warm-up .* its epoch 2 trained on after the warm-up "
+        r"\(timescales.follower_steps=2000 there, 0 allowed\)",
+    ):
+        LeaderScheduler(experiment, tmp_path / "d", seed=0, followers_from=older)
+
+
+def test_followers_from_a_damaged_warm_up_is_refused_naming_the_file(trained_on, tmp_path):
+    experiment, source, _ = trained_on
+    damaged = tmp_path / "damaged"
+    shutil.copytree(source, damaged)
+    policy = damaged / "checkpoint" / "warmup" / "policy.zip"
+    policy.write_bytes(policy.read_bytes()[:999])
+    with pytest.raises(CheckpointError, match=r"warmup/policy.zip does not match .* truncated"):
+        LeaderScheduler(experiment, tmp_path / "e", seed=0, followers_from=damaged)
 
 
 @pytest.mark.parametrize("reference", cobweb.REFERENCES)

@@ -1,6 +1,7 @@
 """Crash safety: real kills at named points, resumed runs equal to uninterrupted ones, damaged
 checkpoints refused with a clear error, Ctrl-C stopping with the command to resume."""
 
+import io
 import json
 import os
 import re
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from mesa_adage.cli import main
-from mesa_adage.run.checkpoint import read_checkpoint, write_checkpoint
+from mesa_adage.run.checkpoint import read_checkpoint, read_warmup, write_checkpoint
+from mesa_adage.run.record import RunRecord
 
 SPEC = "tests.specs:crash_calibration"
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +216,42 @@ def test_a_checkpoint_is_committed_whole_or_not_at_all(tmp_path):
         write_checkpoint(folder, 2, {"a": b"four"})
 
 
+def test_the_warm_up_is_kept_beside_the_last_epoch(tmp_path):
+    folder = tmp_path / "checkpoint"
+    write_checkpoint(folder, 0, {"a": b"warm", "state.json": b"{}"})
+    write_checkpoint(folder, 1, {"a": b"one", "state.json": b"{}"})
+    write_checkpoint(folder, 2, {"a": b"two", "state.json": b"{}"})
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch-0002", "manifest.json", "warmup"]
+    assert read_checkpoint(folder) == (2, folder / "epoch-0002", {"a": b"two", "state.json": b"{}"})
+    assert read_warmup(folder) == (0, folder / "warmup", {"a": b"warm", "state.json": b"{}"})
+
+
+class Planted:
+    """An object that runs code as it is unpickled: it makes a folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.path),)
+
+
+def test_weights_holding_other_objects_are_refused_unrun(finished, tmp_path, capsys, monkeypatch):
+    # torch < 2.6 (setup.cfg allows 2.3) unpickles everything by default; this is that default
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    run, folder = copy_of(finished, tmp_path)
+    files = read_checkpoint(folder.parent).files
+    weights = torch.load(io.BytesIO(files["policy_average.pt"]), weights_only=True)
+    planted = io.BytesIO()
+    torch.save({**weights, "extra": Planted(tmp_path / "ran")}, planted)
+    write_checkpoint(run / "checkpoint", 2, {**files, "policy_average.pt": planted.getvalue()})
+    code, err = resume(run, capsys)
+    assert not (tmp_path / "ran").exists()
+    assert code == 2
+    assert "checkpoint file policy_average.pt is not readable torch weights" in err
+    assert "mkdir" in err and "adage unpickles plain tensors only" in err
+
+
 def test_a_checkpoint_of_the_older_format_still_resumes(finished, tmp_path, capsys):
     run, folder = copy_of(finished, tmp_path)
     for file in folder.iterdir():  # the format-1 layout: files side by side, no manifest
@@ -239,6 +278,48 @@ def test_resume_needs_a_run_and_restart_discards_one(tmp_path, capsys):
     code = main(["run", SPEC, "--out", str(tmp_path / "empty"), "--quiet", "--restart"])
     assert code == 2 and "--restart: " in capsys.readouterr().err  # not a run: not deleted
     assert tmp_path.joinpath("empty").is_dir()
+
+
+def test_restart_refuses_a_folder_it_cannot_prove_is_an_adage_run(finished, tmp_path, capsys):
+    project = tmp_path / "project"  # someone's work that happens to hold a config.json
+    project.mkdir()
+    (project / "config.json").write_text('{"learning_rate": 0.1}')
+    (project / "notes.txt").write_text("keep me")
+    assert main(["run", SPEC, "--out", str(project), "--quiet", "--restart"]) == 2
+    err = capsys.readouterr().err
+    assert f"--restart: {project / 'config.json'} lacks ['experiment', " in err
+    assert f"so {project} is not an adage run; --restart deletes adage runs only" in err
+    assert (project / "notes.txt").read_text() == "keep me"
+
+    copied = tmp_path / "copied"  # adage's config.json, no checkpoint, a file adage never writes
+    copied.mkdir()
+    shutil.copy(finished / "config.json", copied)
+    (copied / "analysis.py").write_text("keep me")
+    assert main(["run", SPEC, "--out", str(copied), "--quiet", "--restart"]) == 2
+    err = capsys.readouterr().err
+    assert f"--restart: {copied} has no checkpoint/manifest.json" in err
+    assert "holds files adage does not write (['analysis.py'])" in err
+    assert (copied / "analysis.py").read_text() == "keep me"
+
+
+def test_restart_deletes_a_run_proven_by_its_manifest_or_by_its_files(finished, tmp_path):
+    run, _ = copy_of(finished, tmp_path)
+    (run / "notes.txt").write_text("inside a run")  # the manifest proves the folder a run
+    RunRecord.discard(run)
+    assert not run.exists()
+
+    run, _ = copy_of(finished, tmp_path)
+    (run / "checkpoint" / "manifest.json").write_text('{"format": 2, "ep')  # damaged
+    RunRecord.discard(run)  # every file is one adage writes
+    assert not run.exists()
+
+    stopped = tmp_path / "stopped"  # killed before its first checkpoint: no manifest yet
+    args = ["run", SPEC, "--out", str(stopped), "--quiet", "--snapshot-seconds", "0"]
+    assert adage(*args, kill="warmup-snapshot:1").returncode == -signal.SIGKILL
+    assert not (stopped / "checkpoint" / "manifest.json").exists()
+    assert list((stopped / "checkpoint" / "phase").glob("*.snapshot"))
+    RunRecord.discard(stopped)
+    assert not stopped.exists()
 
 
 def test_resume_refuses_other_data_and_restart_starts_again(tmp_path, capsys):

@@ -226,15 +226,8 @@ class Followers:
                     f"checkpoint file {name} is not a readable {self.algo.__name__} model "
                     f"({type(err).__name__}: {err})"
                 ) from None
-            try:
-                average = torch.load(io.BytesIO(files[average_file(member)]))
-            except Exception as err:
-                raise CheckpointError(
-                    f"checkpoint file {average_file(member)} is not readable torch weights "
-                    f"({type(err).__name__}: {err})"
-                ) from None
             states.append(files[name])
-            averages.append(average)
+            averages.append(load_weights(files[average_file(member)], average_file(member)))
         self.states, self.averages, self.env_steps = states, averages, env_steps
 
     def save_answer(self, directory: Path) -> None:
@@ -248,3 +241,31 @@ class Followers:
 def average_file(member: int) -> str:
     """File name of a follower's averaged weights: ``policy_average.pt``, ..."""
     return policy_file(member).replace(".zip", "_average.pt")
+
+
+def load_weights(data: bytes, name: str) -> dict[str, torch.Tensor]:
+    """Averaged weights as :meth:`Followers.files` wrote them: a table of named tensors.
+
+    Only tensors are unpickled (``weights_only``), whatever torch's default: any other object
+    in the file could run code as it is unpickled.
+
+    Raises:
+        CheckpointError: If the file holds anything else, naming it.
+    """
+    try:
+        table = torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        # torch's own message advises weights_only=False; pass on only what it found
+        lines = [line.strip() for line in str(err).splitlines() if "unsupported" in line.lower()]
+        raise CheckpointError(
+            f"checkpoint file {name} is not readable torch weights ({type(err).__name__}: "
+            f"{lines[0] if lines else str(err)[:200]}); adage unpickles plain tensors only, "
+            "since other objects can run code as they load: the file is damaged or was not "
+            "written by adage"
+        ) from None
+    if not (isinstance(table, dict) and all(isinstance(v, torch.Tensor) for v in table.values())):
+        raise CheckpointError(
+            f"checkpoint file {name} holds a {type(table).__name__}, not the table of named "
+            "tensors adage writes: it was not written by adage"
+        )
+    return table

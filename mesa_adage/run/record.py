@@ -2,14 +2,16 @@
 
 :class:`RunRecord` is the one owner of a run folder: ``--resume``, ``--followers-from`` and
 ``adage eval`` read and compare its ``config.json`` through it (one diff format), and load its
-final policies through it. It passes 300 lines because each of those is a few lines of the one
-folder's contract.
+final policies through it, and ``--restart`` deletes a folder only once it has proven it an
+adage run. It passes 300 lines because each of those is a few lines of the one folder's
+contract.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import fnmatch
 import io
 import json
 import os
@@ -26,9 +28,13 @@ from mesa_adage.inner.followers import policy_file
 from mesa_adage.inner.policies import SB3Policy
 from mesa_adage.inner.training import algorithm
 from mesa_adage.run.checkpoint import (
+    LEGACY,
+    MANIFEST,
+    WARMUP,
     Checkpoint,
     CheckpointError,
     atomic_write,
+    committed,
     read_checkpoint,
     sha256,
     write_checkpoint,
@@ -38,6 +44,15 @@ __all__ = ["CHECKPOINT", "RunRecord", "atomic_write"]
 
 CHECKPOINT = "checkpoint"
 RESTART = "pass --restart to discard the run in {path} and start again, or choose another --out"
+RUN_KEYS = ("experiment", "characteristics", "timescales", "algo", "seed")
+"""Keys of every ``config.json`` that adage writes."""
+RUN_FILES = (
+    *("config.json", "fingerprint.json", "observed.csv", "history.csv", "candidates.csv"),
+    *("summary.json", "profile.csv", "generalization.*", "policy*.zip", "*.png"),
+    *(f"{CHECKPOINT}/{name}" for name in (MANIFEST, "leader.db*", "phase/*.snapshot", *LEGACY)),
+    *(f"{CHECKPOINT}/{name}/*" for name in ("epoch-*", WARMUP)),
+)
+"""The files adage writes in a run folder, each also as ``NAME.tmp`` while it is written."""
 
 
 class RunRecord:
@@ -47,7 +62,7 @@ class RunRecord:
     of ``observed.csv``, the calibration data), ``history.csv`` (one row per epoch),
     ``candidates.csv`` (every evaluated theta), ``checkpoint/`` (see
     :mod:`~mesa_adage.run.checkpoint`: the committed set of follower policies, their averaged
-    weights and ``state.json``, plus snapshots of a follower phase in progress),
+    weights and ``state.json``, the warm-up's set, snapshots of a follower phase in progress),
     ``summary.json``, the final policies (``policy.zip``, ``policy-1.zip``, ...) and PNG plots.
 
     The checkpoint's manifest is written last in each epoch: it is the commit point, so rows
@@ -62,19 +77,33 @@ class RunRecord:
 
     @staticmethod
     def discard(path: str | Path) -> None:
-        """Delete the run in ``path`` (``--restart``); a folder that holds no run is refused.
+        """Delete the run in ``path`` (``--restart``) once it is proven to be an adage run.
+
+        The proof is a ``config.json`` with adage's keys, and the checkpoint's manifest or, in
+        a run stopped before its first checkpoint (or with a damaged manifest), files that are
+        all adage's. Any other folder may be someone's work: it is refused.
 
         Raises:
-            ValueError: If ``path`` exists but holds no ``config.json``.
+            FileNotFoundError, ValueError: Naming the folder and what it lacks.
         """
         path = Path(path)
         if not path.exists():
             return
-        if not (path / "config.json").is_file():
+        advice = "--restart deletes adage runs only: pass the --out of one, or delete it yourself"
+        saved = RunRecord(path).read_config("--restart", advice)
+        if missing := [k for k in RUN_KEYS if k not in saved]:
             raise ValueError(
-                f"--restart: {path} holds no run (no config.json), so it is not deleted; "
-                "choose the run folder of an adage run as --out"
+                f"--restart: {path / 'config.json'} lacks {missing}, keys of every config.json "
+                f"adage writes, so {path} is not an adage run; {advice}"
             )
+        if not committed(path / CHECKPOINT):
+            files = (p.relative_to(path).as_posix() for p in sorted(path.rglob("*")))
+            if foreign := [f for f in files if (path / f).is_file() and not _adage_file(f)]:
+                raise ValueError(
+                    f"--restart: {path} has no {CHECKPOINT}/{MANIFEST} (the commit of an adage "
+                    f"run's checkpoint) and holds files adage does not write ({foreign[:5]}), so "
+                    f"nothing proves it an adage run; {advice}"
+                )
         shutil.rmtree(path)
 
     def check_writable(self) -> None:
@@ -322,3 +351,9 @@ def _get(config: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _adage_file(relative: str) -> bool:
+    """Whether a file at ``relative`` (in a run folder) is one adage writes there."""
+    name = relative.removesuffix(".tmp")
+    return any(fnmatch.fnmatchcase(name, p) and name.count("/") == p.count("/") for p in RUN_FILES)
