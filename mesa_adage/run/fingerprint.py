@@ -6,7 +6,8 @@ never by their memory address: a class or function by its import path, a functio
 a digest of its code and of the values it closes over, a ``functools.partial`` by its
 function and arguments, a callable object by its class and attributes, a data frame by a
 digest of its contents. :func:`parameters` lists what a model factory runs with, defaults
-included, so a changed default is a changed run.
+included, so a changed default is a changed run. :func:`difference` says where two such
+descriptions differ, the one diff format of every config comparison.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import json
 import types
 from collections.abc import Callable
 from typing import Any
@@ -92,3 +94,24 @@ def parameters(factory: Callable[..., Any]) -> dict[str, Any]:
         for name, p in signature.parameters.items()
         if p.default is not inspect.Parameter.empty and name not in ("theta", "seed")
     }
+
+
+def difference(old: Any, new: Any, where: str) -> str:
+    """The first place two JSON values differ: ``where.key[i]: old -> new``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                return difference(old.get(key), new.get(key), f"{where}.{key}")
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                return difference(a, b, f"{where}[{i}]")
+    return f"{where}: {json.dumps(old)[:60]} -> {json.dumps(new)[:60]}"
+
+
+def lookup(config: dict[str, Any], key: str) -> Any:
+    """A setting, ``timescales.followers`` looked up inside ``timescales``; None if missing."""
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

@@ -39,6 +39,7 @@ from mesa_adage.run.checkpoint import (
     sha256,
     write_checkpoint,
 )
+from mesa_adage.run.fingerprint import difference, lookup
 
 __all__ = ["CHECKPOINT", "RunRecord", "atomic_write"]
 
@@ -173,8 +174,8 @@ class RunRecord:
         """
         saved, given = self.read_config(flag, advice), json.loads(json.dumps(config))
         keys = sorted(set(saved) | set(given)) if keys is None else keys
-        found = ((k, _get(saved, k), _get(given, k)) for k in keys)
-        return {k: _difference(old, new, k) for k, old, new in found if old != new}
+        found = ((k, lookup(saved, k), lookup(given, k)) for k in keys)
+        return {k: difference(old, new, k) for k, old, new in found if old != new}
 
     def check_config(self, config: dict[str, Any], *, resume: bool) -> None:
         """Write ``config.json`` and its fingerprint, or on resume check that they match.
@@ -330,27 +331,6 @@ class RunRecord:
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write a JSON file into the run folder."""
         atomic_write(self.path / name, json.dumps(data, indent=2))
-
-
-def _difference(old: Any, new: Any, where: str) -> str:
-    """The first place two JSON values differ: ``where.key[i]: old -> new``."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            if old.get(key) != new.get(key):
-                return _difference(old.get(key), new.get(key), f"{where}.{key}")
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if a != b:
-                return _difference(a, b, f"{where}[{i}]")
-    return f"{where}: {json.dumps(old)[:60]} -> {json.dumps(new)[:60]}"
-
-
-def _get(config: dict[str, Any], key: str) -> Any:
-    """A setting, ``timescales.followers`` looked up inside ``timescales``; None if missing."""
-    value: Any = config
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _adage_file(relative: str) -> bool:
