@@ -16,14 +16,9 @@ from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.outer.leaders import Leader, make_leader, register
 from mesa_adage.outer.objectives import Calibration, calibration
 from mesa_adage.run.data import read_observed
-from mesa_adage.run.executors import (
-    Executor,
-    ProcessExecutor,
-    RayExecutor,
-    SerialExecutor,
-    make_executor,
-)
+from mesa_adage.run.executors import Executor, ProcessExecutor, SerialExecutor, make_executor
 from mesa_adage.run.experiment import Experiment, Timescales
+from mesa_adage.run.ray_executor import RayExecutor
 from mesa_adage.run.scheduler import LeaderScheduler
 from mesa_adage.samplers import (
     Categorical,

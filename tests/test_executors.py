@@ -1,13 +1,16 @@
-"""Executors: task order, bit-identical results, cloudpickle, sys.path and errors on every backend.
+"""Executors: task order, bit-identical results, cloudpickle, sys.path, calls to the driver and
+errors on every backend.
 
 Real spawned processes and a real local Ray, each started once: one process pool for the module,
 one Ray session for the TestBackends class (so the address tests outside it run without Ray).
+A real cluster, which a local Ray executor joins, is in tests/test_ray_cluster.py.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -22,6 +25,7 @@ from mesa_adage.run.executors import (
     ProcessExecutor,
     SerialExecutor,
     make_executor,
+    on_driver,
 )
 from tests._executor_tasks import fail_on, mlp_forward
 
@@ -78,12 +82,27 @@ class TestBackends:
         assert sorted(seen) == list(enumerate(results))
 
     def test_workers(self, executor):
-        assert (executor.workers, executor.in_process) == {
-            "serial": (1, True),
-            "process": (2, False),
-            "ray": (2, False),
+        assert (executor.workers, executor.in_process, executor.shares_files) == {
+            "serial": (1, True, True),
+            "process": (2, False, True),
+            "ray": (2, False, True),
         }[executor.name]
         assert executor.map(str, []) == []
+
+    def test_tasks_reach_the_driver_s_files_and_a_ray_task_through_the_driver(
+        self, executor, tmp_path
+    ):
+        def task(name: str) -> int:
+            on_driver((tmp_path / name).write_text, name)
+            return on_driver(os.getpid)
+
+        callers = executor.map(task, ["a", "b"])
+        assert [(tmp_path / n).read_text() for n in ("a", "b")] == ["a", "b"]
+        # Process-pool tasks share this machine and call directly; Ray's send the call here.
+        assert (callers == [os.getpid()] * 2) is (executor.name != "process")
+        with pytest.raises(ValueError, match="task 3 is bad"):  # raised here, of its own type
+            executor.map(lambda x: on_driver(fail_on, 3, x), [1, 3])
+        assert executor.map(lambda x: on_driver(abs, x), [-2]) == [2]  # still usable
 
     def test_bit_identical_to_serial(self, executor):
         seeds = [0, 1, 2, 3]
@@ -153,6 +172,28 @@ def test_unreachable_address_fails_fast(address, monkeypatch):
     monkeypatch.setenv("RAY_gcs_server_port_wait_time_s", "1")
     with pytest.raises(ValueError, match=re.escape(f"--address {address!r} is unreachable")):
         make_executor("ray", address=address)
+    assert not ray.is_initialized()
+
+
+def test_a_recorded_cluster_that_is_gone_is_refused_naming_ray_stop(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="executor 'ray' needs the optional ray extra")
+    # What `ray start` leaves when its cluster dies without `ray stop`: ray.init() would retry it.
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    recorded = "the Ray cluster that `ray start` recorded here, '127.0.0.1:1' is unreachable"
+    with pytest.raises(ValueError, match=re.escape(recorded)) as refused:
+        make_executor("ray", workers=1)
+    assert "stop that cluster with `ray stop`" in str(refused.value)
+    assert not ray.is_initialized()
+
+
+def test_an_unreachable_ray_address_variable_is_named(monkeypatch):
+    ray = pytest.importorskip("ray", reason="executor 'ray' needs the optional ray extra")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    with pytest.raises(ValueError, match=re.escape("RAY_ADDRESS '127.0.0.1:1' is unreachable")):
+        make_executor("ray")
     assert not ray.is_initialized()
 
 

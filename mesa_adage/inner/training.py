@@ -60,7 +60,8 @@ class TrainTask:
         init_seed: Seed of the network's initial weights (used when ``state`` is None).
         state: The algorithm saved at the end of its last phase; None to create it.
         snapshot: A file to save the phase in progress to, every ``snapshot_seconds``, and to
-            resume it from (see :mod:`~mesa_adage.run.snapshot`); None for no snapshots.
+            resume it from (see :mod:`~mesa_adage.run.snapshot`); None for no snapshots. It
+            is a path on the driver's machine, which a worker elsewhere reaches through it.
         snapshot_seconds: Least time between snapshots (0: at every rollout).
     """
 

@@ -21,7 +21,7 @@ from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.outer.leaders import Leader, LeaderFactory, make_leader
 from mesa_adage.run.borrow import Borrowed, borrow
 from mesa_adage.run.data import run_data
-from mesa_adage.run.executors import Executor, ProcessExecutor, make_executor
+from mesa_adage.run.executors import Executor, make_executor
 from mesa_adage.run.experiment import Experiment
 from mesa_adage.run.fingerprint import describe, parameters
 from mesa_adage.run.record import RunRecord
@@ -140,7 +140,6 @@ def assemble(
             runner.close()
         raise
     ts = experiment.timescales
-    local = runner.in_process or isinstance(runner, ProcessExecutor)
     followers = Followers(
         experiment.make_model,
         experiment.agent_type,
@@ -153,7 +152,7 @@ def assemble(
         n_copies=experiment.n_copies,
         slots_per_copy=experiment.slots_per_copy,
         executor=runner,
-        snapshots=record.phase_folder() if record is not None and local else None,
+        snapshots=record.phase_folder() if record is not None and runner.shares_files else None,
         snapshot_seconds=snapshot_seconds,
     )
     objective = experiment.objective

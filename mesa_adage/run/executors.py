@@ -3,21 +3,23 @@
 The scheduler sends independent tasks (training one follower policy, evaluating a batch of
 candidates) through an :class:`Executor`. Every backend runs a task with single-threaded
 numerics, so the same function on the same task gives bit-identical results on all of them.
+
+A task reaches the run folder with :func:`on_driver`: directly on this machine, and from a Ray
+worker, which may run on another machine, through the driver (the process that called
+``map``), so a Ray cluster needs no shared file system.
 """
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import pickle
-import socket
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
+from contextvars import ContextVar
 from typing import Any, Self, TypeAlias, TypeVar
 
 import cloudpickle
@@ -28,7 +30,8 @@ EXECUTORS = ("serial", "process", "ray")
 T = TypeVar("T")
 R = TypeVar("R")
 _Finished: TypeAlias = Generator[tuple[int, R], None, None]  # (task index, result) as they finish
-_CONNECT_TIMEOUT = 5.0  # seconds; ray.init itself retries an unreachable head for far longer
+# Set while a Ray worker runs a task: sends a pickled call to the driver, returns its reply.
+_DRIVER: ContextVar[Callable[[bytes], bytes] | None] = ContextVar("adage_driver", default=None)
 
 
 def _call(fn: Callable[[T], R], task: T) -> R:
@@ -48,9 +51,24 @@ def _run(payload: bytes) -> Any:
     return _call(fn, task)
 
 
-def _run_ray(payload: bytes) -> bytes:
-    # Bytes both ways: Ray's own transport hands numpy arrays over as read-only views.
-    return pickle.dumps(_run(payload), protocol=pickle.HIGHEST_PROTOCOL)
+def on_driver(fn: Callable[..., R], *args: Any) -> R:
+    """Calls ``fn(*args)`` on the driver's machine, where the run folder is.
+
+    Serial and process-pool tasks run on that machine, so the call is direct. A Ray task, which
+    may run on another machine, sends the call (by cloudpickle) to the driver, the process
+    that called ``map``; the driver makes it while it waits for the tasks, and the task waits
+    for the result.
+
+    Raises:
+        Exception: What ``fn`` raised, of its original type.
+    """
+    send = _DRIVER.get()
+    if send is None:
+        return fn(*args)
+    ok, value = pickle.loads(send(cloudpickle.dumps((fn, args))))
+    if not ok:
+        raise value
+    return value
 
 
 class Executor(ABC):
@@ -59,6 +77,7 @@ class Executor(ABC):
     name: str
     workers: int  # how many tasks can run at once
     in_process: bool = False  # tasks run in this process, so they may share live objects
+    shares_files: bool = False  # tasks reach this process's files (by on_driver): snapshots work
 
     def map(
         self,
@@ -108,6 +127,7 @@ class SerialExecutor(Executor):
     name = "serial"
     workers = 1
     in_process = True
+    shares_files = True
 
     def _as_completed(self, fn: Callable[[T], R], tasks: Sequence[T]) -> _Finished[R]:
         for i, task in enumerate(tasks):
@@ -125,6 +145,7 @@ class ProcessExecutor(Executor):
     """
 
     name = "process"
+    shares_files = True  # the workers run on this machine
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -156,89 +177,6 @@ class ProcessExecutor(Executor):
             self._pool = None
 
 
-def _unreachable(address: str, err: object, hint: str = "") -> ValueError:
-    return ValueError(
-        f"--address {address!r} is unreachable ({err}); give the head node's host:port of a "
-        f"running Ray cluster (ray start --head prints it){hint}"
-    )
-
-
-def _check_reachable(address: str) -> None:
-    """Fails fast on a host:port nobody answers at, where ray.init would hang retrying."""
-    if address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--address {address!r} is not host:port, ray://host:port or auto")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), _CONNECT_TIMEOUT).close()
-    except OSError as err:
-        raise _unreachable(address, err) from None
-
-
-class RayExecutor(Executor):
-    """Ray tasks, one CPU each: a local Ray started here, or a running cluster at ``address``.
-
-    If Ray is already initialised in this process, that session is used and left running.
-    """
-
-    name = "ray"
-
-    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ValueError(
-                "executor 'ray' needs Ray, which is not installed; install the extra: "
-                "pip install -e '.[ray]' (or pip install 'mesa-adage[ray]')"
-            ) from None
-        self._ray = ray
-        if address is not None:
-            _check_reachable(address)
-        self._owns = not ray.is_initialized()
-        if self._owns:
-            options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-            if address is None:
-                # Workers import by PYTHONPATH what this process imports by sys.path (the
-                # repository root, the working directory); working_dir would upload the .venv.
-                path = os.pathsep.join(os.path.abspath(p) for p in sys.path)
-                options |= {
-                    "num_cpus": workers or os.cpu_count(),
-                    "include_dashboard": False,
-                    "runtime_env": {"env_vars": {"PYTHONPATH": path}},
-                }
-            try:
-                ray.init(address, **options)
-            except ConnectionError as err:
-                # Ray turns away a driver without the cluster's token the same way, after ~20 s.
-                hint = (
-                    "; a cluster with token authentication also needs RAY_AUTH_MODE=token and its "
-                    "token (RAY_AUTH_TOKEN, or ~/.ray/auth_token) here"
-                )
-                raise _unreachable(str(address), err, hint) from None
-        self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self._remote = ray.remote(num_cpus=1)(_run_ray)
-
-    def _as_completed(self, fn: Callable[[T], R], tasks: Sequence[T]) -> _Finished[R]:
-        ray = self._ray
-        pending = [self._remote.remote(cloudpickle.dumps((fn, task))) for task in tasks]
-        index = {ref: i for i, ref in enumerate(pending)}
-        try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                # A task's exception re-raises as RayTaskError, an instance of the original type.
-                yield index[done[0]], pickle.loads(ray.get(done[0]))
-        except BaseException:  # GeneratorExit too: map stopped early
-            for ref in pending:
-                ray.cancel(ref)
-            raise
-
-    def close(self) -> None:
-        if self._owns and self._ray.is_initialized():
-            self._ray.shutdown()
-        self._owns = False
-
-
 def make_executor(
     name: str = "serial", *, workers: int | None = None, address: str | None = None
 ) -> Executor:
@@ -246,14 +184,16 @@ def make_executor(
 
     Args:
         name: ``"serial"``, ``"process"`` or ``"ray"``.
-        workers: Tasks at once (default: all CPUs); ignored by serial and by a Ray cluster
-            that is already running.
+        workers: Tasks at once (default: all CPUs): the processes of a pool, the CPUs of a
+            local Ray, or a cap on a running Ray cluster (default: its CPUs); ignored by serial.
         address: A running Ray cluster's head (``host:port``, ``ray://host:port`` or
-            ``auto``); only for ``"ray"``, which otherwise starts a local Ray.
+            ``auto``); only for ``"ray"``, which otherwise joins the cluster ``ray.init()``
+            would join (``RAY_ADDRESS``, or the last ``ray start`` on this machine) or, if
+            there is none, starts a local Ray (:class:`~mesa_adage.run.ray_executor.RayExecutor`).
 
     Raises:
         ValueError: For an unknown name, a bad ``workers``, an address with another executor,
-            an unreachable address, or Ray not installed.
+            an unreachable address (or recorded cluster), or Ray not installed.
     """
     if name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}; allowed are {list(EXECUTORS)}")
@@ -265,4 +205,6 @@ def make_executor(
         return SerialExecutor()
     if name == "process":
         return ProcessExecutor(workers)
+    from mesa_adage.run.ray_executor import RayExecutor  # Ray is an optional extra
+
     return RayExecutor(workers, address)

@@ -9,7 +9,9 @@ have given without the interruption.
 
 A snapshot is one file: a JSON header line (format, the key of the phase it belongs to, the
 agent-steps done, the payload's size and sha256) and a cloudpickle payload, written
-atomically. Like the policy files it is a pickle: load only run folders you trust.
+atomically. The phase may train on another machine (a Ray worker): the file is read and
+written on the driver's, where the run folder is (:func:`~mesa_adage.run.executors.on_driver`).
+Like the policy files it is a pickle: load only run folders you trust.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from stable_baselines3.common.type_aliases import Schedule
 
 from mesa_adage.inner.vec_env import MesaVecEnv
 from mesa_adage.run.checkpoint import CheckpointError, atomic_write, sha256
+from mesa_adage.run.executors import on_driver
 
 FORMAT = 1
 
@@ -45,7 +48,10 @@ def resumable(algo: BaseAlgorithm) -> bool:
 
 
 def save(path: Path, key: str, algo: BaseAlgorithm, env: MesaVecEnv, done: int) -> None:
-    """Write the live state of a phase ``done`` agent-steps in, at a rollout boundary."""
+    """Write the live state of a phase ``done`` agent-steps in, at a rollout boundary.
+
+    The state is pickled where the phase trains, and written where the run folder is.
+    """
     buffer = io.BytesIO()
     algo.save(buffer)
     replay = getattr(algo, "replay_buffer", None) if isinstance(algo, OffPolicyAlgorithm) else None
@@ -68,7 +74,17 @@ def save(path: Path, key: str, algo: BaseAlgorithm, env: MesaVecEnv, done: int) 
         "size": len(payload),
         "sha256": sha256(payload),
     }
-    atomic_write(path, json.dumps(header).encode() + b"\n" + payload)
+    on_driver(write, path, json.dumps(header).encode() + b"\n" + payload)
+
+
+def write(path: Path, data: bytes) -> None:
+    """Write a snapshot file atomically (on the driver: see :func:`save`)."""
+    atomic_write(path, data)
+
+
+def read(path: Path) -> bytes | None:
+    """A snapshot file's bytes, or None if there is none (on the driver: see :func:`load`)."""
+    return path.read_bytes() if path.exists() else None
 
 
 def load(
@@ -81,9 +97,9 @@ def load(
     Raises:
         CheckpointError: If the snapshot is truncated or corrupt.
     """
-    if not path.exists():
+    raw = on_driver(read, path)
+    if raw is None:
         return None
-    raw = path.read_bytes()
     line, _, payload = raw.partition(b"\n")
     try:
         header = json.loads(line)
