@@ -52,12 +52,12 @@ class Followers:
             to the final rate; later phases train at the final one.
         average: Weight ``beta`` of the running average (0 evaluates the latest weights).
         n_copies: Model copies in each member's training VecEnv.
-        slots_per_copy: Most learning agents alive at once in one copy (None: a first
-            episode's count).
+        slots_per_copy: Most learning agents alive at once in one copy (None: sized from the
+            first episodes, with headroom when the count varies with the seed).
         executor: Where members train; they train side by side when it has several workers.
         snapshots: A folder where each member saves a phase in progress (at most every
-            ``snapshot_seconds``) and resumes it from; None for no snapshots. The workers
-            must see it (this machine's processes do).
+            ``snapshot_seconds``) and resumes it from; None for no snapshots. Workers reach
+            it through the driver (:func:`~mesa_adage.run.executors.on_driver`).
         snapshot_seconds: Least time between snapshots of a member (0: every rollout).
     """
 

@@ -50,8 +50,8 @@ class TrainTask:
         algo: The SB3 algorithm class.
         algo_kwargs: Its constructor arguments (used when ``state`` is None).
         n_copies: Model copies in the training VecEnv.
-        slots_per_copy: Most learning agents alive at once in one copy (None: a first
-            episode's count).
+        slots_per_copy: Most learning agents alive at once in one copy (None: sized from the
+            first episodes, with headroom when the count varies with the seed).
         sampler: Theta distribution of the phase's episodes.
         steps: Agent-steps to train.
         learning_rate: A constant or an SB3 schedule.
