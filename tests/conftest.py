@@ -19,6 +19,11 @@ import torch
 
 torch.set_num_threads(1)
 
+# `adage run` defaults to a process pool on more than one CPU. The tests' runs are tiny, where
+# starting a pool costs more than it saves, and crash tests inject faults into this process:
+# they run serially unless a test asks for another executor (test_task_executors compares them).
+os.environ.setdefault("ADAGE_EXECUTOR", "serial")
+
 NEED_POSTGRES = os.environ.get("ADAGE_REQUIRE_POSTGRES") == "1"
 """Fail, rather than skip, the tests that need PostgreSQL when it is missing (CI sets it)."""
 

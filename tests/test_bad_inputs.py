@@ -247,7 +247,7 @@ TABLE: dict[str, list[tuple[Any, ...]]] = {
         ("leader-unknown", lambda t: run(t, "--leader", "bayes"), EXIT,
          "--leader", "'bayes'", "allowed are ['cmaes'"),
         ("executor-unknown", lambda t: run(t, "--executor", "gpu"), EXIT,
-         "executor", "'gpu'", "allowed are ['serial', 'process', 'ray']"),
+         "executor", "'gpu'", "allowed are ['auto', 'serial', 'process', 'ray']"),
         ("address-without-ray", lambda t: run(t, "--address", "10.0.0.1:6379"), EXIT,
          "--address", "--executor ray", "'serial'"),
         ("out-is-a-file", lambda t: cli("run", SPEC, "--out", str(data_file(t, "x", "o.txt"))),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from mesa_adage.run import executors
 from mesa_adage.run.executors import (
     EXECUTORS,
     Executor,
@@ -153,8 +154,26 @@ def test_make_executor():
         assert executor.workers == 3  # no pool yet: it starts on the first map
 
 
+def test_auto_takes_a_process_pool_on_more_than_one_cpu(monkeypatch):
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    assert isinstance(make_executor("auto"), SerialExecutor)
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 4)
+    with make_executor("auto") as executor:
+        assert isinstance(executor, ProcessExecutor) and executor.workers == 4
+    assert isinstance(make_executor("auto", workers=1), SerialExecutor)
+
+
+def test_the_cli_defaults_to_auto_unless_adage_executor_says_otherwise(monkeypatch):
+    from mesa_adage.cli import parser
+
+    monkeypatch.delenv("ADAGE_EXECUTOR", raising=False)
+    assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "auto"
+    monkeypatch.setenv("ADAGE_EXECUTOR", "ray")
+    assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "ray"
+
+
 def test_make_executor_rejects_bad_input():
-    message = "unknown executor 'threads'; allowed are ['serial', 'process', 'ray']"
+    message = "unknown executor 'threads'; allowed are ['auto', 'serial', 'process', 'ray']"
     with pytest.raises(ValueError, match=re.escape(message)):
         make_executor("threads")
     for workers in (0, -1, 1.5, True):

@@ -27,6 +27,8 @@ import torch
 from threadpoolctl import threadpool_limits
 
 EXECUTORS = ("serial", "process", "ray")
+"""The backends. :func:`make_executor` also takes ``"auto"``: a process pool when this process
+may use more than one CPU, else serial."""
 T = TypeVar("T")
 R = TypeVar("R")
 _Finished: TypeAlias = Generator[tuple[int, R], None, None]  # (task index, result) as they finish
@@ -148,7 +150,7 @@ class ProcessExecutor(Executor):
     shares_files = True  # the workers run on this machine
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or usable_cpus()
         self._pool: ProcessPoolExecutor | None = None
 
     def _as_completed(self, fn: Callable[[T], R], tasks: Sequence[T]) -> _Finished[R]:
@@ -177,14 +179,23 @@ class ProcessExecutor(Executor):
             self._pool = None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity where the OS reports one."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; a container's or taskset's limit
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def make_executor(
     name: str = "serial", *, workers: int | None = None, address: str | None = None
 ) -> Executor:
-    """Makes the executor called ``name``, one of :data:`EXECUTORS`.
+    """Makes the executor called ``name``, one of :data:`EXECUTORS` or ``"auto"``.
 
     Args:
-        name: ``"serial"``, ``"process"`` or ``"ray"``.
-        workers: Tasks at once (default: all CPUs): the processes of a pool, the CPUs of a
+        name: ``"serial"``, ``"process"``, ``"ray"``, or ``"auto"``: ``"process"`` when
+            ``workers`` (default: the CPUs this process may use) is more than one, else
+            ``"serial"``. Every executor gives the same results.
+        workers: Tasks at once (default: all usable CPUs): the processes of a pool, the CPUs of a
             local Ray, or a cap on a running Ray cluster (default: its CPUs); ignored by serial.
         address: A running Ray cluster's head (``host:port``, ``ray://host:port`` or
             ``auto``); only for ``"ray"``, which otherwise joins the cluster ``ray.init()``
@@ -195,12 +206,14 @@ def make_executor(
         ValueError: For an unknown name, a bad ``workers``, an address with another executor,
             an unreachable address (or recorded cluster), or Ray not installed.
     """
-    if name not in EXECUTORS:
-        raise ValueError(f"unknown executor {name!r}; allowed are {list(EXECUTORS)}")
+    if name not in ("auto", *EXECUTORS):
+        raise ValueError(f"unknown executor {name!r}; allowed are {['auto', *EXECUTORS]}")
     if address is not None and name != "ray":
         raise ValueError(f"--address applies only to --executor ray, not {name!r}")
     if workers is not None and (type(workers) is not int or workers < 1):
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+    if name == "auto":
+        name = "process" if (workers or usable_cpus()) > 1 else "serial"
     if name == "serial":
         return SerialExecutor()
     if name == "process":
