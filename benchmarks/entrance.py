@@ -84,7 +84,7 @@ def run(seed: int) -> dict:
     return {
         "seed": seed,
         "calm_tau": calm_tau,
-        "calm_evaluations": len(quiet.leader.history) + calm_spec.timescales.final_top_k + 1,
+        "calm_evaluations": len(quiet.leader.history) + calm_spec.timescales.final_top_k,
         "stress_theta": stress_theta,
         "baseline": measure(policy, 0.0),
         "at_calm": measure(policy, calm_tau),

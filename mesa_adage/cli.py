@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -95,9 +96,10 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--executor",
-        default="serial",
-        help=f"where followers train and candidates are evaluated: {', '.join(EXECUTORS)} "
-        "(default serial; every executor gives the same results)",
+        default=os.environ.get("ADAGE_EXECUTOR", "auto"),
+        help=f"where followers train and candidates are evaluated: auto, {', '.join(EXECUTORS)} "
+        "(default $ADAGE_EXECUTOR, else auto: a process pool on more than one CPU; every "
+        "executor gives the same results)",
     )
     run.add_argument("--workers", type=integer(1), help="processes for --executor process/ray")
     run.add_argument(
@@ -221,7 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(interrupted(argv, out), file=sys.stderr)
         return 130
-    print(result_table(experiment.space, result.theta, experiment.target_theta, result.uncertainty))
+    print(
+        result_table(
+            experiment.space,
+            result.theta,
+            experiment.target_theta,
+            result.uncertainty,
+            result.search_fell_short,
+        )
+    )
     print(f"objective {result.objective:.4g}; run folder {out}")
     return 0
 

@@ -155,7 +155,11 @@ def test_a_user_leader_plugs_in_as_instance_factory_or_registered_name():
 
 def test_finalists_are_the_incumbent_then_the_best_distinct_candidates():
     leader = drive(make_leader("random", SPACE, seed=2), 2, n=4)
-    finalists = leader.finalists(2)
     ranked = [t for t, _ in sorted(leader.history, key=lambda tv: -tv[1])]
-    assert finalists == [leader.incumbent, *ranked[1:3]]  # the incumbent is the best here
+    # k in all (Timescales.final_top_k), the incumbent among them: it is the best here
+    assert leader.finalists(2) == [leader.incumbent, ranked[1]] == ranked[:2]
+    assert leader.finalists(1) == [leader.incumbent]
     assert len(make_leader("random", SPACE).finalists(3)) == 1  # before any: the defaults
+    for k in (0, 2.0, True):
+        with pytest.raises(ValueError, match=rf"finalists\(k={k!r}\): k must be a positive"):
+            leader.finalists(k)

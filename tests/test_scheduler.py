@@ -179,6 +179,19 @@ def test_without_follower_steps_the_leader_scores_one_fixed_model(tmp_path):
     assert all(np.array_equal(warm[k], used[k]) for k in warm)
 
 
+def test_a_leader_out_of_candidates_ends_the_run_without_training_again(tmp_path):
+    # A 3-point grid, 4 candidates an epoch: epoch 1 takes every point, epoch 2 finds none.
+    exp = experiment(leader="grid", leader_kwargs={"points": 3}, epochs=3)
+    scheduler = LeaderScheduler(exp, tmp_path / "run", seed=6, progress=False)
+    result = scheduler.run()
+    trained = TINY.warmup_steps + TINY.follower_steps  # the warm-up and epoch 1, no more
+    assert list(result.history["epoch"]) == [1]
+    assert scheduler.followers.env_steps == trained == result.history["env_steps"].iloc[-1]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["epochs"] == 1 and summary["env_steps"] == trained
+    assert not (tmp_path / "run" / "checkpoint" / "epoch-0002").exists()
+
+
 def test_the_profile_scores_each_parameter_s_range_through_the_answer(tmp_path):
     exp = experiment(epochs=1, profile_points=5)
     result = LeaderScheduler(exp, tmp_path / "run", seed=5, progress=False).run()

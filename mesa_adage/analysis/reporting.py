@@ -39,6 +39,9 @@ class RunResult:
         data: The observed data, if the experiment has any.
         uncertainty: The uncertainty report of a calibration (intervals, identification,
             goodness of fit; see :func:`mesa_adage.analysis.uncertainty.assess`), if made.
+        search_fell_short: The best point the run scored with the final followers that beats
+            ``theta`` by more than the noise (:func:`mesa_adage.analysis.shortfall.better_point`:
+            its source, theta and objective), or None. ``theta`` stays the leader's answer.
     """
 
     theta: Theta
@@ -48,6 +51,7 @@ class RunResult:
     rollouts: list[Rollout]
     data: pd.DataFrame | None
     uncertainty: dict[str, Any] | None = None
+    search_fell_short: dict[str, Any] | None = None
 
     @property
     def policy(self) -> SB3Policy:

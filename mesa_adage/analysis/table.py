@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mesa_adage.analysis.shortfall import shortfall_warning
 from mesa_adage.analysis.uncertainty import uncertainty_lines
 from mesa_adage.characteristics import Characteristics, Theta
 
@@ -16,20 +17,24 @@ def result_table(
     theta: Mapping[str, Any],
     target: Theta | None,
     uncertainty: dict[str, Any] | None = None,
+    search_fell_short: Mapping[str, Any] | None = None,
 ) -> str:
     """A plain-text table of recovered (and true) theta with the error in % of range.
 
     With an uncertainty report, each parameter's interval and identification are added,
-    followed by the goodness of fit and a warning for every doubt. An answer that is not a
-    theta of ``space`` (a distribution leader's weights ``{"w[omega=0]": 0.2, ...}``) is
-    printed entry by entry.
+    followed by the goodness of fit and a warning for every doubt. When the run evaluated a
+    better point than the answer (``RunResult.search_fell_short``), a last warning names it.
+    An answer that is not a theta of ``space`` (a distribution leader's weights
+    ``{"w[omega=0]": 0.2, ...}``) is printed entry by entry.
     """
     report = uncertainty or {}
+    notes = uncertainty_lines(report) if report else []
+    notes += [shortfall_warning(search_fell_short)] if search_fell_short else []
     if set(theta) != set(space.names):
         width = max([12, *(len(name) + 2 for name in theta)])
         lines = [f"{'answer':<{width}}{'value':>12}"]
         lines += [f"{name:<{width}}{_value(value):>12}" for name, value in theta.items()]
-        return "\n".join(lines + (uncertainty_lines(report) if report else []))
+        return "\n".join(lines + notes)
     intervals, verdicts = report.get("intervals", {}), report.get("identification", {})
     head = f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"
     if intervals:
@@ -47,7 +52,7 @@ def result_table(
             status = verdicts.get(p.name, {}).get("status", "-")
             line += f"  {f'[{low:.4g}, {high:.4g}]':<20}{status}"
         lines.append(line)
-    return "\n".join(lines + (uncertainty_lines(report) if report else []))
+    return "\n".join(lines + notes)
 
 
 def _value(value: Any) -> str:

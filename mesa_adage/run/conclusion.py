@@ -2,7 +2,9 @@
 
 After the answer come the profile, the uncertainty report, the summary and the plots. The
 leader is still driven by ask/tell here: it names its finalists, the evaluator scores
-them, and the leader concludes from their values.
+them, and the leader concludes from their values. Every point scored with the final
+followers is then held against the answer (:mod:`~mesa_adage.analysis.shortfall`): one that
+beats it by more than the noise is named, never silently swapped in.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import replace
 import pandas as pd
 
 from mesa_adage.analysis.reporting import RunResult, write_report
+from mesa_adage.analysis.shortfall import Evaluated, better_point
 from mesa_adage.analysis.uncertainty import assess
 from mesa_adage.characteristics import Theta
 from mesa_adage.inner.policies import SB3Policy
@@ -33,28 +36,32 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
 
     Args:
         parts: The run.
-        epochs: The epochs the run finished.
+        epochs: The epochs the run recorded.
         seconds: The wall time of this session so far.
     """
     leader, evaluator, record = parts.leader, parts.evaluator, parts.record
+    experiment = parts.experiment
     policies = parts.followers.policies()
-    finalists = leader.finalists(parts.experiment.timescales.final_top_k)
+    finalists = leader.finalists(experiment.timescales.final_top_k)
     values, groups = evaluator.score(finalists, policies)
     answer, value, shown = leader.conclude(finalists, values)
     scored: Scored = list(zip(finalists, values, groups, strict=True))
     rollouts = [r for theta, _, group in scored if theta in shown for r in group]
     history = record.table("history.csv") if record else pd.DataFrame()
     result = RunResult(answer, value, history, tuple(policies), rollouts, parts.data)
-    if record is None:
-        return result
-    parts.followers.save_answer(record.path)
-    experiment = parts.experiment
+    # A distribution leader's answer is weights, not a theta: no point is comparable to it.
     in_space = set(answer) == set(experiment.space.names)
+    evaluated: list[Evaluated] = [(t, v, "re-rank") for t, v, _ in scored] if in_space else []
+    if record is None:
+        return replace(result, search_fell_short=better_point(value, evaluated))
+    parts.followers.save_answer(record.path)
     profile, profiled = None, []
     if experiment.profile_points and in_space:
         profile, profiled = evaluator.profile(
             experiment.space, answer, policies, experiment.profile_points
         )
+        rows = profile.itertuples(index=False)
+        evaluated += [({**answer, name: v}, score, "profile") for name, v, score in rows]
     if experiment.bootstrap and parts.data is not None and in_space:
         if profile is not None:
             rows = profile[["parameter", "value"]].itertuples(index=False)
@@ -62,7 +69,11 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
                 ({**answer, name: v}, math.nan, group)
                 for (name, v), group in zip(rows, profiled, strict=True)
             ]
-        result = replace(result, uncertainty=_uncertainty(parts, answer, policies, scored, profile))
+        report, rescored = _uncertainty(parts, answer, policies, scored, profile)
+        evaluated += [(t, v, "uncertainty report") for t, v in rescored]
+        result = replace(result, uncertainty=report)
+    noise = (result.uncertainty or {}).get("comparison_noise", 0.0)
+    result = replace(result, search_fell_short=better_point(value, evaluated, noise))
     summary = {
         "theta": result.theta,
         "objective": result.objective,
@@ -72,6 +83,7 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         "epochs": epochs,
         "env_steps": parts.followers.env_steps,
         "candidates_evaluated": len(leader.history),
+        **({"search_fell_short": result.search_fell_short} if in_space else {}),
         **_skipped(parts),
         "wall_seconds_this_session": round(seconds, 1),
     }
@@ -85,12 +97,15 @@ def _uncertainty(
     policies: list[SB3Policy],
     scored: Scored,
     profile: pd.DataFrame | None,
-) -> dict:
+) -> tuple[dict, list[tuple[Theta, float]]]:
     """The uncertainty report over the best candidates and the profile's points.
 
     The leader's best :data:`UNCERTAINTY_CANDIDATES` candidates are scored again (those the
     final re-ranking scored are reused), and fresh episodes at the answer are played for the
     goodness of fit.
+
+    Returns:
+        The report, and the candidates scored here for it with their objective values.
     """
     data, evaluator, seed = parts.data, parts.evaluator, parts.seed
     assert data is not None
@@ -98,13 +113,13 @@ def _uncertainty(
     key = lambda theta: tuple(theta[n] for n in names)  # noqa: E731
     known = {key(t): group for t, _, group in scored if group}
     fresh = [t for t in parts.leader.finalists(UNCERTAINTY_CANDIDATES) if key(t) not in known]
-    _, groups = evaluator.score(fresh, policies)
+    values, groups = evaluator.score(fresh, policies)
     known.update((key(t), g) for t, g in zip(fresh, groups, strict=True) if g)
     observed = episodes(data, next(c for c in data if c not in EPISODE_COLUMNS))
     fit_seeds = episode_seeds(seed, FIT, max(len(observed), len(policies)))
     played = evaluator.rollouts([answer], policies, seeds=fit_seeds)[0]
     pool = [r for r in played if not isinstance(r, str)]  # when skipping: the finite ones
-    return assess(
+    report = assess(
         parts.experiment.space,
         parts.experiment.objective,
         data,
@@ -117,6 +132,7 @@ def _uncertainty(
         replicates=parts.experiment.bootstrap,
         seed=derive_seed(seed, 0, BOOTSTRAP),
     )
+    return report, list(zip(fresh, values, strict=True))
 
 
 def _skipped(parts: Parts) -> dict[str, int]:

@@ -44,7 +44,9 @@ class Timescales:
         focus: Share of follower episodes drawn near the leader's incumbent after epoch 1
             (the rest stay uniform, so zero-shot coverage is kept).
         focus_std: Std of those draws, as a fraction of each parameter's range.
-        final_top_k: Best candidates re-evaluated with the final policy to pick the answer.
+        final_top_k: Candidates re-evaluated with the final policy to pick the answer: the
+            leader's incumbent and its next best distinct candidates, this many in all
+            (:meth:`~mesa_adage.outer.leaders.Leader.finalists`).
         follower_average: Weight ``beta`` of the running average of the follower's weights
             (Polyak averaging after each follower phase,
             ``avg = beta * avg + (1 - beta) * current``). The leader evaluates candidates with
@@ -136,6 +138,9 @@ class Experiment:
         profile_points: If not 0, the run ends with an identification check: the objective
             along each parameter's whole range through the answer (the others fixed), at
             this many evenly spaced values, written to ``profile.csv`` and ``profile.png``.
+            A profile point that beats the answer by more than the noise is named in
+            ``summary.json`` (``search_fell_short``) and under the printed table; the answer
+            stays the leader's.
         bootstrap: If not 0, a calibration (an experiment with ``data``) ends with an
             uncertainty report (:mod:`~mesa_adage.analysis.uncertainty`) from this many bootstrap
             replicates: an interval for each parameter, whether the data identify it, and

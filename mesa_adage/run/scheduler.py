@@ -2,11 +2,13 @@
 
 For epoch k = 1..K, after a warm-up of the followers:
 
-1. *follower phase*: train the followers for ``N_F`` agent-steps (warm start), theta drawn from
+1. *ask*: the leader proposes this epoch's candidates; a leader with none left (a grid it has
+   visited) ends the loop here, so no follower phase goes unrecorded;
+2. *follower phase*: train the followers for ``N_F`` agent-steps (warm start), theta drawn from
    the leader's training sampler, or by default partly around its incumbent, partly uniform;
-2. *leader phase*: ask the leader for candidates, score each with the frozen followers over
-   ``M`` episodes (the same seeds for every candidate), tell it the values;
-3. *record*: append the epoch to ``history.csv`` and commit a checkpoint.
+3. *leader phase*: score each candidate with the frozen followers over ``M`` episodes (the
+   same seeds for every candidate), tell the leader the values;
+4. *record*: append the epoch to ``history.csv`` and commit a checkpoint.
 
 The scheduler owns this loop and nothing else. :mod:`~mesa_adage.run.assembly` builds the
 parts, :class:`~mesa_adage.inner.followers.Followers` trains,
@@ -105,20 +107,27 @@ class LeaderScheduler:
         self._checkpoint()
 
     def _epochs(self) -> None:
-        """The alternating loop: follower phase, then ask, evaluate, tell; record; commit."""
+        """The alternating loop: ask, follower phase, evaluate, tell; record; commit.
+
+        ``self.epoch`` ends at the last recorded epoch, also when the leader runs out of
+        candidates before ``epochs``.
+        """
         epochs = range(self.epoch + 1, self.parts.epochs + 1)
         bar = tqdm(epochs, desc=self.experiment.name, unit="epoch", disable=not self.parts.progress)
         for epoch in bar:
             self.epoch = epoch
             t0 = time.perf_counter()
             sampler = self.training_sampler()
+            # Asked before the followers train: a leader out of candidates ends the run
+            # without a follower phase that no epoch would record.
+            thetas = self.leader.ask(self.ts.candidates)
+            if not thetas:
+                self.epoch = epoch - 1
+                break
             trained = self.followers.train(
                 self.ts.follower_steps, sampler, epoch, progress=self.parts.progress
             )
             policies = self.followers.policies()
-            thetas = self.leader.ask(self.ts.candidates)
-            if not thetas:
-                break
             values, groups = self.evaluator.score(thetas, policies)
             self.leader.tell(thetas, values)
             best = groups[values.index(max(values))]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.characteristics import Characteristics, Theta, is_count
 from mesa_adage.inner.checks import format_theta
 from mesa_adage.samplers import Sampler
 
@@ -64,7 +64,11 @@ class Leader(ABC):
 
     @abstractmethod
     def ask(self, n: int) -> list[Theta]:
-        """Return up to ``n`` candidate thetas (an empty list when the search is exhausted)."""
+        """Return up to ``n`` candidate thetas.
+
+        An empty list says the search is exhausted: the scheduler asks before the epoch's
+        follower phase, so the run ends at once, without training the followers again.
+        """
 
     def tell(self, thetas: list[Theta], values: list[float]) -> None:
         """Report the objective value of each candidate from the last :meth:`ask`.
@@ -95,13 +99,19 @@ class Leader(ABC):
         return self.best[0] if self.history else self.space.defaults
 
     def finalists(self, k: int) -> list[Theta]:
-        """The incumbent and up to ``k`` more of the best distinct candidates, best first.
+        """The incumbent, then the best distinct candidates told: ``k`` thetas in all.
 
-        The scheduler re-scores them with the final followers to pick the answer.
+        Fewer when fewer distinct ones were told. The scheduler re-scores them with the
+        final followers to pick the answer (``Timescales.final_top_k`` of them).
+
+        Raises:
+            ValueError: If ``k`` is not a positive integer.
         """
+        if not (is_count(k) and k >= 1):
+            raise ValueError(f"finalists(k={k!r}): k must be a positive integer")
         finalists = [self.incumbent]
         for theta, _ in sorted(self.history, key=lambda tv: -tv[1]):
-            if len(finalists) > k:
+            if len(finalists) == k:
                 break
             if theta not in finalists:
                 finalists.append(theta)
