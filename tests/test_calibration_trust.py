@@ -151,6 +151,7 @@ def test_a_quadratic_peak_is_found_between_the_candidates():
     assert (quadratic_peak(points, saddle, 5) == points[5]).all()
 
 
+@pytest.mark.slow
 def test_intervals_are_not_tied_to_a_coarse_grid_of_candidates():
     # The same known answer as above with candidates 0.1 apart, coarser than the interval:
     # the quadratic refinement still gives the textbook width.

@@ -35,6 +35,7 @@ def test_help_through_the_installed_entry_point():
     )
 
 
+@pytest.mark.slow
 def test_tiny_calibration_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = run_cli(
@@ -87,6 +88,7 @@ def test_tiny_calibration_end_to_end_and_resume(tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text())["theta"] == summary["theta"]
 
 
+@pytest.mark.slow
 def test_followers_override_trains_a_population(tmp_path, capsys):
     out = tmp_path / "run"
     code, _, _ = run_cli(capsys, "run", SPEC, "--followers", "2", "--out", str(out), "--quiet")

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -111,6 +112,7 @@ def test_killed_at_every_point_the_resumed_run_equals_an_uninterrupted_one(tmp_p
     assert not list((run / "checkpoint").glob("epoch-000[0-2]"))  # older sets removed
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_the_warm_up_names_the_command_that_resumes(tmp_path):
     run, data = tmp_path / "r", tmp_path / "prices.csv"
     data.write_text("price\n" + "\n".join(str(5 + 0.1 * i) for i in range(8)) + "\n")
@@ -121,6 +123,43 @@ def test_ctrl_c_during_the_warm_up_names_the_command_that_resumes(tmp_path):
         f"adage: interrupted; {run} keeps no finished phase yet (the warm-up goes on from its "
         f"last snapshot); resume with: adage {shlex.join(args)} --resume\n"
     )
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_process_pool_stops_every_process_and_resumes_to_the_serial_numbers(
+    tmp_path,
+):
+    """Ctrl-C in a terminal reaches the whole process group: the run and its pool workers."""
+    run, serial = tmp_path / "pool", tmp_path / "serial"
+    args = ["run", SPEC, "--quiet", "--executor", "process", "--out", str(run)]
+    command = [sys.executable, "-m", "mesa_adage.cli", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=interactive_sigint,
+    ) as job:
+        while not any((run / "checkpoint").glob("*")):  # the warm-up has started
+            assert job.poll() is None, job.stderr.read()
+            time.sleep(0.2)
+        time.sleep(2)
+        os.killpg(job.pid, signal.SIGINT)
+        assert job.wait(timeout=60) == 130
+        assert "adage: interrupted;" in job.stderr.read()
+    deadline, left = time.monotonic() + 15, "?"
+    while left and time.monotonic() < deadline:  # the workers and the resource tracker end
+        time.sleep(0.2)
+        left = subprocess.run(["pgrep", "-a", "-g", str(job.pid)], capture_output=True).stdout
+    assert not left, f"processes of the interrupted run are still running: {left!r}"
+    assert main([*args, "--resume"]) == 0
+    assert main(["run", SPEC, "--quiet", "--executor", "serial", "--out", str(serial)]) == 0
+    (history, candidates, summary), expected = outcome(run), outcome(serial)
+    pd.testing.assert_frame_equal(history, expected[0], check_exact=True)
+    assert candidates == expected[1] and summary == expected[2]
 
 
 # ---------------------------------------------------------------------- damaged checkpoints
@@ -302,6 +341,7 @@ def test_restart_refuses_a_folder_it_cannot_prove_is_an_adage_run(finished, tmp_
     assert (copied / "analysis.py").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_restart_deletes_a_run_proven_by_its_manifest_or_by_its_files(finished, tmp_path):
     run, _ = copy_of(finished, tmp_path)
     (run / "notes.txt").write_text("inside a run")  # the manifest proves the folder a run

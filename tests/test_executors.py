@@ -12,9 +12,12 @@ import functools
 import importlib
 import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,6 +173,40 @@ def test_the_cli_defaults_to_auto_unless_adage_executor_says_otherwise(monkeypat
     assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "auto"
     monkeypatch.setenv("ADAGE_EXECUTOR", "ray")
     assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "ray"
+
+
+POOL_THEN_WAIT = """
+import os, sys, time
+from mesa_adage.run.executors import ProcessExecutor
+
+if __name__ == "__main__":
+    pool = ProcessExecutor(2)
+    print(*set(pool.map(lambda _: os.getpid(), range(8))), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\tZ" not in status.split("State:", 1)[1].split("\n", 1)[0]  # a zombie has exited
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_THEN_WAIT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers and all(_alive(pid) for pid in workers)
+    parent.kill()  # SIGKILL: the parent cannot shut its pool down
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "pool workers outlived their parent"
 
 
 def test_make_executor_rejects_bad_input():

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mesa_adage import RandomPolicy, simulate
 
@@ -11,6 +12,7 @@ README = (Path(__file__).parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
+@pytest.mark.slow
 def test_readme_example_runs_and_learns():
     block = next(b for b in BLOCKS if "class Saver" in b)
     scope: dict = {}
@@ -31,7 +33,7 @@ def test_readme_commands_are_the_ci_commands():
     ci = (Path(__file__).parents[1] / ".ci" / "run").read_text()
     assert "pip install -e . && adage run models.cobweb:calibration" in README
     assert 'pip install -e ".[test]" && pytest' in README
-    assert "README.md" in ci
+    assert "README.md" in ci and "pytest -m slow" in ci  # the default suite skips the slow tests
 
 
 def test_readme_leader_example_plugs_in():

@@ -273,6 +273,7 @@ def test_a_leader_s_training_sampler_reaches_the_followers(tmp_path):
     assert len(built[:first]) > exp.n_copies  # after the warm-up, uniform over the box
 
 
+@pytest.mark.slow
 def test_every_executor_gives_the_same_history(tmp_path):
     pytest.importorskip("ray", reason="the ray executor needs the optional ray extra")
     exp = experiment(epochs=2, timescales=replace(TINY, followers=2, eval_rollouts=4))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -45,6 +47,21 @@ def _call(fn: Callable[[T], R], task: T) -> R:
             return fn(task)
     finally:
         torch.set_num_threads(threads)
+
+
+def _exit_with(parent: int) -> None:
+    """A pool worker's initializer: the worker exits when ``parent`` does.
+
+    A parent killed outright (SIGKILL, the OOM killer) cannot stop its pool, and its workers
+    would wait for tasks forever. A daemon thread polls for the parent instead.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="adage-parent-watch", daemon=True).start()
 
 
 def _run(payload: bytes) -> Any:
@@ -158,7 +175,9 @@ class ProcessExecutor(Executor):
             # Spawn, not fork: a forked child can deadlock on torch's thread pools. Spawned
             # children get this process's sys.path, so they import what it can.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+            )
         submit = self._pool.submit
         futures: dict[Future[R], int] = {
             submit(_run, cloudpickle.dumps((fn, task))): i for i, task in enumerate(tasks)
