@@ -22,6 +22,9 @@ from stable_baselines3 import PPO
 from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, simulate
 from tests import test_adapt
 
+ROLE = "select"
+"""Measures the margins the learning tests' thresholds are set from."""
+
 CASES = {  # make, agent class, slots, theta of the test episodes, fixed action to compare
     "wolf_sheep": (
         test_adapt.wolf_sheep,

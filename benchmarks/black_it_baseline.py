@@ -45,6 +45,9 @@ import pandas as pd
 
 from models.cobweb_market import heuristic_market
 
+ROLE = "report"
+"""The traditional route on the same data as trust.py's runs; chooses nothing."""
+
 BOUNDS = [[0.1, 0.0], [1.0, 0.9]]
 """The box of ``(lam, inertia)``, as ``models.cobweb.COBWEB_THETA``."""
 BATCHES, BATCH_SIZE = 10, 12

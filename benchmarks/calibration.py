@@ -34,6 +34,9 @@ from mesa_adage.outer import objectives
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 
+ROLE = "select"
+"""Its acceptance runs chose the calibration's settings (RESULTS.md, section 1)."""
+
 TARGETS = [*harness.ACCEPTANCE, {"lam": 0.3, "inertia": 0.8}]
 """Hidden thetas: low, middle and high supply steepness; inertia low, middle and high. The
 first three are the acceptance targets; the fourth (high inertia) was added later as a check

@@ -25,6 +25,9 @@ from mesa_adage.run import snapshot as snapshots
 from mesa_adage.run.checkpoint import read_checkpoint, write_checkpoint
 from models import cobweb
 
+ROLE = "report"
+"""Costs, measured; chooses nothing."""
+
 
 def main() -> None:
     parser = harness.parser(__doc__)

@@ -35,6 +35,10 @@ from models.entrance import (
     stress_objective,
 )
 
+ROLE = "report"
+"""The calm and stress answers and the zero-shot comparison; their budgets are sized on the
+development seeds, not here."""
+
 SEEDS = range(900, 916)
 GRID = np.linspace(0.0, 0.5, 16).round(4).tolist()
 

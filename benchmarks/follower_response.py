@@ -38,6 +38,9 @@ from agents.producer import Producer
 from mesa_adage import SB3Policy, Uniform, train
 from models import cobweb
 
+ROLE = "select"
+"""A screen of the producers' settings before the acceptance runs."""
+
 RESULTS = harness.RESULTS / "follower_response.jsonl"
 LAMS = (0.3, 0.6, 0.9)
 ETAS = (0.1, 0.3, 0.5, 0.7, 0.9)

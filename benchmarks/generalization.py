@@ -24,6 +24,9 @@ from agents.producer import Producer
 from mesa_adage import SB3Policy, Uniform, generalization, train
 from models import cobweb, market_maker
 
+ROLE = "report"
+"""Generalisation tables; chooses nothing."""
+
 CASES = {  # model, agent, trained range, settings, conditional steps, points, specialist steps
     "market_maker": (
         market_maker.MarketMakerModel,

@@ -19,6 +19,9 @@ from vec_env_step import CASES, stepper
 
 from mesa_adage.inner import checks
 
+ROLE = "report"
+"""A cost, measured; chooses nothing."""
+
 
 def ms_per_step(guard: Callable[..., None], step: Callable[[], object], steps: int) -> float:
     """Milliseconds per step over ``steps`` steps with ``guard`` as the finite check."""

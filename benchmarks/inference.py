@@ -25,6 +25,9 @@ from agents.producer import Producer
 from mesa_adage import MesaVecEnv, SB3Policy, simulate
 from models.cobweb import PPO_SETTINGS, CobwebModel, CobwebParams
 
+ROLE = "report"
+"""Speed, measured; chooses nothing."""
+
 STEPS = 50
 
 

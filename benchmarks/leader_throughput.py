@@ -23,6 +23,9 @@ import torch
 
 from models import cobweb
 
+ROLE = "report"
+"""Speed, measured; chooses nothing."""
+
 PARTS = {  # the part of an evaluation: (file suffix, function name) whose cumulative time it is
     "model construction": ("models/cobweb.py", "__init__"),
     "stepping the models": ("mesa_adage/inner/rollout.py", "advance"),

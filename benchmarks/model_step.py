@@ -33,6 +33,9 @@ from mesa_adage import Learner, SB3Policy
 from models.cobweb import CobwebModel, CobwebParams
 from models.taxation import TaxationModel, TaxParams, hsv_tax
 
+ROLE = "report"
+"""Speed, measured; chooses nothing."""
+
 POLICIES = harness.ROOT / "visualization" / "policies"
 TAXAI = {10: 2000.0, 10_000: 4.0}
 """TaxAI's own environment, steps per second, random actions (as the issue quotes it)."""

@@ -35,6 +35,9 @@ from mesa_adage.run.record import RunRecord
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 
+ROLE = "select"
+"""Chooses the statistics of prices-only calibration."""
+
 DESIGN = [{"lam": a, "inertia": b} for a in (0.2, 0.5, 0.8) for b in (0.15, 0.45, 0.75)]
 STEP = {"lam": 0.05, "inertia": 0.05}
 CANDIDATES = [s for s in objectives.STATISTICS if s != "path_mae"]

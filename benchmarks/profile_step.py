@@ -20,6 +20,9 @@ from stable_baselines3 import PPO
 
 from mesa_adage import SB3Policy
 
+ROLE = "report"
+"""Profiles; chooses nothing."""
+
 
 def build(model: str, n: int):
     policies = harness.ROOT / "visualization" / "policies"

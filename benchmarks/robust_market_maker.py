@@ -43,6 +43,10 @@ from mesa_adage import (
 )
 from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
 
+ROLE = "select"
+"""``margin`` measures the learning test's threshold; ``claim`` and ``leader`` report,
+but move to a script of their own before they read the held-out set."""
+
 TEST_SEEDS = range(500, 516)
 
 

@@ -39,6 +39,9 @@ from mesa_adage import LeaderScheduler
 from mesa_adage.run.experiment import Experiment
 from models import cobweb
 
+ROLE = "report"
+"""Memory and file handles, measured; chooses nothing."""
+
 
 def rss_kib() -> float:
     """Resident memory of this process in KiB (psutil if installed, else /proc)."""

@@ -45,6 +45,9 @@ from mesa_adage import (
 from mesa_adage.outer import objectives
 from models import taxation
 
+ROLE = "report"
+"""The four-policy comparison and the zero-shot test; chooses nothing."""
+
 COLUMNS = ("welfare", "gdp", "gini_income", "gini_wealth", "revenue", "mean_labour")
 EVAL_SEEDS = list(range(90_000, 90_016))
 

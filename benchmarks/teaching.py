@@ -19,6 +19,9 @@ warnings.filterwarnings("ignore", module="solara.validate_hooks")  # Mesa's own,
 from visualization.app import PAGES  # noqa: E402
 from visualization.page import frame  # noqa: E402
 
+ROLE = "report"
+"""The teaching lab's answers, measured on the app's pages; chooses nothing."""
+
 MOVES = {
     "taxation": ("tau", 0.9),
     "cobweb": ("inertia", 0.9),

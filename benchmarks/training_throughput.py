@@ -28,6 +28,9 @@ from agents.producer import Producer
 from mesa_adage import MesaVecEnv
 from models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams
 
+ROLE = "report"
+"""Speed, measured; chooses nothing."""
+
 
 class CobwebArrays(VecEnv):
     """The cobweb market as arrays: ``copies`` markets of ``n`` producers, one slot each."""

@@ -38,6 +38,9 @@ from mesa_adage import LeaderScheduler
 from mesa_adage.seeds import FINAL, derive_seed
 from models import cobweb
 
+ROLE = "report"
+"""Errors, intervals and fit on harder data; its acceptance set is development data."""
+
 TARGET_SETS = {
     "acceptance": harness.ACCEPTANCE,
     "fresh": [

@@ -22,6 +22,9 @@ from mesa_adage import MesaVecEnv
 from models.cobweb import CobwebModel
 from models.taxation import TaxationModel, TaxParams
 
+ROLE = "report"
+"""Speed, measured; chooses nothing."""
+
 CASES = {  # name: factory, agent class, timed steps
     "taxation-1000": (
         partial(TaxationModel, params=TaxParams(n_households=1000), horizon=1000),
