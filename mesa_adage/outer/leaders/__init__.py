@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from mesa_adage.outer.leaders.base import Leader
+from mesa_adage.outer.leaders.distribution import DistributionLeader
+from mesa_adage.outer.leaders.gradient import SPSALeader
+from mesa_adage.outer.leaders.optuna_leader import OptunaLeader
 from mesa_adage.outer.leaders.registry import LEADERS, LeaderFactory, make_leader, register
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
-
-from mesa_adage.outer.leaders.gradient import SPSALeader  # noqa: E402
-from mesa_adage.outer.leaders.optuna_leader import OptunaLeader  # noqa: E402
-from mesa_adage.outer.leaders.rl import RLLeader  # noqa: E402
-from mesa_adage.outer.leaders.search import GridLeader, RandomLeader  # noqa: E402
+from mesa_adage.outer.leaders.rl import RLLeader
+from mesa_adage.outer.leaders.search import GridLeader, RandomLeader
 
 __all__ = [
     "LEADERS",
+    "DistributionLeader",
     "GridLeader",
     "Leader",
     "LeaderFactory",

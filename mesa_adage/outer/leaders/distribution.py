@@ -26,13 +26,11 @@ import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
-from mesa_adage.outer.leaders.registry import register
 from mesa_adage.samplers import Weighted, check_weights
 
 OBJECTIVES = ("coverage", "worst_case")
 
 
-@register("distribution")
 class DistributionLeader(Leader):
     """Shapes the distribution of theta the followers train under: weights over a grid.
 

@@ -8,10 +8,8 @@ import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
-from mesa_adage.outer.leaders.registry import register
 
 
-@register("spsa")
 class SPSALeader(Leader):
     """SPSA (Spall 1992) in normalised coordinates, with an explicit step size ``alpha_L``.
 

@@ -6,7 +6,6 @@ import math
 import re
 import time
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy.engine import make_url
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
-from mesa_adage.outer.leaders.registry import register
 from mesa_adage.seeds import sampler_seed
 
 _TOLD = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
@@ -286,7 +284,3 @@ def _what_to_check(url: str) -> str:
         f"that the database {parts.database!r} exists and that the user name and password "
         "are right"
     )
-
-
-for _name in SAMPLERS:
-    register(_name, partial(OptunaLeader, sampler=_name))

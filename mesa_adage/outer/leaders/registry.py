@@ -1,23 +1,38 @@
 """The leader registry: names for the command line, and how a leader spec becomes a leader.
 
-A leader module registers its class with :func:`register`; the package imports every module
-in ``mesa_adage/outer/leaders/``, so adding a leader touches one file.
+The built-in leaders are listed here, by name, in :data:`LEADERS`: importing the package
+registers nothing by side effect. A user's leader joins with :func:`register`.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from mesa_adage.characteristics import Characteristics
 from mesa_adage.outer.leaders.base import Leader
+from mesa_adage.outer.leaders.distribution import DistributionLeader
+from mesa_adage.outer.leaders.gradient import SPSALeader
+from mesa_adage.outer.leaders.optuna_leader import OptunaLeader
+from mesa_adage.outer.leaders.rl import RLLeader
+from mesa_adage.outer.leaders.search import GridLeader, RandomLeader
 
 LeaderFactory = Callable[..., Leader]
 """Builds a leader, called as ``factory(space, seed, **kwargs)``."""
 
-LEADERS: dict[str, LeaderFactory] = {}
-"""Leader factories by name."""
+LEADERS: dict[str, LeaderFactory] = {
+    "cmaes": partial(OptunaLeader, sampler="cmaes"),
+    "distribution": DistributionLeader,
+    "gp": partial(OptunaLeader, sampler="gp"),
+    "grid": GridLeader,
+    "random": RandomLeader,
+    "rl": RLLeader,
+    "spsa": SPSALeader,
+    "tpe": partial(OptunaLeader, sampler="tpe"),
+}
+"""Leader factories by name: the built-in ones, and those added by :func:`register`."""
 
 F = TypeVar("F", bound=LeaderFactory)
 

@@ -25,7 +25,6 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
-from mesa_adage.outer.leaders.registry import register
 
 
 class _Bandit(gym.Env):
@@ -39,7 +38,6 @@ class _Bandit(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
 
 
-@register("rl")
 class RLLeader(Leader):
     """A PPO agent that proposes theta; one policy update per leader phase.
 

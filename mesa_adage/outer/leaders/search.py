@@ -6,11 +6,9 @@ from typing import Any
 
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.outer.leaders.base import Leader
-from mesa_adage.outer.leaders.registry import register
 from mesa_adage.samplers import Grid, Uniform
 
 
-@register("grid")
 class GridLeader(Leader):
     """Visits a regular grid in a fixed random order; stops when it has seen every point.
 
@@ -40,7 +38,6 @@ class GridLeader(Leader):
         self.cursor = int(state["cursor"])
 
 
-@register("random")
 class RandomLeader(Leader):
     """Uniform random search over the whole box."""
 
