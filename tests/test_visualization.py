@@ -17,9 +17,10 @@ import solara
 
 from agents.household import Household
 from mesa_adage.cli import main as adage
+from mesa_adage.viz import NotARun, Replay, ThetaPanel, find_runs, load_run
+from mesa_adage.viz.replay import answer_markdown
 from visualization.browser import CHROMIUM, launch, served
-from visualization.components import ThetaPanel, trained_policy
-from visualization.replay import NotARun, Replay, answer_markdown, find_runs, load_run
+from visualization.components import trained_policy
 
 NEED_BROWSER = os.environ.get("ADAGE_REQUIRE_BROWSER") == "1"
 

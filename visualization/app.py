@@ -14,12 +14,11 @@ import solara
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mesa_adage.viz import Prose, Replay
 from visualization import cobweb_app, entrance_app, market_maker_app, taxation_app
 from visualization.compare import CompareView
-from visualization.components import Prose
 from visualization.home import Home
 from visualization.page import ModelPage, page_component
-from visualization.replay import Replay
 
 PAGES = (taxation_app.PAGE, cobweb_app.PAGE, entrance_app.PAGE, market_maker_app.PAGE)
 """The model pages, in the order of the navigation tabs."""

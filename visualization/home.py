@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import solara
 
-from visualization.components import Prose
+from mesa_adage.viz import Prose
 from visualization.page import ModelPage
 
 INTRO = """

@@ -1,5 +1,9 @@
 """One model's page: the live model, theta changed mid-run, named tabs, a leader run.
 
+The pieces (theta panel, charts marking theta's changes, the replay, the stepper) are
+:mod:`mesa_adage.viz`'s, the ones a Mesa user puts in SolaraViz; this page lays them out with
+a guide, starting values and a readout.
+
 A :class:`ModelPage` describes a flagship model's page as data: how to build the model with the
 shipped policy, what to try, what to plot, which runs it can replay and which two thetas the
 side-by-side view starts from. :func:`ModelView` renders it. The app (``app.py``) lists the
@@ -8,25 +12,19 @@ pages, so a new model joins by adding one entry, and each ``*_app.py`` file stil
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import solara
-from matplotlib.figure import Figure
-from mesa.visualization.utils import force_update
 
 from mesa_adage import AdaptiveModel
-from visualization.components import Prose, ThetaPanel
-from visualization.replay import Replay
+from mesa_adage.viz import AdaptivePlot, Chart, Prose, Replay, StepControls, ThetaPanel, use_stepper
+from mesa_adage.viz.plots import frame
 
 WINDOW = 200
 """Steps shown in the live charts (the latest ones)."""
-
-PLAY_INTERVAL = 0.25
-"""Seconds between steps while playing."""
 
 
 @dataclass(frozen=True)
@@ -50,21 +48,6 @@ class Knob:
     @property
     def integer(self) -> bool:
         return all(float(x).is_integer() for x in (self.default, self.low, self.high, self.step))
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A live chart of DataCollector columns.
-
-    Attributes:
-        title: What the chart shows.
-        columns: Column name -> legend label.
-        ylabel: The y axis, with units where there are any.
-    """
-
-    title: str
-    columns: Mapping[str, str]
-    ylabel: str
 
 
 @dataclass(frozen=True)
@@ -117,11 +100,6 @@ class ModelPage:
         return {name: knob.default for name, knob in self.knobs.items()}
 
 
-def frame(model: AdaptiveModel) -> pd.DataFrame:
-    """The model's DataCollector variables so far (empty before the first collect)."""
-    return model.datacollector.get_model_vars_dataframe()
-
-
 def recent_mean(column: str, steps: int = 10) -> Callable[[pd.DataFrame], float]:
     """A readout's measure: the mean of ``column`` over the latest ``steps`` rows."""
 
@@ -129,42 +107,6 @@ def recent_mean(column: str, steps: int = 10) -> Callable[[pd.DataFrame], float]
         return float(data[column].iloc[-steps:].mean()) if len(data) else float("nan")
 
     return measure
-
-
-def theta_changes(data: pd.DataFrame, names: list[str]) -> list[int]:
-    """The steps at which any of theta's columns ``names`` changed."""
-    present = [n for n in names if n in data.columns]
-    if len(data) < 2 or not present:
-        return []
-    moved = (data[present].diff().abs() > 0).any(axis=1)
-    return list(data.index[moved])
-
-
-def chart_figure(data: pd.DataFrame, chart: Chart, theta: list[str] = ()) -> Figure:
-    """A labelled line chart of the latest :data:`WINDOW` rows of ``data``.
-
-    A dotted line marks each step where one of theta's columns ``theta`` changed.
-    """
-    recent = data.iloc[-WINDOW:]
-    fig = Figure(figsize=(5.2, 2.6))
-    ax = fig.subplots()
-    for column, label in chart.columns.items():
-        ax.plot(recent.index, recent[column], label=label)
-    for k, step in enumerate(theta_changes(recent, list(theta))):
-        ax.axvline(step, color="grey", ls=":", lw=1, label="theta changed" if k == 0 else None)
-    ax.set_title(chart.title, fontsize=10)
-    ax.set_xlabel("step")
-    ax.set_ylabel(chart.ylabel)
-    if len(ax.get_legend_handles_labels()[0]) > 1:
-        ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    return fig
-
-
-@solara.component
-def LiveChart(data: pd.DataFrame, chart: Chart, theta: list[str]) -> None:
-    """One chart of the model's variables ``data``, redrawn when they change."""
-    solara.FigureMatplotlib(chart_figure(data, chart, theta), format="png")
 
 
 @solara.component
@@ -176,46 +118,6 @@ def ReadoutText(data: pd.DataFrame, readout: Readout) -> None:
         solara.HTML(tag="b", unsafe_innerHTML=f"{readout.label}:")
         solara.HTML(tag="span", unsafe_innerHTML=shown, classes=["adage-readout"])
         solara.Text(f"({readout.expect})", style={"color": "grey"})
-
-
-def use_stepper(models: list[AdaptiveModel]) -> tuple[int, Callable[[int], None], solara.Reactive]:
-    """Steps ``models`` together; returns their step count, ``step(n)`` and the play switch."""
-    _, redraw = solara.use_state(0)  # bumped after each step, so that the page redraws
-    playing = solara.use_reactive(False)
-
-    def step(n: int = 1) -> None:
-        for _ in range(n):
-            for model in models:
-                model.step()
-        redraw(lambda count: count + 1)
-        force_update()  # Mesa's own components (a user's extras) redraw too
-
-    def play() -> None:  # in a thread, as Mesa's own controller does
-        while playing.value:
-            time.sleep(PLAY_INTERVAL)
-            step()
-
-    solara.lab.use_task(play, dependencies=[playing.value, *map(id, models)], prefer_threaded=True)
-    return models[0].steps, step, playing
-
-
-@solara.component
-def StepControls(
-    steps: int, step: Callable[[int], None], playing: solara.Reactive, reset: Callable[[], None]
-) -> None:
-    """Step, Step 10, Play/Pause and Reset, with the step count."""
-    with solara.Card("Run"):
-        with solara.Row():
-            solara.Button("Step", on_click=lambda: step(1), disabled=playing.value)
-            solara.Button("Step 10", on_click=lambda: step(10), disabled=playing.value)
-        with solara.Row():
-            solara.Button(
-                "Pause" if playing.value else "Play",
-                on_click=lambda: playing.set(not playing.value),
-                color="primary",
-            )
-            solara.Button("Reset", on_click=reset, disabled=playing.value)
-        solara.Text(f"Step: {steps}")
 
 
 @solara.component
@@ -249,7 +151,7 @@ def ModelView(page: ModelPage) -> None:
         lambda: page.build(**knob_values.value, seed=seed.value), dependencies=[build_count.value]
     )
     steps, step, playing = use_stepper([model])
-    data, theta = frame(model), list(model.characteristics.names)  # once per redraw
+    data = frame(model)  # once per redraw
 
     solara.Title(page.title)
     with solara.Sidebar():
@@ -268,7 +170,7 @@ def ModelView(page: ModelPage) -> None:
             with solara.lab.Tab("Live model"):
                 with solara.ColumnsResponsive(12, medium=6):
                     for chart in page.charts:
-                        LiveChart(data, chart, theta)
+                        AdaptivePlot(model, chart, window=WINDOW)
                     for extra in page.extras:
                         extra(model)
             with solara.lab.Tab("Leader run"):

@@ -1,14 +1,15 @@
 """Replay a leader run: its epochs, the candidates it tried over the profile, its answer.
 
 :func:`load_run` reads a run folder written by ``adage run`` and says clearly why a folder
-cannot be replayed; :func:`Replay` is the page piece that steps through the epochs.
+cannot be replayed; :func:`Replay` is the page piece that steps through the epochs, and
+:func:`make_replay_component` puts it in Mesa's SolaraViz.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,15 @@ import pandas as pd
 import solara
 from matplotlib.figure import Figure
 
-from visualization.components import Prose
+from mesa_adage.viz.prose import Prose
 
-RUNS = Path(os.environ.get("ADAGE_RUNS", "runs"))
-"""Where the replay lists run folders: ``$ADAGE_RUNS``, else ``runs/`` where the app starts
-(``adage run`` writes there by default)."""
+
+def runs_root() -> Path:
+    """Where the replay lists run folders: ``$ADAGE_RUNS``, else ``runs/`` here.
+
+    ``adage run`` writes there by default; it is read when a page renders, not at import.
+    """
+    return Path(os.environ.get("ADAGE_RUNS", "runs"))
 
 
 class NotARun(ValueError):
@@ -56,9 +61,12 @@ class Run:
         return len(self.history)
 
 
-def find_runs(root: str | Path = RUNS) -> list[Path]:
-    """The run folders directly under ``root`` (those holding a ``history.csv``), newest first."""
-    root = Path(root)
+def find_runs(root: str | Path | None = None) -> list[Path]:
+    """The run folders directly under ``root`` (those holding a ``history.csv``), newest first.
+
+    ``root`` defaults to :func:`runs_root`.
+    """
+    root = runs_root() if root is None else Path(root)
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if (p / "history.csv").is_file()]
@@ -233,13 +241,16 @@ def answer_markdown(run: Run) -> str:
 
 
 @solara.component
-def Replay(models: Sequence[str] | None = None, root: str | Path = RUNS) -> None:
+def Replay(models: Sequence[str] | None = None, root: str | Path | None = None) -> None:
     """Pick a run folder, then step through its epochs.
+
+    A folder that cannot be replayed shows why, on the page.
 
     Args:
         models: Only runs of these models (import paths of classes) are replayed.
-        root: Where to list run folders from.
+        root: Where to list run folders from (:func:`runs_root` if None).
     """
+    root = runs_root() if root is None else Path(root)
     found = [str(p) for p in find_runs(root)]
     folder = solara.use_reactive(found[0] if found else "")
     epoch = solara.use_reactive(0)
@@ -269,3 +280,24 @@ def Replay(models: Sequence[str] | None = None, root: str | Path = RUNS) -> None
         for figure in figures:
             solara.FigureMatplotlib(figure, format="png")
         Prose(answer)
+
+
+def make_replay_component(
+    root: str | Path | None = None, models: Sequence[str] | None = None, page: int = 1
+) -> tuple[Callable[[object], None], int]:
+    """The leader replay on SolaraViz page ``page``; it does not depend on the live model.
+
+    Args:
+        root: Where to list run folders from: ``$ADAGE_RUNS``, else ``runs/`` where the app
+            starts, if None.
+        models: Only runs of these models (import paths of classes) are replayed.
+        page: The SolaraViz page (tab) to show it on.
+
+    Returns:
+        ``(component, page)``, for ``SolaraViz(..., components=[...])``.
+    """
+
+    def MakeReplay(model: object) -> None:
+        return Replay(models=models, root=root)
+
+    return MakeReplay, page
