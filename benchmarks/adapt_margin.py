@@ -19,7 +19,9 @@ import harness
 import numpy as np
 from stable_baselines3 import PPO
 
-from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, simulate
+from mesa_adage import SB3Policy, simulate
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
 from tests import test_adapt
 
 ROLE = "select"

@@ -29,8 +29,11 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.producer import Producer
-from mesa_adage import Fixed, LeaderScheduler, SB3Policy, Subset, make_leader, simulate, train
+from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.inner.observation import Subset
 from mesa_adage.outer import objectives
+from mesa_adage.outer.leaders import make_leader
+from mesa_adage.samplers import Fixed
 from mesa_adage.seeds import EVAL, derive_seed
 from models import cobweb
 

@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from stable_baselines3 import PPO
 
 from agents.trader import Trader
-from mesa_adage import Fixed, LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
 from mesa_adage.outer import objectives
+from mesa_adage.samplers import Fixed
 from models.entrance import (
     PPO_SETTINGS,
     EntranceModel,

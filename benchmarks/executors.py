@@ -27,7 +27,7 @@ from importlib import metadata
 
 import harness
 
-from mesa_adage import make_executor
+from mesa_adage.run.executors import make_executor
 
 ROLE = "report"
 """Speed-ups, measured; chooses nothing."""

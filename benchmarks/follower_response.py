@@ -35,7 +35,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.producer import Producer
-from mesa_adage import SB3Policy, Uniform, train
+from mesa_adage import SB3Policy, train
+from mesa_adage.samplers import Uniform
 from models import cobweb
 
 ROLE = "select"

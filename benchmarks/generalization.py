@@ -21,7 +21,9 @@ from stable_baselines3.common.utils import LinearSchedule
 
 from agents.market_maker import MarketMaker
 from agents.producer import Producer
-from mesa_adage import SB3Policy, Uniform, generalization, train
+from mesa_adage import SB3Policy, train
+from mesa_adage.analysis.generalization import generalization
+from mesa_adage.samplers import Uniform
 from models import cobweb, market_maker
 
 ROLE = "report"

@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from mesa_adage import Evaluator, Executor, Experiment, Policy, Rollout
+    from mesa_adage import Experiment
+    from mesa_adage.inner.policies import Policy
+    from mesa_adage.inner.rollout import Rollout
+    from mesa_adage.outer.evaluator import Evaluator
+    from mesa_adage.run.executors import Executor
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -185,7 +189,7 @@ class Scoring:
 
     def evaluator(self, executor: Executor | None = None) -> Evaluator:
         """The scheduler's evaluator for these candidates, on ``executor`` (serial if None)."""
-        from mesa_adage import Evaluator
+        from mesa_adage.outer.evaluator import Evaluator
 
         e = self.experiment
         return Evaluator(e.make_model, e.agent_type, self.objective, self.seeds, executor=executor)
@@ -200,7 +204,8 @@ def cobweb_scoring(candidates: int, quick: bool) -> Scoring:
     """
     import numpy as np  # here, not at the top: see the module's docstring
 
-    from mesa_adage import Followers, Uniform
+    from mesa_adage.inner.followers import Followers
+    from mesa_adage.samplers import Uniform
     from models import cobweb
 
     experiment = cobweb.calibration()

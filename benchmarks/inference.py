@@ -22,7 +22,8 @@ import torch
 from stable_baselines3 import PPO
 
 from agents.producer import Producer
-from mesa_adage import MesaVecEnv, SB3Policy, simulate
+from mesa_adage import SB3Policy, simulate
+from mesa_adage.inner.vec_env import MesaVecEnv
 from models.cobweb import PPO_SETTINGS, CobwebModel, CobwebParams
 
 ROLE = "report"

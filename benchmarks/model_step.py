@@ -29,7 +29,8 @@ from stable_baselines3 import PPO
 
 from agents.household import MAX_SAVING_RATE, Household
 from agents.producer import Producer
-from mesa_adage import Learner, SB3Policy
+from mesa_adage import SB3Policy
+from mesa_adage.inner.agent import Learner
 from models.cobweb import CobwebModel, CobwebParams
 from models.taxation import TaxationModel, TaxParams, hsv_tax
 

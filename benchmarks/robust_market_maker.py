@@ -31,16 +31,9 @@ from matplotlib.figure import Figure
 from stable_baselines3 import PPO
 
 from agents.market_maker import MarketMaker
-from mesa_adage import (
-    Categorical,
-    Fixed,
-    LeaderScheduler,
-    RandomPolicy,
-    Sampler,
-    SB3Policy,
-    simulate,
-    train,
-)
+from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.samplers import Categorical, Fixed, Sampler
 from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
 
 ROLE = "select"

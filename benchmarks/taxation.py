@@ -32,17 +32,11 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.household import Household
-from mesa_adage import (
-    Belief,
-    Categorical,
-    Fixed,
-    LeaderScheduler,
-    SB3Policy,
-    make_leader,
-    simulate,
-    train,
-)
+from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.inner.observation import Belief
 from mesa_adage.outer import objectives
+from mesa_adage.outer.leaders import make_leader
+from mesa_adage.samplers import Categorical, Fixed
 from models import taxation
 
 ROLE = "report"

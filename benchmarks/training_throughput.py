@@ -25,7 +25,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.producer import Producer
-from mesa_adage import MesaVecEnv
+from mesa_adage.inner.vec_env import MesaVecEnv
 from models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams
 
 ROLE = "report"

@@ -18,7 +18,7 @@ import numpy as np
 
 from agents.household import Household
 from agents.producer import Producer
-from mesa_adage import MesaVecEnv
+from mesa_adage.inner.vec_env import MesaVecEnv
 from models.cobweb import CobwebModel
 from models.taxation import TaxationModel, TaxParams
 

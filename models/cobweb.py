@@ -51,22 +51,19 @@ from agents.producer import Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
-    Executor,
     Experiment,
-    Fixed,
     Param,
-    Policy,
-    Sampler,
     SB3Policy,
-    SerialExecutor,
     Timescales,
-    Uniform,
-    read_observed,
     simulate,
-    theta_reporters,
     train,
 )
+from mesa_adage.inner.model import theta_reporters
+from mesa_adage.inner.policies import Policy
 from mesa_adage.outer import objectives
+from mesa_adage.run.data import read_observed
+from mesa_adage.run.executors import Executor, SerialExecutor
+from mesa_adage.samplers import Fixed, Sampler, Uniform
 from mesa_adage.seeds import data_seeds, population_seed
 from models.cobweb_market import (
     MARKET,

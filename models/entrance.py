@@ -53,17 +53,10 @@ import mesa
 import numpy as np
 
 from agents.trader import Trader
-from mesa_adage import (
-    AdaptiveModel,
-    Characteristics,
-    Experiment,
-    Param,
-    Rollout,
-    RunResult,
-    Timescales,
-    simulate,
-    theta_reporters,
-)
+from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales, simulate
+from mesa_adage.analysis.reporting import RunResult
+from mesa_adage.inner.model import theta_reporters
+from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives
 
 ENTRANCE_THETA = Characteristics(

@@ -47,16 +47,9 @@ import mesa
 import numpy as np
 
 from agents.market_maker import MarketMaker
-from mesa_adage import (
-    AdaptiveModel,
-    Characteristics,
-    Experiment,
-    Param,
-    Rollout,
-    Timescales,
-    simulate,
-    theta_reporters,
-)
+from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales, simulate
+from mesa_adage.inner.model import theta_reporters
+from mesa_adage.inner.rollout import Rollout
 
 MARKET_THETA = Characteristics(
     Param("omega", 0.0, 1.0, default=0.5, doc="preference for market share over PnL"),

@@ -43,16 +43,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from agents.household import COLUMNS, Household
-from mesa_adage import (
-    AdaptiveModel,
-    Characteristics,
-    Experiment,
-    Param,
-    Policy,
-    RunResult,
-    Timescales,
-    theta_reporters,
-)
+from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales
+from mesa_adage.analysis.reporting import RunResult
+from mesa_adage.inner.model import theta_reporters
+from mesa_adage.inner.policies import Policy
 from mesa_adage.outer import objectives
 
 TAX_THETA = Characteristics(

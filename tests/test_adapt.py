@@ -27,15 +27,15 @@ from mesa_adage import (
     Characteristics,
     Experiment,
     LeaderScheduler,
-    MesaVecEnv,
     Param,
-    RandomPolicy,
     SB3Policy,
     Timescales,
     adapt,
     simulate,
 )
 from mesa_adage.inner import checks
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
 
 TAX = Characteristics(Param("tax", 0.0, 0.5, doc="wealth tax rate"))
 

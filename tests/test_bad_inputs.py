@@ -23,23 +23,12 @@ import mesa
 import numpy as np
 import pytest
 
-from mesa_adage import (
-    Categorical,
-    Characteristics,
-    Experiment,
-    Grid,
-    Mixture,
-    Noisy,
-    Normal,
-    Param,
-    Timescales,
-    Uniform,
-    Weighted,
-    adapt,
-    parse_theta,
-    read_observed,
-)
+from mesa_adage import Characteristics, Experiment, Param, Timescales, adapt
+from mesa_adage.characteristics import parse_theta
 from mesa_adage.cli import main
+from mesa_adage.inner.observation import Noisy
+from mesa_adage.run.data import read_observed
+from mesa_adage.samplers import Categorical, Grid, Mixture, Normal, Uniform, Weighted
 from tests.test_scheduler import experiment
 
 SPEC = "tests.specs:tiny_calibration"

@@ -11,7 +11,9 @@ import pytest
 from agents.household import Household
 from agents.producer import Producer
 from agents.trader import Trader
-from mesa_adage import AdaptiveModel, Characteristics, Learner, Param, PolicyAgent, RandomPolicy
+from mesa_adage import AdaptiveModel, Characteristics, Param, PolicyAgent
+from mesa_adage.inner.agent import Learner
+from mesa_adage.inner.policies import RandomPolicy
 from models.cobweb import CobwebModel, CobwebParams
 from models.entrance import EntranceModel
 from models.taxation import TaxationModel, TaxParams

@@ -22,8 +22,6 @@ from mesa_adage import (
     LeaderScheduler,
     Param,
     PolicyAgent,
-    Rollout,
-    Subset,
     Timescales,
     simulate,
 )
@@ -41,6 +39,8 @@ from mesa_adage.analysis.uncertainty import (
     uncertainty_lines,
 )
 from mesa_adage.cli import build_experiment
+from mesa_adage.inner.observation import Subset
+from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives
 from mesa_adage.run.checkpoint import CheckpointError
 from models import cobweb

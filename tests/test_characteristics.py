@@ -7,23 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesa_adage import (
-    Belief,
-    Categorical,
-    Characteristics,
-    Fixed,
-    Full,
-    Grid,
-    Mixture,
-    Noisy,
-    Normal,
-    Param,
-    Subset,
-    Theta,
-    Uniform,
-    Weighted,
-    parse_theta,
-)
+from mesa_adage import Characteristics, Param
+from mesa_adage.characteristics import Theta, parse_theta
+from mesa_adage.inner.observation import Belief, Full, Noisy, Subset
+from mesa_adage.samplers import Categorical, Fixed, Grid, Mixture, Normal, Uniform, Weighted
 
 SPACE = Characteristics(Param("tau", 0.0, 1.0), Param("xi", -2.0, 3.0, default=0.5))
 

@@ -12,20 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mesa_adage import (
-    AdaptiveModel,
-    Characteristics,
-    Evaluator,
-    LeaderScheduler,
-    MesaVecEnv,
-    ObservationModel,
-    Param,
-    PolicyAgent,
-    make_leader,
-    simulate,
-)
+from mesa_adage import AdaptiveModel, Characteristics, LeaderScheduler, Param, PolicyAgent, simulate
 from mesa_adage.inner import checks
 from mesa_adage.inner.checks import NonFiniteError, check_actions, require_finite
+from mesa_adage.inner.observation import ObservationModel
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.outer.evaluator import Evaluator
+from mesa_adage.outer.leaders import make_leader
 from tests.test_scheduler import experiment
 from tests.toy import drive
 

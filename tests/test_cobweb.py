@@ -3,7 +3,10 @@ import pytest
 from stable_baselines3 import PPO
 
 from agents.producer import Producer
-from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, Uniform, simulate, train
+from mesa_adage import SB3Policy, simulate, train
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Uniform
 from models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams, calibration
 
 THETAS = [{"lam": lam, "inertia": e} for lam in (0.2, 0.6, 1.0) for e in (0.0, 0.5, 0.85)]

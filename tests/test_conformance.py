@@ -19,8 +19,8 @@ from agents.household import Household
 from agents.market_maker import MarketMaker
 from agents.producer import Producer
 from agents.trader import Trader
-from mesa_adage import MesaVecEnv
 from mesa_adage.inner.joint_env import JointEnv
+from mesa_adage.inner.vec_env import MesaVecEnv
 from models.cobweb import CobwebModel
 from models.entrance import EntranceModel, StressedEntranceModel
 from models.market_maker import MarketMakerModel

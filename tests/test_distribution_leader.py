@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from mesa_adage import Characteristics, LeaderScheduler, Param, Weighted
+from mesa_adage import Characteristics, LeaderScheduler, Param
 from mesa_adage.outer.leaders import make_leader
 from mesa_adage.outer.leaders.distribution import DistributionLeader
+from mesa_adage.samplers import Weighted
 from tests.test_scheduler import experiment
 from tests.toy import drive
 

@@ -7,7 +7,10 @@ import pytest
 from stable_baselines3 import PPO
 
 from agents.trader import Trader
-from mesa_adage import MesaVecEnv, RandomPolicy, SB3Policy, Uniform, simulate
+from mesa_adage import SB3Policy, simulate
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Uniform
 from models.entrance import (
     PPO_SETTINGS,
     EntranceModel,

@@ -19,9 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mesa_adage import Characteristics, Param, parse_theta, read_observed
+from mesa_adage import Characteristics, Param
 from mesa_adage.analysis.evaluation import RUN_KEYS
+from mesa_adage.characteristics import parse_theta
 from mesa_adage.cli import integer, parse_range
+from mesa_adage.run.data import read_observed
 from mesa_adage.run.record import RunRecord
 from tests.test_scheduler import experiment
 

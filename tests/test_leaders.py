@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_adage import Characteristics, Leader, Param, make_leader, register
-from mesa_adage.outer.leaders import LEADERS, RandomLeader
+from mesa_adage import Characteristics, Leader, Param, register
+from mesa_adage.outer.leaders import LEADERS, RandomLeader, make_leader
 
 SPACE = Characteristics(Param("a", 0.0, 1.0), Param("b", -5.0, 5.0))
 OPTIMUM = {"a": 0.3, "b": 2.0}

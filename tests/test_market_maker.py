@@ -7,7 +7,10 @@ import pytest
 from stable_baselines3 import PPO
 
 from agents.market_maker import MarketMaker
-from mesa_adage import Categorical, MesaVecEnv, RandomPolicy, SB3Policy, simulate
+from mesa_adage import SB3Policy, simulate
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Categorical
 from models.market_maker import (
     PPO_SETTINGS,
     MarketMakerModel,

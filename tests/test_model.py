@@ -9,7 +9,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from mesa_adage import Noisy, RandomPolicy, Subset
+from mesa_adage.inner.observation import Noisy, Subset
+from mesa_adage.inner.policies import RandomPolicy
 from tests.toy import Guesser, Toy
 
 

@@ -5,8 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mesa_adage import Rollout, calibration
+from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer.objectives import (
+    calibration,
     crash_frequency,
     crashes,
     mean_abs_pct_change,

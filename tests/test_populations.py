@@ -25,13 +25,13 @@ from mesa_adage import (
     Characteristics,
     Experiment,
     LeaderScheduler,
-    MesaVecEnv,
     Param,
     Timescales,
-    Uniform,
     adapt,
 )
 from mesa_adage.inner.training import train
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Uniform
 from models.cobweb import CobwebModel
 from tests.test_adapt import AdaptiveSchelling
 from tests.toy import Guesser

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mesa_adage import RandomPolicy, simulate
+from mesa_adage import simulate
+from mesa_adage.inner.policies import RandomPolicy
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -37,8 +38,9 @@ def test_readme_commands_are_the_ci_commands():
 
 
 def test_readme_leader_example_plugs_in():
-    from mesa_adage import LeaderScheduler, Normal, Uniform
+    from mesa_adage import LeaderScheduler
     from mesa_adage.outer.leaders import LEADERS
+    from mesa_adage.samplers import Normal, Uniform
     from tests.test_scheduler import experiment
 
     block = next(b for b in BLOCKS if "class Annealing" in b)

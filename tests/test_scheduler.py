@@ -9,20 +9,18 @@ from stable_baselines3 import A2C
 
 from mesa_adage import (
     Characteristics,
-    Evaluator,
     Experiment,
-    Fixed,
     Leader,
     LeaderScheduler,
     Param,
     SB3Policy,
     Timescales,
-    Uniform,
-    make_executor,
     simulate,
 )
+from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.outer.objectives import calibration
-from mesa_adage.run.executors import EXECUTORS
+from mesa_adage.run.executors import EXECUTORS, make_executor
+from mesa_adage.samplers import Fixed, Uniform
 from tests.toy import Guesser, Toy
 
 TINY = Timescales(

@@ -16,7 +16,8 @@ import optuna
 import pandas as pd
 import pytest
 
-from mesa_adage import Characteristics, Param, make_leader
+from mesa_adage import Characteristics, Param
+from mesa_adage.outer.leaders import make_leader
 from mesa_adage.outer.leaders.optuna_leader import ABANDONED, RUN
 from mesa_adage.run.checkpoint import read_checkpoint
 from tests.conftest import free_port

@@ -8,9 +8,9 @@ from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import LinearSchedule
 
-from mesa_adage import Uniform
 from mesa_adage.inner.training import TrainTask, learn
 from mesa_adage.run.checkpoint import CheckpointError
+from mesa_adage.samplers import Uniform
 from tests.toy import Guesser, Toy
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from agents.household import Household
-from mesa_adage import RandomPolicy
+from mesa_adage.inner.policies import RandomPolicy
 from models.taxation import (
     US_SCHEDULE,
     TaxationModel,
@@ -118,7 +118,8 @@ def test_trained_households_work_less_under_a_higher_tax():
 
     from stable_baselines3 import PPO
 
-    from mesa_adage import SB3Policy, Uniform, simulate, train
+    from mesa_adage import SB3Policy, simulate, train
+    from mesa_adage.samplers import Uniform
     from models.taxation import PPO_SETTINGS
 
     make = partial(TaxationModel, params=TaxParams(n_households=50))

@@ -5,8 +5,10 @@ from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents.producer import Producer
-from mesa_adage import Fixed, MesaVecEnv, SB3Policy, Uniform, simulate
+from mesa_adage import SB3Policy, simulate
 from mesa_adage.inner.joint_env import JointEnv
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Fixed, Uniform
 from models.cobweb import CobwebModel
 from tests.toy import Guesser, Mayfly, Pond, Toy
 
@@ -106,7 +108,7 @@ def test_simulate_averages_over_every_agent_that_acted():
 
 
 def test_a_random_policy_never_reseeds_the_space_it_was_given():
-    from mesa_adage import RandomPolicy
+    from mesa_adage.inner.policies import RandomPolicy
 
     space = Guesser.action_space
     space.seed(123)
