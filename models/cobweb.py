@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
+from tqdm.auto import tqdm
 
 from agents.producer import Producer
 from mesa_adage import (
@@ -213,6 +214,7 @@ def observed_data(
     reference_steps: int = 600_000,
     populations: int = 3,
     executor: Executor | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Synthetic "observed" markets at a known theta: :data:`OBSERVED_EPISODES` episodes.
 
@@ -241,6 +243,7 @@ def observed_data(
         reference_steps: Training agent-steps of each learning population.
         populations: Learning populations in the data.
         executor: Where the populations train.
+        progress: Show a bar of the populations trained.
 
     Returns:
         A frame with columns ``episode``, ``step`` and ``series``.
@@ -255,7 +258,13 @@ def observed_data(
         return frame[["episode", "step", *series]]
     if policies is None:
         policies = reference_policies(
-            theta, seed, reference, reference_steps, populations, executor=executor
+            theta,
+            seed,
+            reference,
+            reference_steps,
+            populations,
+            executor=executor,
+            progress=progress,
         )
     groups = np.array_split(np.arange(OBSERVED_EPISODES), len(policies))
     rollouts = [
@@ -279,12 +288,13 @@ def reference_policies(
     populations: int = 3,
     *,
     executor: Executor | None = None,
+    progress: bool = False,
 ) -> list[SB3Policy]:
     """The learning producers of synthetic data: ``populations`` PPO policies, own seeds.
 
     ``reference="model"`` trains across the whole box (conditioned on theta, like the
     model's followers), so they do not depend on ``theta``; ``"specialist"`` trains at
-    ``theta`` alone.
+    ``theta`` alone. ``progress`` shows a bar of the groups trained.
     """
     if reference not in ("model", "specialist"):
         raise ValueError(
@@ -296,7 +306,9 @@ def reference_policies(
             f"populations={populations!r} must be an integer in [1, {OBSERVED_EPISODES}]"
         )
     train_one = partial(_train_reference, sampler, steps, seed)
-    return (executor or SerialExecutor()).map(train_one, list(range(populations)))
+    runner = executor or SerialExecutor()
+    with tqdm(total=populations, desc="  data producers", disable=not progress) as bar:
+        return runner.map(train_one, list(range(populations)), on_result=lambda *_: bar.update())
 
 
 def _train_reference(sampler: Sampler, steps: int, seed: int, index: int) -> SB3Policy:

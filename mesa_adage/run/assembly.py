@@ -184,7 +184,7 @@ def _observed(
         return data
     note = f"{experiment.name}: generating the observed data ..."
     announce = (lambda: tqdm.write(note)) if progress else None
-    data = run_data(experiment.data, derive_seed(seed, 0, FINAL), executor, announce)
+    data = run_data(experiment.data, derive_seed(seed, 0, FINAL), executor, announce, progress)
     if record is not None and data is not None:
         data = record.save_observed(data)
     return data

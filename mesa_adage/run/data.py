@@ -94,22 +94,26 @@ def run_data(
     seed: int,
     executor: Any,
     announce: Callable[[], None] | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame | None:
     """A run's observed data, given or generated (the run folder keeps it: ``RunRecord``).
 
     Args:
-        data: A frame, a function of the seed that generates one (given ``executor`` too if
-            it takes that keyword), or None.
+        data: A frame, a function of the seed that generates one (given ``executor`` and
+            ``progress`` too if it takes those keywords), or None.
         seed: Seed of the generator.
         executor: Passed to a generator that takes an ``executor`` keyword.
         announce: Called before generating (it can take minutes).
+        progress: Passed to a generator that takes a ``progress`` keyword (show a bar).
     """
     if data is None:
         return None
     if callable(data):
         if announce is not None:
             announce()
-        takes_executor = "executor" in inspect.signature(data).parameters
+        takes = inspect.signature(data).parameters
+        offered = {"executor": executor, "progress": progress}
+        options = {name: value for name, value in offered.items() if name in takes}
         with threadpool_limits(limits=1):
-            data = data(seed, executor=executor) if takes_executor else data(seed)
+            data = data(seed, **options)
     return data
