@@ -95,10 +95,8 @@ class Theta(dict[str, float]):
 
     To everything that reads a ``dict`` it is one (``json.dumps``, ``{**theta}``, pandas, ``==``
     with a plain dict, its ``repr``), but it cannot change: ``{**theta, name: value}`` is a
-    plain dict to change and validate again. Only :meth:`Characteristics.validate` makes one.
-
-    Attributes:
-        space: The characteristics that validated it.
+    plain dict to change and validate again. Only :meth:`Characteristics.validate` makes one;
+    :attr:`space` is the characteristics that validated it.
     """
 
     __slots__ = ("_space",)

@@ -54,6 +54,7 @@ class JointEnv(gym.Env):
         return self.model.observations(self.agent_type), {"theta": dict(self.model.theta)}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Every agent acts, the model steps once; the reward is the agents' mean reward."""
         self.model.inject_actions(self.agent_type, np.asarray(action))
         advance([self.model])
         reward = float(self.model.rewards(self.agent_type).mean())

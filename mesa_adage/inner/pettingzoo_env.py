@@ -3,8 +3,8 @@
 Every learning agent of one model copy is a PettingZoo agent, named
 ``"<AgentClass>_<unique_id>"``; its observation carries its ``theta_hat``, and each episode
 draws theta from a sampler. RLlib, TorchRL, AgileRL and other PettingZoo users can train on
-it; :class:`~mesa_adage.MesaVecEnv` stays the fast path for Stable-Baselines3. Needs the
-``pettingzoo`` extra: ``pip install -e ".[pettingzoo]"``.
+it; :class:`~mesa_adage.inner.vec_env.MesaVecEnv` stays the fast path for Stable-Baselines3.
+Needs the ``pettingzoo`` extra: ``pip install -e ".[pettingzoo]"``.
 
 Clients tried (``tests/test_pettingzoo_env.py``): PettingZoo's ``parallel_api_test`` and
 ``parallel_seed_test``, and SuperSuit 3.11 into Stable-Baselines3 PPO

@@ -179,7 +179,7 @@ def train(
 ) -> BaseAlgorithm:
     """Train a fresh SB3 policy for ``steps`` agent-steps with theta drawn from ``sampler``.
 
-    A :class:`~mesa_adage.Fixed` sampler gives a specialist for one theta; pair it with
+    A :class:`~mesa_adage.samplers.Fixed` sampler gives a specialist for one theta; pair it with
     ``observation=Subset(())`` in the factory for a policy that does not see theta at all.
     """
     torch.set_num_threads(1)

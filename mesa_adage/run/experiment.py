@@ -129,7 +129,7 @@ class Experiment:
         slots_per_copy: Most learning agents alive at once in one training copy, for models
             whose agents are born during an episode; None sizes the slots from the first
             episodes: a fixed population's count, or headroom for one that varies with the
-            seed (:class:`~mesa_adage.MesaVecEnv` says how).
+            seed (:class:`~mesa_adage.inner.vec_env.MesaVecEnv` says how).
         target_theta: The true theta, when known (synthetic calibration).
         fit_columns: DataCollector columns plotted against the observed data.
         track: DataCollector columns whose episode means at each epoch's best candidate go
