@@ -114,6 +114,13 @@ class CobwebArrays(VecEnv):
         return [None] * self.num_envs
 
 
+class Recording(CobwebModel):
+    """The cobweb market collecting its data every step, also while MesaVecEnv trains on it
+    (as before MesaVecEnv turned ``recording`` off): the cost of the DataCollector."""
+
+    recording = property(lambda self: True, lambda self, value: None)
+
+
 def steps_per_second(make_env: Callable[[], VecEnv], steps: int) -> float:
     """Agent-steps per second of PPO training on a new ``make_env()`` (the first update
     excluded)."""
@@ -138,21 +145,41 @@ def main() -> None:
         args.producers, args.rollouts, args.repeats = [6], 2, 2
     torch.set_num_threads(1)
     harness.header("torch single-threaded", f"PPO {PPO_SETTINGS}")
-    print("\n| producers x copies | MesaVecEnv steps/s | hand-written steps/s | ratio |")
-    print("|---|---|---|---|")
+    print(
+        "\n| producers x copies | MesaVecEnv | collecting too | hand-written | ratio | collecting |"
+    )
+    print("|---|---|---|---|---|---|")
     for n in args.producers:
         steps = args.rollouts * PPO_SETTINGS["n_steps"] * n * args.copies
-        make = partial(CobwebModel, params=CobwebParams(n_producers=n))
+        params = CobwebParams(n_producers=n)
         envs = {
-            "mesa": partial(MesaVecEnv, make, Producer, n_copies=args.copies),
+            "mesa": partial(
+                MesaVecEnv, partial(CobwebModel, params=params), Producer, n_copies=args.copies
+            ),
+            "collecting": partial(
+                MesaVecEnv, partial(Recording, params=params), Producer, n_copies=args.copies
+            ),
             "arrays": partial(CobwebArrays, n, args.copies),
         }
-        rates = harness.medians(  # interleaved, so drift hits both alike
+        rates = harness.medians(  # interleaved, so drift hits all alike
             {name: partial(steps_per_second, env, steps) for name, env in envs.items()},
             args.repeats,
         )
-        m, a = rates["mesa"], rates["arrays"]
-        print(f"| {n} x {args.copies} | {m:,.0f} | {a:,.0f} | {m / a:.2f}x |", flush=True)
+        m, c, a = rates["mesa"], rates["collecting"], rates["arrays"]
+        print(
+            f"| {n} x {args.copies} | {m:,.0f} | {c:,.0f} | {a:,.0f} "
+            f"| {m / a:.2f}x | {c / a:.2f}x |",
+            flush=True,
+        )
+        row = {
+            "bench": "training_throughput",
+            "producers": n,
+            "copies": args.copies,
+            "steps": steps,
+            "repeats": args.repeats,
+            **{f"{k}_steps_per_s": round(v) for k, v in rates.items()},
+        }
+        harness.append(harness.RESULTS / "training_throughput.jsonl", row)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,8 @@ class CobwebModel(AdaptiveModel):
         self.decide()
         self.price = self.clearing_price()
         self.price_history.append(self.price)
-        self.datacollector.collect(self)
+        if self.recording:  # off while MesaVecEnv trains: training reads no collected data
+            self.datacollector.collect(self)
 
 
 # --------------------------------------------------------------------------- the calibration task

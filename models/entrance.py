@@ -223,7 +223,8 @@ class EntranceModel(AdaptiveModel):
             trader.signal_noise = float(e)
         self.paid += float(gross.sum())
         self.tax_revenue += float(tax.sum())
-        self.datacollector.collect(self)
+        if self.recording:  # off while MesaVecEnv trains: training reads no collected data
+            self.datacollector.collect(self)
 
 
 class StressedEntranceModel(EntranceModel):

@@ -166,7 +166,8 @@ class MarketMakerModel(AdaptiveModel):
         self.mid += p.sigma * math.sqrt(p.dt) * float(self.rng.standard_normal())
         for maker in makers:
             maker.mark(self.mid)
-        self.datacollector.collect(self)
+        if self.recording:  # off while MesaVecEnv trains: training reads no collected data
+            self.datacollector.collect(self)
 
 
 # --------------------------------------------------------------------------- the robust task

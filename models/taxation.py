@@ -196,7 +196,8 @@ class TaxationModel(AdaptiveModel):
     def step(self) -> None:
         self.decide()
         self.produce_and_tax()
-        self.datacollector.collect(self)
+        if self.recording:  # off while MesaVecEnv trains: training reads no collected data
+            self.datacollector.collect(self)
 
     def produce_and_tax(self) -> None:
         """Clear the factor markets, tax and rebate, then consume, save and draw new shocks."""

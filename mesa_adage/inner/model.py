@@ -45,10 +45,14 @@ class AdaptiveModel(mesa.Model):
         characteristics: The space theta lives in (class attribute).
         horizon: Episode length in steps.
         policies: Policy per agent class; the trainer and simulator inject actions instead.
+        recording: False while :class:`~mesa_adage.inner.vec_env.MesaVecEnv` trains on the
+            model, which reads only observations and rewards: a model may then skip its
+            ``DataCollector`` (``if self.recording: self.datacollector.collect(self)``).
     """
 
     characteristics: ClassVar[Characteristics]
     learners: ClassVar[Mapping[type[mesa.Agent], Learner]] = MappingProxyType({})
+    recording: bool = True
 
     def __init__(
         self,

@@ -144,6 +144,7 @@ class MesaVecEnv(VecEnv):
                 stacklevel=2,
             )
             model = self.make_model(theta=theta, seed=int(self._rng.integers(2**31 - 1)))
+        model.recording = False  # training reads observations and rewards, not the collector
         self._seats[copy] = _Seats(self.slots_per_copy)
         self._seat(copy, model)
         return model
