@@ -152,9 +152,10 @@ def AdaptivePlot(
         return
     data = frame(model)
     try:
+        chart = Chart.of(measure)
         figure = plot_figure(
             data,
-            Chart.of(measure),
+            chart,
             change_positions(model, data),
             window=window,
             post_process=post_process,
@@ -163,7 +164,7 @@ def AdaptivePlot(
         solara.Error(f"Cannot plot {measure!r}: {err}")
         return
     solara.FigureMatplotlib(figure, format="png")
-    LatestValues(data, Chart.of(measure))
+    LatestValues(data, chart)
 
 
 @solara.component
