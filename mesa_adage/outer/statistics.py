@@ -28,6 +28,8 @@ def std(x: np.ndarray) -> np.ndarray:
 
 def autocorr(x: np.ndarray, lag: int = 1) -> np.ndarray:
     """Autocorrelation of each row at ``lag`` (0 for a row constant up to rounding)."""
+    scale = np.abs(x).max(axis=-1, keepdims=True)  # rows of tiny numbers would underflow
+    x = np.divide(x, scale, out=np.zeros_like(x, dtype=float), where=scale > 0)
     d = x - x.mean(axis=-1, keepdims=True)
     num = (d[..., lag:] * d[..., :-lag]).sum(axis=-1)
     den = (d**2).sum(axis=-1)
