@@ -12,7 +12,7 @@ from mesa_adage import PolicyAgent
 from mesa_adage.inner.columns import Column, rows
 
 if TYPE_CHECKING:
-    from models.taxation import TaxationModel
+    from mesa_adage.examples.models.taxation import TaxationModel
 
 MAX_SAVING_RATE = 0.95
 """Households consume at least 5% of their resources, so consumption stays positive."""
@@ -38,7 +38,7 @@ class Household(PolicyAgent):
     Observation: log productivity, log(1 + wealth), and last period's wage and interest rate,
     each scaled to about [-1, 1]. Action (in [-1, 1]^2): hours worked ``h`` in [0, 1] and the
     saving rate ``s`` in [0, 0.95] of this period's resources. Reward: period utility
-    ``u(c) - v(h)`` (see :mod:`models.taxation`).
+    ``u(c) - v(h)`` (see :mod:`mesa_adage.examples.models.taxation`).
 
     Its state lives in the economy's arrays (:class:`~mesa_adage.inner.columns.Column`): the
     household is row ``row``.

@@ -10,7 +10,7 @@ import numpy as np
 from mesa_adage import PolicyAgent
 
 if TYPE_CHECKING:
-    from models.market_maker import MarketMakerModel
+    from mesa_adage.examples.models.market_maker import MarketMakerModel
 
 INVENTORY_SCALE = 10.0
 """Inventory seen by the policy is divided by this (units)."""
@@ -21,8 +21,9 @@ class MarketMaker(PolicyAgent):
 
     Observation: its inventory (scaled by :data:`INVENTORY_SCALE`) and the share of the episode
     left. Action: two numbers in [-1, 1], mapped to the bid and ask half-spreads in
-    ``[0, max_spread]``. Reward (see :mod:`models.market_maker`): ``omega`` times its expected
-    share of the order flow plus ``1 - omega`` times its PnL change, less an inventory penalty.
+    ``[0, max_spread]``. Reward (see :mod:`mesa_adage.examples.models.market_maker`): ``omega``
+    times its expected share of the order flow plus ``1 - omega`` times its PnL change, less an
+    inventory penalty.
 
     Attributes:
         bid_spread: Distance of the bid below the mid price (``delta_b``).

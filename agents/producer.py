@@ -9,11 +9,11 @@ import gymnasium as gym
 import numpy as np
 
 from mesa_adage import PolicyAgent
+from mesa_adage.examples.models.cobweb_market import PRICE_CENTRE, supply
 from mesa_adage.inner.columns import Column, rows
-from models.cobweb_market import PRICE_CENTRE, supply
 
 if TYPE_CHECKING:
-    from models.cobweb import CobwebModel
+    from mesa_adage.examples.models.cobweb import CobwebModel
 
 PRICE_SCALE = 4.0
 """Half the forecast range: an action of 1 forecasts ``PRICE_CENTRE + PRICE_SCALE``."""

@@ -12,7 +12,7 @@ import numpy as np
 from mesa_adage import PolicyAgent
 
 if TYPE_CHECKING:
-    from models.entrance import EntranceModel
+    from mesa_adage.examples.models.entrance import EntranceModel
 
 
 class Trader(PolicyAgent):

@@ -22,7 +22,8 @@ from stable_baselines3 import PPO
 from mesa_adage import SB3Policy, simulate
 from mesa_adage.inner.policies import RandomPolicy
 from mesa_adage.inner.vec_env import MesaVecEnv
-from tests import test_adapt
+
+test_adapt = harness.load_file(harness.ROOT / "tests" / "test_adapt.py")
 
 ROLE = "select"
 """Measures the margins the learning tests' thresholds are set from."""

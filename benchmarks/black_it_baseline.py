@@ -4,13 +4,13 @@ The paper (ADAGE, arXiv 2501.09429) reports that ADAGE's cobweb calibration "red
 absolute error by 35% compared to traditional methods". The traditional method is a
 heuristic-agent model calibrated with a black-box sampler by the method of simulated moments,
 as black-it does. Here that model is the same market
-(:func:`models.cobweb_market.heuristic_market`) with adaptive-expectations producers whose
-parameters are the calibration targets: supply steepness ``lam`` and the weight on the last
-forecast ``inertia``. black-it calibrates it to the *same* observed data as each ADAGE run of
-``benchmarks/trust.py`` (its run folder's ``observed.csv``), at an equal budget of model
-evaluations: ADAGE scores 120 candidates and re-scores its 5 best, each on 132 episodes;
-black-it gets 10 batches of 12 evaluations (Halton, random forest and best-batch samplers in
-turn, black-it's standard trio), each simulating as many episodes as the data hold.
+(:func:`mesa_adage.examples.models.cobweb_market.heuristic_market`) with adaptive-expectations
+producers whose parameters are the calibration targets: supply steepness ``lam`` and the weight on
+the last forecast ``inertia``. black-it calibrates it to the *same* observed data as each ADAGE run
+of ``benchmarks/trust.py`` (its run folder's ``observed.csv``), at an equal budget of model
+evaluations: ADAGE scores 120 candidates and re-scores its 5 best, each on 132 episodes; black-it
+gets 10 batches of 12 evaluations (Halton, random forest and best-batch samplers in turn, black-it's
+standard trio), each simulating as many episodes as the data hold.
 
 The loss is black-it's method of simulated moments with the identity weighting, each moment
 relative to the data's (``standardise_moments``): with one simulation per candidate, its
@@ -19,7 +19,8 @@ the same. ``--moments black-it`` uses its standard 18 moments; ``--moments episo
 ADAGE's own statistics instead, so that only the model and the sampler differ.
 
 black-it is AGPL-3.0 and pins gymnasium < 0.28, which conflicts with Stable-Baselines3, so it
-lives in its own environment and this script imports nothing from ``mesa_adage``:
+lives in its own environment and this script imports nothing from ``mesa_adage`` (it loads
+``models/cobweb_market.py``, which needs numpy and pandas only, by its file):
 
     python3.11 -m venv /tmp/bi && /tmp/bi/bin/pip install black-it==0.3.3
     /tmp/bi/bin/python benchmarks/black_it_baseline.py --jobs 'full-*' 'prices-lam*'
@@ -43,13 +44,13 @@ import harness
 import numpy as np
 import pandas as pd
 
-from models.cobweb_market import heuristic_market
+heuristic_market = harness.load_file(harness.ROOT / "models" / "cobweb_market.py").heuristic_market
 
 ROLE = "report"
 """The traditional route on the same data as trust.py's runs; chooses nothing."""
 
 BOUNDS = [[0.1, 0.0], [1.0, 0.9]]
-"""The box of ``(lam, inertia)``, as ``models.cobweb.COBWEB_THETA``."""
+"""The box of ``(lam, inertia)``, as ``mesa_adage.examples.models.cobweb.COBWEB_THETA``."""
 BATCHES, BATCH_SIZE = 10, 12
 RUNS = harness.RUNS / "trust"
 RESULTS = harness.RESULTS / "black_it.jsonl"

@@ -1,8 +1,8 @@
 """Cobweb calibration: ADAGE acceptance runs, and the classical route at an equal step budget.
 
-ADAGE (``--mode adage``) runs ``adage``'s default ``models.cobweb:calibration`` for each target
-theta and seed, and records the recovery error (fraction of each parameter's range) and the
-wall time, data generation included.
+ADAGE (``--mode adage``) runs ``adage``'s default ``mesa_adage.examples.models.cobweb:calibration``
+for each target theta and seed, and records the recovery error (fraction of each parameter's range)
+and the wall time, data generation included.
 
 The classical route (``--mode classical``) calibrates to the *same* observed data (read from
 the ADAGE run folder) with the same leader (Optuna TPE), but trains a fresh, unconditioned PPO
@@ -28,14 +28,14 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.producer import Producer
 from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models import cobweb
 from mesa_adage.inner.observation import Subset
 from mesa_adage.outer import objectives
 from mesa_adage.outer.leaders import make_leader
 from mesa_adage.samplers import Fixed
 from mesa_adage.seeds import EVAL, derive_seed
-from models import cobweb
 
 ROLE = "select"
 """Its acceptance runs chose the calibration's settings (RESULTS.md, section 1)."""

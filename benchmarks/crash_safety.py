@@ -19,11 +19,11 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
+from mesa_adage.examples.models import cobweb
 from mesa_adage.inner.vec_env import MesaVecEnv
 from mesa_adage.run import snapshot as snapshots
 from mesa_adage.run.checkpoint import read_checkpoint, write_checkpoint
 from mesa_adage.samplers import Uniform
-from models import cobweb
 
 ROLE = "report"
 """Costs, measured; chooses nothing."""

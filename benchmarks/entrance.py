@@ -2,14 +2,14 @@
 
     python benchmarks/entrance.py --seeds 61 62 63
 
-For each seed: ``models.entrance:calm`` and ``models.entrance:stress`` run (their run folders go
-to ``benchmarks/runs/``); the calm run's trained traders are then scored on a grid of 16 fixed
-``tau`` (16 fresh episodes each, seeds 900-915): volatility of returns, mean absolute
-percentage change, volume and crashes per 100 periods. At two ``tau`` values (0.15, 0.35),
-traders retrained there alone (the same steps as the warm-up) are scored against the
-conditional ones. Results are appended to ``benchmarks/results/entrance.jsonl``, and the price
-paths under no tax, the calm ``tau`` and the stress theta (``tau`` and ``demand_shock``, with
-the stress run's traders) go to
+For each seed: ``mesa_adage.examples.models.entrance:calm`` and
+``mesa_adage.examples.models.entrance:stress`` run (their run folders go to ``benchmarks/runs/``);
+the calm run's trained traders are then scored on a grid of 16 fixed ``tau`` (16 fresh episodes
+each, seeds 900-915): volatility of returns, mean absolute percentage change, volume and crashes per
+100 periods. At two ``tau`` values (0.15, 0.35), traders retrained there alone (the same steps as
+the warm-up) are scored against the conditional ones. Results are appended to
+``benchmarks/results/entrance.jsonl``, and the price paths under no tax, the calm ``tau`` and the
+stress theta (``tau`` and ``demand_shock``, with the stress run's traders) go to
 ``benchmarks/results/entrance_price_paths.png``.
 """
 
@@ -22,11 +22,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from stable_baselines3 import PPO
 
-from agents.trader import Trader
 from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
-from mesa_adage.outer import objectives
-from mesa_adage.samplers import Fixed
-from models.entrance import (
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models.entrance import (
     PPO_SETTINGS,
     EntranceModel,
     StressedEntranceModel,
@@ -35,6 +33,8 @@ from models.entrance import (
     stress,
     stress_objective,
 )
+from mesa_adage.outer import objectives
+from mesa_adage.samplers import Fixed
 
 ROLE = "report"
 """The calm and stress answers and the zero-shot comparison; their budgets are sized on the

@@ -4,7 +4,7 @@
 episodes per candidate, the calibration's objective), each backend timed on the same frozen
 policies after one untimed call that starts its workers; the values must agree to the bit.
 
-``demo``: the main job ``adage run models.cobweb:calibration`` with ``--executor serial`` and
+``demo``: the main job ``adage run calibration`` with ``--executor serial`` and
 then as it runs by default (``--executor auto``: a process pool on more than one CPU), as
 separate commands; the answers must agree to the last digit.
 
@@ -103,7 +103,14 @@ def demo() -> dict:
     for name, flags in (("serial", ["--executor", "serial"]), ("default", [])):
         out = harness.RUNS / f"executors-demo-{name}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
-        command = ["adage", "run", "models.cobweb:calibration", "--out", str(out), "--quiet"]
+        command = [
+            "adage",
+            "run",
+            "mesa_adage.examples.models.cobweb:calibration",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
         start = time.perf_counter()
         subprocess.run(command + flags, check=True, cwd=harness.ROOT, env=env)
         row[f"{name}_s"] = round(time.perf_counter() - start, 1)

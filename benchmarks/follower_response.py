@@ -16,10 +16,11 @@ at a grid of ``(lam, eta)``, at two price levels. It reports
     python benchmarks/follower_response.py --settings 50,0.5 --ppo n_epochs=10
 
 Each setting is ``horizon,gamma``; ``--ppo name=value`` overrides other PPO settings and
-``--market name=value`` the market's constants (:class:`models.cobweb.CobwebParams`);
-everything else is ``models.cobweb``'s. Results are appended to
-``benchmarks/results/follower_response.jsonl``; ``--table`` prints them, with the same
-error computed over the low-inertia half of the grid (``eta`` 0.1 to 0.3) too.
+``--market name=value`` the market's constants
+(:class:`mesa_adage.examples.models.cobweb.CobwebParams`); everything else is
+``mesa_adage.examples.models.cobweb``'s. Results are appended to
+``benchmarks/results/follower_response.jsonl``; ``--table`` prints them, with the same error
+computed over the low-inertia half of the grid (``eta`` 0.1 to 0.3) too.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.producer import Producer
 from mesa_adage import SB3Policy, train
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models import cobweb
 from mesa_adage.samplers import Uniform
-from models import cobweb
 
 ROLE = "select"
 """A screen of the producers' settings before the acceptance runs."""

@@ -19,12 +19,12 @@ import harness
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.market_maker import MarketMaker
-from agents.producer import Producer
 from mesa_adage import SB3Policy, train
 from mesa_adage.analysis.generalization import generalization
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models import cobweb, market_maker
 from mesa_adage.samplers import Uniform
-from models import cobweb, market_maker
 
 ROLE = "report"
 """Generalisation tables; chooses nothing."""

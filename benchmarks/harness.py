@@ -4,14 +4,15 @@ Each script in ``benchmarks/`` stays one file that reads top to bottom; this mod
 what several of them would otherwise repeat. Scripts import it as a sibling (``import
 harness``): ``python benchmarks/X.py`` puts ``benchmarks/`` on ``sys.path``, not the checkout.
 
-Importing it makes the checkout's examples (``models/``, ``agents/``, ``tests/``,
-``visualization/``) importable, since they are not installed. At import it uses the standard
-library only, so ``black_it_baseline.py`` can use it from black-it's own environment.
+The examples import by their installed names (``mesa_adage.examples.models``, after ``pip
+install -e .``). At import it uses the standard library only, so ``black_it_baseline.py`` can
+use it from black-it's own environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,17 +42,21 @@ RESULTS = ROOT / "benchmarks" / "results"
 RUNS = ROOT / "benchmarks" / "runs"
 """Run folders of the scheduler's runs."""
 
-# Appended, not inserted: a checkout on PYTHONPATH (DEVELOPERS.md: run long benchmarks from a
-# copy; vec_env_step.py: compare two versions) comes first and is the one measured.
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
 ACCEPTANCE = [
     {"lam": 0.3, "inertia": 0.2},
     {"lam": 0.6, "inertia": 0.6},
     {"lam": 0.85, "inertia": 0.4},
 ]
 """The cobweb calibration's acceptance targets: low, middle and high supply steepness."""
+
+
+def load_file(path: Path) -> ModuleType:
+    """The Python file at ``path`` as a module named after it, without touching ``sys.path``."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)  # dataclasses ask
+    spec.loader.exec_module(module)
+    return module
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
@@ -174,7 +180,7 @@ class Scoring:
     """Candidates of the default cobweb calibration and what scoring them takes.
 
     Attributes:
-        experiment: ``models.cobweb.calibration()``.
+        experiment: ``mesa_adage.examples.models.cobweb.calibration()``.
         policies: A trained follower population (its weights do not change what scoring costs).
         objective: The calibration's objective on observed data at the default target.
         seeds: The episodes' seeds, the same for every candidate.
@@ -204,9 +210,9 @@ def cobweb_scoring(candidates: int, quick: bool) -> Scoring:
     """
     import numpy as np  # here, not at the top: see the module's docstring
 
+    from mesa_adage.examples.models import cobweb
     from mesa_adage.inner.followers import Followers
     from mesa_adage.samplers import Uniform
-    from models import cobweb
 
     experiment = cobweb.calibration()
     ts = experiment.timescales

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
-from agents.producer import Producer
 from mesa_adage import SB3Policy, simulate
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import PPO_SETTINGS, CobwebModel, CobwebParams
 from mesa_adage.inner.vec_env import MesaVecEnv
-from models.cobweb import PPO_SETTINGS, CobwebModel, CobwebParams
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""

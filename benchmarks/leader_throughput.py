@@ -21,7 +21,7 @@ import pstats
 import harness
 import torch
 
-from models import cobweb
+from mesa_adage.examples.models import cobweb
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""

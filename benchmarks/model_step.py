@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
-from agents.household import MAX_SAVING_RATE, Household
-from agents.producer import Producer
 from mesa_adage import SB3Policy
+from mesa_adage.examples.agents.household import MAX_SAVING_RATE, Household
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel, CobwebParams
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams, hsv_tax
 from mesa_adage.inner.agent import Learner
-from models.cobweb import CobwebModel, CobwebParams
-from models.taxation import TaxationModel, TaxParams, hsv_tax
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""

@@ -28,12 +28,12 @@ import harness
 import numpy as np
 import torch
 
-from agents.producer import Producer
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models import cobweb
 from mesa_adage.outer import objectives
 from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.run.record import RunRecord
 from mesa_adage.seeds import EVAL, derive_seed
-from models import cobweb
 
 ROLE = "select"
 """Chooses the statistics of prices-only calibration."""

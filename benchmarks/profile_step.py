@@ -28,13 +28,13 @@ def build(model: str, n: int):
     policies = harness.ROOT / "visualization" / "policies"
     policy = SB3Policy(PPO.load(policies / f"{model}.zip", device="cpu"))
     if model == "taxation":
-        from agents.household import Household
-        from models.taxation import TaxationModel, TaxParams
+        from mesa_adage.examples.agents.household import Household
+        from mesa_adage.examples.models.taxation import TaxationModel, TaxParams
 
         params = TaxParams(n_households=n)
         return TaxationModel(params=params, horizon=10**9, policies={Household: policy}, seed=0)
-    from agents.producer import Producer
-    from models.cobweb import CobwebModel, CobwebParams
+    from mesa_adage.examples.agents.producer import Producer
+    from mesa_adage.examples.models.cobweb import CobwebModel, CobwebParams
 
     params = CobwebParams(n_producers=n)
     return CobwebModel(params=params, horizon=10**9, policies={Producer: policy}, seed=0)

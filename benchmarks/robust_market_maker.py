@@ -10,9 +10,9 @@ specialists, each trained on one omega (with ``--specialist-steps`` each; the co
 gets ``--conditional-steps`` in all). Both are scored on the same 16 fresh episodes per omega;
 the conditional policy's spread, volume and final PnL per omega go to a plot.
 
-``leader``: ``models.market_maker:robust`` (the worst-case distribution leader) against the same
-run with the coverage leader started from uniform weights, which keeps them uniform (uniform
-sampling). Each run's final policy is scored at every omega on fresh episodes.
+``leader``: ``mesa_adage.examples.models.market_maker:robust`` (the worst-case distribution leader)
+against the same run with the coverage leader started from uniform weights, which keeps them uniform
+(uniform sampling). Each run's final policy is scored at every omega on fresh episodes.
 
 ``margin``: the setting of the learning test (``tests/test_market_maker.py``): PPO for 20,000
 steps over the grid, against uniformly random quotes, on 8 episodes at omega 0, 0.5 and 1.
@@ -30,11 +30,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from stable_baselines3 import PPO
 
-from agents.market_maker import MarketMaker
 from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.models.market_maker import (
+    OMEGA_GRID,
+    PPO_SETTINGS,
+    MarketMakerModel,
+    mean_return,
+    robust,
+)
 from mesa_adage.inner.policies import RandomPolicy
 from mesa_adage.samplers import Categorical, Fixed, Sampler
-from models.market_maker import OMEGA_GRID, PPO_SETTINGS, MarketMakerModel, mean_return, robust
 
 ROLE = "select"
 """``margin`` measures the learning test's threshold; ``claim`` and ``leader`` report,

@@ -1,9 +1,9 @@
 """Long-run soak: does a long alternating loop leak memory or file handles?
 
-Runs ``models.cobweb:calibration`` (the GP leader, the run folder and its checkpoints) for
-200 epochs with small per-epoch budgets, and after every epoch records the process's resident
-memory and its open file descriptors to a CSV. The growth per epoch is the least-squares
-slope over epochs 20..200 (after the allocators warm up), with its standard error.
+Runs ``mesa_adage.examples.models.cobweb:calibration`` (the GP leader, the run folder and its
+checkpoints) for 200 epochs with small per-epoch budgets, and after every epoch records the
+process's resident memory and its open file descriptors to a CSV. The growth per epoch is the
+least-squares slope over epochs 20..200 (after the allocators warm up), with its standard error.
 
     python benchmarks/soak.py                 # 200 epochs
     python benchmarks/soak.py --quick         # 20 epochs, slope over epochs 5..20
@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from mesa_adage import LeaderScheduler
+from mesa_adage.examples.models import cobweb
 from mesa_adage.run.experiment import Experiment
-from models import cobweb
 
 ROLE = "report"
 """Memory and file handles, measured; chooses nothing."""

@@ -31,13 +31,13 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.household import Household
 from mesa_adage import LeaderScheduler, SB3Policy, simulate, train
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.models import taxation
 from mesa_adage.inner.observation import Belief
 from mesa_adage.outer import objectives
 from mesa_adage.outer.leaders import make_leader
 from mesa_adage.samplers import Categorical, Fixed
-from models import taxation
 
 ROLE = "report"
 """The four-policy comparison and the zero-shot test; chooses nothing."""

@@ -16,8 +16,8 @@ import numpy as np
 
 warnings.filterwarnings("ignore", module="solara.validate_hooks")  # Mesa's own, at import
 
-from visualization.app import PAGES  # noqa: E402
-from visualization.page import frame  # noqa: E402
+from mesa_adage.examples.visualization.app import PAGES  # noqa: E402
+from mesa_adage.examples.visualization.page import frame  # noqa: E402
 
 ROLE = "report"
 """The teaching lab's answers, measured on the app's pages; chooses nothing."""

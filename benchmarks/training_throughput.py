@@ -24,9 +24,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.producer import Producer
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams
 from mesa_adage.inner.vec_env import MesaVecEnv
-from models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""

@@ -1,13 +1,13 @@
 """Calibration on harder data (issue 13): prices alone, mis-specified data, intervals.
 
-Every job is one ``models.cobweb:calibration`` run at its default settings, with the run's
-uncertainty report (200 bootstrap replicates). Two things are shared between jobs because
+Every job is one ``mesa_adage.examples.models.cobweb:calibration`` run at its default settings, with
+the run's uncertainty report (200 bootstrap replicates). Two things are shared between jobs because
 they do not depend on the target, so sharing them changes no number:
 
 - the model's followers: the first job of each seed trains them; the others start from them
   (``followers_from``), as ``adage run --followers-from`` does;
 - the producers of ``reference="model"`` data: three populations trained across the whole
-  box per seed (:func:`models.cobweb.reference_policies`), pickled once.
+  box per seed (:func:`mesa_adage.examples.models.cobweb.reference_policies`), pickled once.
 
     python benchmarks/trust.py run --variant full --set acceptance fresh --seeds 0 1 2
     python benchmarks/trust.py run --variant prices --set acceptance fresh --seeds 0 1 2
@@ -35,8 +35,8 @@ import pandas as pd
 import torch
 
 from mesa_adage import LeaderScheduler
+from mesa_adage.examples.models import cobweb
 from mesa_adage.seeds import FINAL, derive_seed
-from models import cobweb
 
 ROLE = "report"
 """Errors, intervals and fit on harder data; its acceptance set is development data."""
@@ -63,9 +63,10 @@ VARIANTS = {
     "mis-adaptive": {"series": "all", "reference": "adaptive"},
     "mis-mix": {"series": "all", "reference": "mix"},
 }
-"""Each variant's options of :func:`models.cobweb.calibration`; ``--statistics`` replaces the
-statistics. ``prices`` keeps the statistics of full data (the "before"); ``--statistics`` with
-``PRICE_STATISTICS``' names is the "after", now the default for price-only data."""
+"""Each variant's options of :func:`mesa_adage.examples.models.cobweb.calibration`; ``--statistics``
+replaces the statistics. ``prices`` keeps the statistics of full data (the "before");
+``--statistics`` with ``PRICE_STATISTICS``' names is the "after", now the default for price-only
+data."""
 BOOTSTRAP = 200
 RESULTS = harness.RESULTS / "trust.jsonl"
 BLACK_IT = harness.RESULTS / "black_it.jsonl"

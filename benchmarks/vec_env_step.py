@@ -1,10 +1,11 @@
 """Time per ``MesaVecEnv`` step on fixed-population models (cobweb, taxation with 1,000).
 
-Prints one JSON line, milliseconds per step, for the checkout on ``PYTHONPATH``. Compare two
-versions side by side by alternating them in one loop:
+Prints one JSON line, milliseconds per step, for the mesa_adage the running Python has
+installed. Compare two versions side by side by installing each in a virtualenv of its own
+(``pip install -e``; DEVELOPERS.md) and alternating them in one loop:
 
-    for i in 1 2 3 4 5; do for v in /path/to/old /path/to/new; do
-        PYTHONPATH=$v python benchmarks/vec_env_step.py; done; done
+    for i in 1 2 3 4 5; do for v in /tmp/old-venv /tmp/new-venv; do
+        $v/bin/python benchmarks/vec_env_step.py; done; done
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from functools import partial
 import harness
 import numpy as np
 
-from agents.household import Household
-from agents.producer import Producer
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams
 from mesa_adage.inner.vec_env import MesaVecEnv
-from models.cobweb import CobwebModel
-from models.taxation import TaxationModel, TaxParams
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""

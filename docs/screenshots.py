@@ -8,15 +8,12 @@ one); without one, its screenshot shows the page's hint instead.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from visualization.app import PAGES
-from visualization.browser import ROOT, launch, served
+from mesa_adage.examples.visualization.app import PAGES
+from mesa_adage.examples.visualization.browser import ROOT, launch, served
 
 DOCS = ROOT / "docs"
 

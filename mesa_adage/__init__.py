@@ -28,7 +28,7 @@ from mesa_adage.outer.leaders import Leader, register
 from mesa_adage.run.experiment import Experiment, Timescales
 from mesa_adage.run.scheduler import LeaderScheduler
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AdaptiveModel",

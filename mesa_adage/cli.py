@@ -1,10 +1,11 @@
-"""The ``adage`` command line: ``adage run models.cobweb:calibration``, ``adage eval RUN``."""
+"""The ``adage`` command line: ``adage run calibration``, ``adage eval RUN``, ``adage app``."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -13,14 +14,18 @@ from pathlib import Path
 from mesa_adage.analysis.evaluation import evaluate_run_folder, parse_range
 from mesa_adage.analysis.reporting import RunResult
 from mesa_adage.analysis.table import result_table
+from mesa_adage.examples import TASKS
 from mesa_adage.inner.checks import from_user_code
 from mesa_adage.outer.leaders import LEADERS
 from mesa_adage.run.executors import EXECUTORS, make_executor
 from mesa_adage.run.record import RunRecord
 from mesa_adage.run.scheduler import LeaderScheduler
-from mesa_adage.specs import build_experiment, resolve_spec
+from mesa_adage.specs import build_experiment, resolve_spec, timescale_options
 
 __all__ = ["build_experiment", "main", "parse_range", "parser", "resolve_spec", "result_table"]
+
+APP = "mesa_adage.examples.visualization.app"
+"""The module ``adage app`` serves: the four models' pages, the replay, side by side."""
 
 
 def integer(low: int) -> Callable[[str], int]:
@@ -51,7 +56,10 @@ def parser() -> argparse.ArgumentParser:
         description="Run the alternating follower/leader loop of an experiment spec and write "
         "a run folder (config, history.csv, checkpoints, summary.json, plots).",
     )
-    run.add_argument("spec", help="import path of an experiment, e.g. models.cobweb:calibration")
+    run.add_argument(
+        "spec",
+        help=f"a task ({', '.join(TASKS)}) or an experiment's import path, e.g. mymodel:calib",
+    )
     run.add_argument("--epochs", type=integer(1), help="leader epochs (default: the experiment's)")
     run.add_argument(
         "--seed", type=integer(0), default=0, help="seed of every random stream (default 0)"
@@ -78,7 +86,15 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="an option of the spec's function, e.g. --set reference=naive --set series=price "
-        "for models.cobweb:calibration (repeatable)",
+        "for the calibration (repeatable)",
+    )
+    run.add_argument(
+        "--timescale",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of the experiment's timescales (its budget), e.g. --timescale "
+        "warmup_steps=20000 --timescale candidates=4 (repeatable; see Timescales)",
     )
     run.add_argument(
         "--followers",
@@ -119,9 +135,7 @@ def parser() -> argparse.ArgumentParser:
         ".png into the run folder.",
     )
     ev.add_argument("run_dir", type=Path, help="a run folder written by adage run")
-    ev.add_argument(
-        "--spec", required=True, help="the experiment the run used, e.g. models.cobweb:calibration"
-    )
+    ev.add_argument("--spec", required=True, help="the experiment the run used, e.g. calibration")
     ev.add_argument(
         "--train-range",
         required=True,
@@ -142,6 +156,13 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--seed", type=integer(0), default=0, help="seed of episodes and specialists")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    app = sub.add_parser(
+        "app",
+        help="serve the app: the four models' pages, the leader replay, side by side",
+        description="Serve the examples' Solara app (solara run) until Ctrl-C.",
+    )
+    app.add_argument("--host", default="localhost", help="address to bind (default localhost)")
+    app.add_argument("--port", type=integer(1), default=8765, help="port (default 8765)")
     return top
 
 
@@ -173,12 +194,24 @@ def interrupted(argv: Sequence[str] | None, out: Path | None) -> str:
     return f"adage: interrupted; {out} keeps {kept}; resume with: adage {shlex.join(words)}"
 
 
+def serve_app(host: str, port: int) -> int:
+    """Serve the examples' app with ``solara run`` until interrupted; its exit status."""
+    command = [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port)]
+    print(f"adage: serving the app at http://{host}:{port} (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``adage``; returns the exit status (2 for bad input, as argparse's)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a flag argparse refused (it printed why)
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
+    if args.command == "app":
+        return serve_app(args.host, args.port)
     out: Path | None = None
     if args.command == "eval":
         try:
@@ -190,9 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
         experiment = build_experiment(args.spec, args.target_theta, args.data, args.set)
-        if args.followers is not None:
-            timescales = replace(experiment.timescales, followers=args.followers)
-            experiment = replace(experiment, timescales=timescales)
+        followers = [f"followers={args.followers}"] if args.followers is not None else []
+        timescales = timescale_options(experiment.timescales, args.timescale + followers)
+        experiment = replace(experiment, timescales=timescales)
         out = args.out or Path("runs") / f"{experiment.name}-seed{args.seed}"
         RunRecord(out).check_writable()
         if args.restart:

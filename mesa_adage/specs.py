@@ -1,4 +1,4 @@
-"""Experiment specs: ``"package.module:name"`` resolved to an :class:`Experiment`.
+"""Experiment specs: ``"package.module:name"``, or a short task name, resolved to an Experiment.
 
 A spec names an :class:`~mesa_adage.run.experiment.Experiment`, or a function returning one
 whose keyword arguments the command line fills: ``--target-theta``, ``--data`` and each
@@ -12,37 +12,42 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields, replace
 from functools import partial
 from typing import Any
 
 from mesa_adage.characteristics import Characteristics, Theta, parse_theta
-from mesa_adage.run.experiment import Experiment
+from mesa_adage.examples import task_spec
+from mesa_adage.run.experiment import Experiment, Timescales
 
-__all__ = ["build_experiment", "resolve_spec", "spec_options"]
+__all__ = ["build_experiment", "resolve_spec", "spec_options", "timescale_options"]
 
 OWN = {"target_theta": "--target-theta", "data": "--data"}
 """The spec function's keywords that have flags of their own."""
 
 
 def resolve_spec(spec: str) -> Any:
-    """Import ``"package.module:name"`` with the working directory on the path.
+    """Import ``"package.module:name"`` with the working directory on the path, as uvicorn does.
+
+    A spec with no colon is a short task name (:data:`mesa_adage.examples.TASKS`).
 
     Raises:
         ValueError: If the spec is malformed or does not resolve, saying what was tried.
     """
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(
-            f"SPEC {spec!r} must look like 'package.module:name', e.g. models.cobweb:calibration"
-        )
+    if ":" not in spec:
+        spec = task_spec(spec)
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"SPEC {spec!r} must look like 'package.module:name', e.g. mymodel:calib")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
+    except ImportError as err:  # the spec's own module missing, or something it imports
+        missing = isinstance(err, ModuleNotFoundError) and module_name.startswith(err.name or "?")
+        hint = "; run adage from the folder that holds it" if missing else ""
         raise ValueError(
-            f"SPEC {spec!r}: cannot import {module_name!r} from {os.getcwd()} ({err}); run adage "
-            "from the folder that holds it"
+            f"SPEC {spec!r}: cannot import {module_name!r} from {os.getcwd()} ({err}){hint}"
         ) from None
     if not hasattr(module, attr):
         raise ValueError(f"SPEC {spec!r}: module {module_name!r} has no attribute {attr!r}")
@@ -115,6 +120,37 @@ def spec_options(
             raise ValueError(f"--set {name} is given twice ({out[name]!r} and {value!r})")
         out[name] = value
     return out
+
+
+def timescale_options(timescales: Timescales, options: Sequence[str]) -> Timescales:
+    """``--timescale NAME=VALUE`` options applied to ``timescales`` (a run's budget, say).
+
+    Raises:
+        ValueError: If an option is not ``NAME=VALUE``, names no field of
+            :class:`~mesa_adage.run.experiment.Timescales` (listing them), is given twice, or
+            gives a value the field refuses.
+    """
+    allowed = [f.name for f in fields(Timescales)]
+    changes: dict[str, int | float] = {}
+    for option in options:
+        name, sep, text = option.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--timescale {option!r} must look like NAME=VALUE, e.g. candidates=4")
+        if name not in allowed:
+            raise ValueError(f"--timescale {option!r}: no timescale {name!r}; they are {allowed}")
+        if name in changes:
+            raise ValueError(f"--timescale {name} is given twice ({changes[name]} and {text!r})")
+        whole = isinstance(getattr(timescales, name), int)
+        try:
+            changes[name] = int(text) if whole else float(text)
+        except ValueError:
+            kind = "an integer" if whole else "a number"
+            raise ValueError(f"--timescale {option!r}: {text!r} is not {kind}") from None
+    try:
+        return replace(timescales, **changes)
+    except ValueError as err:
+        raise ValueError(f"--timescale: {err}") from None
 
 
 def _call(spec: str, factory: Callable[..., Any], /, **kwargs: Any) -> Experiment:

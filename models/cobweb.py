@@ -48,7 +48,6 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
-from agents.producer import Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -59,14 +58,8 @@ from mesa_adage import (
     simulate,
     train,
 )
-from mesa_adage.inner.model import theta_reporters
-from mesa_adage.inner.policies import Policy
-from mesa_adage.outer import objectives
-from mesa_adage.run.data import read_observed
-from mesa_adage.run.executors import Executor, SerialExecutor
-from mesa_adage.samplers import Fixed, Sampler, Uniform
-from mesa_adage.seeds import data_seeds, population_seed
-from models.cobweb_market import (
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb_market import (
     MARKET,
     RULES,
     SERIES,
@@ -76,6 +69,13 @@ from models.cobweb_market import (
     market_price,
     supply,
 )
+from mesa_adage.inner.model import theta_reporters
+from mesa_adage.inner.policies import Policy
+from mesa_adage.outer import objectives
+from mesa_adage.run.data import read_observed
+from mesa_adage.run.executors import Executor, SerialExecutor
+from mesa_adage.samplers import Fixed, Sampler, Uniform
+from mesa_adage.seeds import data_seeds, population_seed
 
 HORIZON = 50
 """Periods per episode, as in the experiments."""
@@ -226,8 +226,9 @@ def observed_data(
     - ``"specialist"``: PPO policies trained at ``theta`` alone (producers who only ever
       lived in that market), a mis-specified test;
     - ``"naive"``, ``"adaptive"``, ``"mix"``: classical rule-based forecasters
-      (:func:`~models.cobweb_market.heuristic_market`), adaptive ones with theta's inertia.
-      The model contains no such producers: the test of a mis-specified model.
+      (:func:`~mesa_adage.examples.models.cobweb_market.heuristic_market`), adaptive ones
+      with theta's inertia. The model contains no such producers: the test of a mis-specified
+      model.
 
     For the learning references, ``populations`` independently trained policies each play an
     equal share of the episodes, as different groups of subjects would, so one unlucky
@@ -237,8 +238,9 @@ def observed_data(
         theta: The market's true ``lam`` and ``inertia``.
         seed: Seed of the data (episodes and training).
         reference: Who the producers in the data are (above).
-        series: The series the data hold (:data:`~models.cobweb_market.SERIES`, or a
-            subset such as ``("price",)``: prices alone).
+        series: The series the data hold
+            (:data:`~mesa_adage.examples.models.cobweb_market.SERIES`, or a subset such as
+            ``("price",)``: prices alone).
         policies: The learning producers, already trained (see :func:`reference_policies`);
             None trains them.
         reference_steps: Training agent-steps of each learning population.

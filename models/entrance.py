@@ -52,9 +52,9 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.trader import Trader
 from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales, simulate
 from mesa_adage.analysis.reporting import RunResult
+from mesa_adage.examples.agents.trader import Trader
 from mesa_adage.inner.model import theta_reporters
 from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives

@@ -46,8 +46,8 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.market_maker import MarketMaker
 from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales, simulate
+from mesa_adage.examples.agents.market_maker import MarketMaker
 from mesa_adage.inner.model import theta_reporters
 from mesa_adage.inner.rollout import Rollout
 

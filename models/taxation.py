@@ -42,9 +42,9 @@ import mesa
 import numpy as np
 from matplotlib.figure import Figure
 
-from agents.household import COLUMNS, Household
 from mesa_adage import AdaptiveModel, Characteristics, Experiment, Param, Timescales
 from mesa_adage.analysis.reporting import RunResult
+from mesa_adage.examples.agents.household import COLUMNS, Household
 from mesa_adage.inner.model import theta_reporters
 from mesa_adage.inner.policies import Policy
 from mesa_adage.outer import objectives
@@ -135,7 +135,8 @@ class TaxationModel(AdaptiveModel):
 
     Attributes:
         columns: Every household's state as arrays indexed by its ``row``
-            (``agents.household.COLUMNS``); ``household.wealth`` reads one entry.
+            (``mesa_adage.examples.agents.household.COLUMNS``); ``household.wealth`` reads one
+            entry.
         wage: This period's wage ``w`` (last period's before the first step: the steady
             state of a representative household).
         interest: This period's interest rate ``r``.

@@ -36,7 +36,7 @@ NEED_POSTGRES = os.environ.get("ADAGE_REQUIRE_POSTGRES") == "1"
 
 @pytest.fixture
 def cobweb():
-    from models.cobweb import CobwebModel
+    from mesa_adage.examples.models.cobweb import CobwebModel
 
     return CobwebModel
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from functools import partial
 
 from mesa_adage import Timescales
-from models import cobweb
+from mesa_adage.examples.models import cobweb
 
 TINY = Timescales(
     warmup_steps=3000, follower_steps=1000, candidates=3, eval_rollouts=2, final_top_k=1
@@ -24,7 +24,7 @@ def tiny_calibration(target_theta=None, data=None):
 
 def tiny_policy_design():
     """The taxation policy design with 20 households and a test-sized budget."""
-    from models import taxation
+    from mesa_adage.examples.models import taxation
 
     experiment = taxation.policy_design(n_households=20)
     return replace(experiment, epochs=2, timescales=replace(TINY, candidates=3), n_copies=2)
@@ -52,21 +52,21 @@ def _shrunk(experiment, **algo_kwargs):
 
 def tiny_calm():
     """The entrance game's calm scenario (a Tobin tax) at a test budget."""
-    from models import entrance
+    from mesa_adage.examples.models import entrance
 
     return _shrunk(entrance.calm(), n_steps=8, batch_size=400)
 
 
 def tiny_stress():
     """The entrance game's stress scenario at a test budget."""
-    from models import entrance
+    from mesa_adage.examples.models import entrance
 
     return _shrunk(entrance.stress(), n_steps=8, batch_size=400)
 
 
 def tiny_robust():
     """The market maker's robust learning (a distribution leader) at a test budget."""
-    from models import market_maker
+    from mesa_adage.examples.models import market_maker
 
     experiment = _shrunk(market_maker.robust(), n_steps=64, batch_size=128)
     cheap = partial(market_maker.best_constant_return, market_maker.OMEGA_GRID, range(2), 3)

@@ -8,15 +8,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.household import Household
-from agents.producer import Producer
-from agents.trader import Trader
 from mesa_adage import AdaptiveModel, Characteristics, Param, PolicyAgent
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models.cobweb import CobwebModel, CobwebParams
+from mesa_adage.examples.models.entrance import EntranceModel
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams
 from mesa_adage.inner.agent import Learner
 from mesa_adage.inner.policies import RandomPolicy
-from models.cobweb import CobwebModel, CobwebParams
-from models.entrance import EntranceModel
-from models.taxation import TaxationModel, TaxParams
 
 SHIPPED = {  # model, its batched agent class, model arguments
     "cobweb": (CobwebModel, Producer, {"params": CobwebParams(n_producers=40)}),

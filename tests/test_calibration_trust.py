@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.producer import PRICE_SCALE, Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -39,12 +38,13 @@ from mesa_adage.analysis.uncertainty import (
     uncertainty_lines,
 )
 from mesa_adage.cli import build_experiment
+from mesa_adage.examples.agents.producer import PRICE_SCALE, Producer
+from mesa_adage.examples.models import cobweb
+from mesa_adage.examples.models.cobweb_market import heuristic_market
 from mesa_adage.inner.observation import Subset
 from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives
 from mesa_adage.run.checkpoint import CheckpointError
-from models import cobweb
-from models.cobweb_market import heuristic_market
 
 # ------------------------------------------------------------------ the heuristic forecasters
 
@@ -435,7 +435,7 @@ def test_followers_from_a_damaged_warm_up_is_refused_naming_the_file(trained_on,
 @pytest.mark.parametrize("reference", cobweb.REFERENCES)
 def test_the_command_line_reaches_every_reference(reference):
     experiment = build_experiment(
-        "models.cobweb:calibration",
+        "mesa_adage.examples.models.cobweb:calibration",
         "lam=0.7,inertia=0.1",
         None,
         [f"reference={reference}", "series=price", "statistics=mean,first"],

@@ -186,10 +186,12 @@ def test_corrupt_csv_is_a_clear_error(capsys, tmp_path, content, message):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("models.cobweb", "must look like 'package.module:name'"),
-        ("models.nowhere:calibration", "cannot import 'models.nowhere'"),
-        ("models.cobweb:nothing", "has no attribute 'nothing'"),
-        ("models.cobweb:COBWEB_THETA", "neither an Experiment nor a function"),
+        ("mesa_adage.examples.models.cobweb", "not a task name (calibration, policy-design,"),
+        (":calibration", "must look like 'package.module:name'"),
+        ("nowhere.at_all:calibration", "cannot import 'nowhere.at_all'"),
+        ("models.cobweb:calibration", "import mesa_adage.examples.models, not 'models'"),
+        ("mesa_adage.examples.models.cobweb:nothing", "has no attribute 'nothing'"),
+        ("mesa_adage.examples.models.cobweb:COBWEB_THETA", "neither an Experiment nor a function"),
     ],
 )
 def test_bad_spec_is_a_clear_error(capsys, spec, message):

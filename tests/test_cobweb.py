@@ -2,12 +2,18 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.producer import Producer
 from mesa_adage import SB3Policy, simulate, train
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import (
+    HORIZON,
+    PPO_SETTINGS,
+    CobwebModel,
+    CobwebParams,
+    calibration,
+)
 from mesa_adage.inner.policies import RandomPolicy
 from mesa_adage.inner.vec_env import MesaVecEnv
 from mesa_adage.samplers import Uniform
-from models.cobweb import HORIZON, PPO_SETTINGS, CobwebModel, CobwebParams, calibration
 
 THETAS = [{"lam": lam, "inertia": e} for lam in (0.2, 0.6, 1.0) for e in (0.0, 0.5, 0.85)]
 

@@ -15,16 +15,16 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import VecCheckNan
 
-from agents.household import Household
-from agents.market_maker import MarketMaker
-from agents.producer import Producer
-from agents.trader import Trader
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models.cobweb import CobwebModel
+from mesa_adage.examples.models.entrance import EntranceModel, StressedEntranceModel
+from mesa_adage.examples.models.market_maker import MarketMakerModel
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams
 from mesa_adage.inner.joint_env import JointEnv
 from mesa_adage.inner.vec_env import MesaVecEnv
-from models.cobweb import CobwebModel
-from models.entrance import EntranceModel, StressedEntranceModel
-from models.market_maker import MarketMakerModel
-from models.taxation import TaxationModel, TaxParams
 
 HORIZON = 8
 """Episode length of the models here (the tutorial's is its own, 20)."""

@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.trader import Trader
 from mesa_adage import SB3Policy, simulate
-from mesa_adage.inner.policies import RandomPolicy
-from mesa_adage.inner.vec_env import MesaVecEnv
-from mesa_adage.samplers import Uniform
-from models.entrance import (
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models.entrance import (
     PPO_SETTINGS,
     EntranceModel,
     EntranceParams,
@@ -19,6 +16,9 @@ from models.entrance import (
     calm,
     stress,
 )
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Uniform
 
 
 def _run(tau, seed=2):

@@ -170,9 +170,15 @@ def test_the_cli_defaults_to_auto_unless_adage_executor_says_otherwise(monkeypat
     from mesa_adage.cli import parser
 
     monkeypatch.delenv("ADAGE_EXECUTOR", raising=False)
-    assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "auto"
+    assert (
+        parser().parse_args(["run", "mesa_adage.examples.models.cobweb:calibration"]).executor
+        == "auto"
+    )
     monkeypatch.setenv("ADAGE_EXECUTOR", "ray")
-    assert parser().parse_args(["run", "models.cobweb:calibration"]).executor == "ray"
+    assert (
+        parser().parse_args(["run", "mesa_adage.examples.models.cobweb:calibration"]).executor
+        == "ray"
+    )
 
 
 POOL_THEN_WAIT = """

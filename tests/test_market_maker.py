@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.market_maker import MarketMaker
 from mesa_adage import SB3Policy, simulate
-from mesa_adage.inner.policies import RandomPolicy
-from mesa_adage.inner.vec_env import MesaVecEnv
-from mesa_adage.samplers import Categorical
-from models.market_maker import (
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.models.market_maker import (
     PPO_SETTINGS,
     MarketMakerModel,
     MarketParams,
@@ -19,6 +16,9 @@ from models.market_maker import (
     mean_return,
     robust,
 )
+from mesa_adage.inner.policies import RandomPolicy
+from mesa_adage.inner.vec_env import MesaVecEnv
+from mesa_adage.samplers import Categorical
 
 
 def test_pnl_is_cash_plus_inventory_at_the_mid_every_step():

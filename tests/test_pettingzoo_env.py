@@ -9,10 +9,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.producer import Producer
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams
 from mesa_adage.inner.pettingzoo_env import ParallelView
-from models.cobweb import CobwebModel
-from models.taxation import TaxationModel, TaxParams
 from tests.test_adapt import boltzmann, wolf_sheep
 
 MODELS = {

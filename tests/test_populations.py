@@ -19,7 +19,6 @@ from mesa.examples.advanced.epstein_civil_violence.agents import Citizen, Citize
 from mesa.examples.basic.schelling.agents import SchellingAgent
 from stable_baselines3 import PPO
 
-from agents.producer import Producer
 from mesa_adage import (
     AdaptiveModel,
     Characteristics,
@@ -29,10 +28,11 @@ from mesa_adage import (
     Timescales,
     adapt,
 )
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel
 from mesa_adage.inner.training import train
 from mesa_adage.inner.vec_env import MesaVecEnv
 from mesa_adage.samplers import Uniform
-from models.cobweb import CobwebModel
 from tests.test_adapt import AdaptiveSchelling
 from tests.toy import Guesser
 

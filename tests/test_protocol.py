@@ -349,7 +349,7 @@ def test_the_files_reproduce_from_their_generator():
 
 
 def test_the_draw_uses_the_models_box_and_populations():
-    from models import cobweb
+    from mesa_adage.examples.models import cobweb
 
     assert draw_heldout.BOX == {p.name: (p.low, p.high) for p in cobweb.COBWEB_THETA.params}
     populations = inspect.signature(cobweb.observed_data).parameters["populations"].default

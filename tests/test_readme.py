@@ -32,7 +32,7 @@ def test_readme_example_runs_and_learns():
 
 def test_readme_commands_are_the_ci_commands():
     ci = (Path(__file__).parents[1] / ".ci" / "run").read_text()
-    assert "pip install -e . && adage run models.cobweb:calibration" in README
+    assert "pip install -e . && adage run calibration" in README
     assert 'pip install -e ".[test]" && pytest' in README
     assert "README.md" in ci and "pytest -m slow" in ci  # the default suite skips the slow tests
 

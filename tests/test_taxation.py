@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.household import Household
-from mesa_adage.inner.policies import RandomPolicy
-from models.taxation import (
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.models.taxation import (
     US_SCHEDULE,
     TaxationModel,
     TaxParams,
@@ -14,6 +13,7 @@ from models.taxation import (
     gini,
     hsv_tax,
 )
+from mesa_adage.inner.policies import RandomPolicy
 
 
 @pytest.mark.parametrize("theta", [{"tau": 0.0, "xi": 0.0}, US_SCHEDULE, {"tau": 0.7, "xi": 0.45}])
@@ -119,8 +119,8 @@ def test_trained_households_work_less_under_a_higher_tax():
     from stable_baselines3 import PPO
 
     from mesa_adage import SB3Policy, simulate, train
+    from mesa_adage.examples.models.taxation import PPO_SETTINGS
     from mesa_adage.samplers import Uniform
-    from models.taxation import PPO_SETTINGS
 
     make = partial(TaxationModel, params=TaxParams(n_households=50))
     ppo = train(

@@ -4,12 +4,12 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from agents.producer import Producer
 from mesa_adage import SB3Policy, simulate
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel
 from mesa_adage.inner.joint_env import JointEnv
 from mesa_adage.inner.vec_env import MesaVecEnv
 from mesa_adage.samplers import Fixed, Uniform
-from models.cobweb import CobwebModel
 from tests.toy import Guesser, Mayfly, Pond, Toy
 
 

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import solara
 
-from agents.household import Household
 from mesa_adage.cli import main as adage
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served
+from mesa_adage.examples.visualization.components import trained_policy
 from mesa_adage.viz import NotARun, Replay, ThetaPanel, find_runs, load_run
 from mesa_adage.viz.replay import answer_markdown
-from visualization.browser import CHROMIUM, launch, served
-from visualization.components import trained_policy
 
 NEED_BROWSER = os.environ.get("ADAGE_REQUIRE_BROWSER") == "1"
 
@@ -49,7 +49,7 @@ def runs(tmp_path_factory) -> Path:
 
 
 def test_theta_panel_changes_theta_mid_run_and_households_see_it():
-    from visualization.taxation_app import TaxationPage
+    from mesa_adage.examples.visualization.taxation_app import TaxationPage
 
     model = TaxationPage(tau=0.1, xi=0.1, households=50)
     for _ in range(3):
@@ -85,7 +85,8 @@ SLIDERS = {  # page: starting theta, the slider and its new value, the column, t
 def test_a_slider_halves_a_page_s_series_without_retraining(case):
     page, start, (label, value, shown), (column, steps) = SLIDERS[case]
     module, name = page.split(".")
-    model = getattr(importlib.import_module(f"visualization.{module}"), name)(**start, seed=3)
+    pages = importlib.import_module(f"mesa_adage.examples.visualization.{module}")
+    model = getattr(pages, name)(**start, seed=3)
     rc = rendered(ThetaPanel, model)
 
     def recent_mean():
@@ -101,8 +102,8 @@ def test_a_slider_halves_a_page_s_series_without_retraining(case):
 
 
 def test_every_model_page_steps_and_shows_its_readout():
-    from visualization.app import PAGES
-    from visualization.page import ModelView
+    from mesa_adage.examples.visualization.app import PAGES
+    from mesa_adage.examples.visualization.page import ModelView
 
     for page in PAGES:
         rc = rendered(ModelView, page)
@@ -116,14 +117,14 @@ def test_every_model_page_steps_and_shows_its_readout():
 
 def test_standalone_page_files_still_run_alone():
     for name in ("cobweb_app", "taxation_app", "market_maker_app", "entrance_app"):
-        module = importlib.import_module(f"visualization.{name}")
+        module = importlib.import_module(f"mesa_adage.examples.visualization.{name}")
         rc = rendered(module.Page)
         rc.find(v.Btn, children=["Step"]).widget.click()
         rc.find(children=["Step: 1"]).assert_single()
 
 
 def test_the_app_has_a_route_per_page_plus_home_replay_and_side_by_side():
-    from visualization import app
+    from mesa_adage.examples.visualization import app
 
     paths = [r.path for r in app.routes]
     assert paths == ["/", *[p.slug for p in app.PAGES], "leader-replay", "side-by-side"]
@@ -132,7 +133,7 @@ def test_the_app_has_a_route_per_page_plus_home_replay_and_side_by_side():
 
 
 def test_the_home_diagram_is_valid_svg_naming_both_layers():
-    from visualization.home import diagram_svg
+    from mesa_adage.examples.visualization.home import diagram_svg
 
     root = ET.fromstring(diagram_svg())
     texts = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
@@ -142,8 +143,8 @@ def test_the_home_diagram_is_valid_svg_naming_both_layers():
 
 def test_side_by_side_starts_both_models_from_one_seed():
     """Equal thetas give identical paths, so a gap on the charts comes from theta alone."""
-    from visualization.app import PAGES
-    from visualization.page import frame
+    from mesa_adage.examples.visualization.app import PAGES
+    from mesa_adage.examples.visualization.page import frame
 
     for page in PAGES:
         start = page.defaults()
@@ -157,7 +158,7 @@ def test_side_by_side_starts_both_models_from_one_seed():
 
 
 def test_side_by_side_steps_both_models():
-    from visualization.app import SideBySide
+    from mesa_adage.examples.visualization.app import SideBySide
 
     rc = rendered(SideBySide)
     rc.find(v.Btn, children=["Step 10"]).widget.click()
@@ -166,7 +167,7 @@ def test_side_by_side_steps_both_models():
 
 def test_a_real_run_replays_epoch_by_epoch(runs):
     assert find_runs(runs) == [runs / "tiny"]
-    run = load_run(runs / "tiny", models=["models.cobweb.CobwebModel"])
+    run = load_run(runs / "tiny", models=["mesa_adage.examples.models.cobweb.CobwebModel"])
     assert run.epochs == 2 and run.names == ["lam", "inertia"]
     assert set(run.candidates["epoch"]) == {1, 2}
     summary = json.loads((runs / "tiny" / "summary.json").read_text())
@@ -202,10 +203,15 @@ def test_a_folder_that_is_not_a_run_says_why(runs, case):
 
 
 def test_a_run_of_another_model_is_refused_by_name(runs):
-    with pytest.raises(NotARun, match=r"run of `models\.cobweb\.CobwebModel`.*Leader replay"):
-        load_run(runs / "tiny", models=["models.taxation.TaxationModel"])
-    rc = rendered(Replay, ["models.taxation.TaxationModel"], runs)  # the taxation page's tab
-    assert "is a run of `models.cobweb.CobwebModel`" in str(rc.find(v.Alert).widget.children)
+    cobweb = r"mesa_adage\.examples\.models\.cobweb\.CobwebModel"
+    with pytest.raises(NotARun, match=rf"run of `{cobweb}`.*Leader replay"):
+        load_run(runs / "tiny", models=["mesa_adage.examples.models.taxation.TaxationModel"])
+    rc = rendered(
+        Replay, ["mesa_adage.examples.models.taxation.TaxationModel"], runs
+    )  # the taxation page's tab
+    assert "is a run of `mesa_adage.examples.models.cobweb.CobwebModel`" in str(
+        rc.find(v.Alert).widget.children
+    )
 
 
 @pytest.mark.parametrize(
@@ -241,7 +247,7 @@ def test_an_unfinished_run_says_so(runs, tmp_path):
 
 
 def test_missing_policy_file_says_how_to_rebuild(monkeypatch, tmp_path):
-    import visualization.components as components
+    import mesa_adage.examples.visualization.components as components
 
     monkeypatch.setattr(components, "POLICIES", tmp_path)
     trained_policy.cache_clear()

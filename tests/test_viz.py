@@ -27,6 +27,7 @@ from solara.widgets import HTML
 
 from examples.boltzmann.adaptive import AdaptiveBoltzmann, SharingBoltzmann, policy
 from mesa_adage import Characteristics, Param, PolicyAgent
+from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served
 from mesa_adage.inner.model import AdaptiveModel
 from mesa_adage.viz import (
     ThetaPanel,
@@ -37,7 +38,6 @@ from mesa_adage.viz import (
     theta_log,
 )
 from mesa_adage.viz.plots import change_positions, frame
-from visualization.browser import CHROMIUM, launch, served
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "boltzmann"
 MESA_APP = Path(mesa.__file__).parent / "examples/basic/boltzmann_wealth_model/app.py"

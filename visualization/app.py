@@ -2,23 +2,24 @@
 
     solara run visualization/app.py            # from the repository root; http://localhost:8765
 
-A new model joins by adding its :class:`~visualization.page.ModelPage` to :data:`PAGES`.
+A new model joins by adding its :class:`~mesa_adage.examples.visualization.page.ModelPage` to
+:data:`PAGES`.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import solara
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from mesa_adage.examples.visualization import (
+    cobweb_app,
+    entrance_app,
+    market_maker_app,
+    taxation_app,
+)
+from mesa_adage.examples.visualization.compare import CompareView
+from mesa_adage.examples.visualization.home import Home
+from mesa_adage.examples.visualization.page import ModelPage, page_component
 from mesa_adage.viz import Prose, Replay
-from visualization import cobweb_app, entrance_app, market_maker_app, taxation_app
-from visualization.compare import CompareView
-from visualization.home import Home
-from visualization.page import ModelPage, page_component
 
 PAGES = (taxation_app.PAGE, cobweb_app.PAGE, entrance_app.PAGE, market_maker_app.PAGE)
 """The model pages, in the order of the navigation tabs."""

@@ -10,17 +10,12 @@ is also part of ``visualization/app.py``.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.producer import Producer
-from models.cobweb import CobwebModel
-from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, Readout, page_component
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.models.cobweb import CobwebModel
+from mesa_adage.examples.visualization.components import trained_policy
+from mesa_adage.examples.visualization.page import Chart, Knob, ModelPage, Readout, page_component
 
 
 class CobwebPage(CobwebModel):
@@ -55,7 +50,7 @@ PAGE = ModelPage(
         "theta now* and press Step 10: forecasts stop chasing the price, and the readout (how "
         "far the mean forecast moves per period) drops. Then raise lambda: with naive "
         "forecasts any lambda above 0.25 would spiral; the learned producers keep the market "
-        "stable. **Leader run** replays `adage run models.cobweb:calibration`, which recovers "
+        "stable. **Leader run** replays `adage run calibration`, which recovers "
         "both parameters from prices and forecasts."
     ),
     build=CobwebPage,
@@ -74,7 +69,7 @@ PAGE = ModelPage(
     readout=Readout(
         "mean forecast move per period, last 10 steps", forecast_moves, "falls as inertia rises"
     ),
-    run_models=("models.cobweb.CobwebModel",),
+    run_models=("mesa_adage.examples.models.cobweb.CobwebModel",),
     compare={
         "low inertia": {"lam": 0.6, "inertia": 0.1},
         "high inertia": {"lam": 0.6, "inertia": 0.8},

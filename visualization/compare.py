@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import solara
 
+from mesa_adage.examples.visualization.page import WINDOW, ModelPage
 from mesa_adage.inner.model import AdaptiveModel
 from mesa_adage.viz import SideBySide
-from visualization.page import WINDOW, ModelPage
 
 
 @solara.component

@@ -12,15 +12,17 @@ when the slider moves. This page is also part of ``visualization/app.py``.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.trader import Trader
-from models.entrance import EntranceModel
-from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models.entrance import EntranceModel
+from mesa_adage.examples.visualization.components import trained_policy
+from mesa_adage.examples.visualization.page import (
+    Chart,
+    Knob,
+    ModelPage,
+    Readout,
+    page_component,
+    recent_mean,
+)
 
 
 class EntrancePage(EntranceModel):
@@ -47,7 +49,7 @@ PAGE = ModelPage(
         "how many are in against a drifting capacity. **Try:** raise the Tobin tax tau to 0.3 "
         "and press Step 10 a few times: entries and exits (volume) dry up, the price path "
         "smooths, and crashes (falls of over 30% within 3 periods) stop. **Look for:** the "
-        "trade-off the leader of `adage run models.entrance:calm` resolves: calm prices, but "
+        "trade-off the leader of `adage run calm` resolves: calm prices, but "
         "enough volume (at least 5 per period); it chose tau about 0.15."
     ),
     build=EntrancePage,
@@ -63,7 +65,10 @@ PAGE = ModelPage(
         recent_mean("volume"),
         "falls as tau rises",
     ),
-    run_models=("models.entrance.EntranceModel", "models.entrance.StressedEntranceModel"),
+    run_models=(
+        "mesa_adage.examples.models.entrance.EntranceModel",
+        "mesa_adage.examples.models.entrance.StressedEntranceModel",
+    ),
     compare={"no tax": {"tau": 0.0}, "ADAGE Tobin tax": {"tau": 0.146}},
 )
 

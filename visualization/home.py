@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import solara
 
+from mesa_adage.examples.visualization.page import ModelPage
 from mesa_adage.viz import Prose
-from visualization.page import ModelPage
 
 INTRO = """
 # ADAGE: agents that adapt, a leader that designs

@@ -12,15 +12,17 @@ also part of ``visualization/app.py``.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.market_maker import MarketMaker
-from models.market_maker import MarketMakerModel
-from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.models.market_maker import MarketMakerModel
+from mesa_adage.examples.visualization.components import trained_policy
+from mesa_adage.examples.visualization.page import (
+    Chart,
+    Knob,
+    ModelPage,
+    Readout,
+    page_component,
+    recent_mean,
+)
 
 
 class MarketMakerPage(MarketMakerModel):
@@ -51,7 +53,7 @@ PAGE = ModelPage(
         "omega from 0.1 to 1 in *Change theta now* and press Step 10: the quotes close in on "
         "the mid, the spread narrows to a tenth, more units trade and PnL grows more slowly. "
         "**Look for:** inventory, which it keeps near zero at every omega. `adage run "
-        "models.market_maker:robust` trains this one policy for all omega."
+        "mesa_adage.examples.models.market_maker:robust` trains this one policy for all omega."
     ),
     build=MarketMakerPage,
     knobs={"omega": Knob("starting omega (weight on market share)", 0.1, 0.0, 1.0, 0.05)},
@@ -67,7 +69,7 @@ PAGE = ModelPage(
         recent_mean("spread"),
         "falls as omega rises",
     ),
-    run_models=("models.market_maker.MarketMakerModel",),
+    run_models=("mesa_adage.examples.models.market_maker.MarketMakerModel",),
     compare={"PnL first (omega 0)": {"omega": 0.0}, "share first (omega 1)": {"omega": 1.0}},
 )
 

@@ -10,20 +10,22 @@ households and the seed (applied on Reset). This page is also part of ``visualiz
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import solara
 from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.household import Household
-from models.taxation import TaxationModel, TaxParams, hsv_tax
-from visualization.components import trained_policy
-from visualization.page import Chart, Knob, ModelPage, Readout, page_component, recent_mean
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.models.taxation import TaxationModel, TaxParams, hsv_tax
+from mesa_adage.examples.visualization.components import trained_policy
+from mesa_adage.examples.visualization.page import (
+    Chart,
+    Knob,
+    ModelPage,
+    Readout,
+    page_component,
+    recent_mean,
+)
 
 
 class TaxationPage(TaxationModel):
@@ -72,7 +74,7 @@ PAGE = ModelPage(
         "through one trained policy that sees the tax. **Try:** raise tau above 0.5 in *Change "
         "theta now*, then press Step 10: hours fall within a few periods, and GDP with them, "
         "while revenue first rises. **Look for:** the welfare chart, which the leader "
-        "maximises: `adage run models.taxation:policy_design` found a low, progressive tax "
+        "maximises: `adage run policy-design` found a low, progressive tax "
         "(tau about 0.1, xi about 0.2)."
     ),
     build=TaxationPage,
@@ -96,7 +98,7 @@ PAGE = ModelPage(
         recent_mean("mean_labour"),
         "falls as tau rises",
     ),
-    run_models=("models.taxation.TaxationModel",),
+    run_models=("mesa_adage.examples.models.taxation.TaxationModel",),
     compare={"free market": {"tau": 0.0, "xi": 0.0}, "ADAGE tax": {"tau": 0.13, "xi": 0.18}},
     extras=(Distribution,),
 )

@@ -16,14 +16,12 @@ from pathlib import Path
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.household import Household
-from agents.market_maker import MarketMaker
-from agents.producer import Producer
-from agents.trader import Trader
 from mesa_adage import Uniform, train
-from models import cobweb, entrance, market_maker, taxation
+from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.agents.market_maker import MarketMaker
+from mesa_adage.examples.agents.producer import Producer
+from mesa_adage.examples.agents.trader import Trader
+from mesa_adage.examples.models import cobweb, entrance, market_maker, taxation
 
 POLICIES = Path(__file__).parent / "policies"
 
