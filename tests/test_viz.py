@@ -295,12 +295,15 @@ def test_the_boltzmann_app_in_a_real_browser(tmp_path):
         if NEED_BROWSER:
             pytest.fail(f"chromium not found at {CHROMIUM}; install Debian's chromium package")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
     env = {"ADAGE_RUNS": str(tmp_path)}
-    with (
-        served(app="app.py", cwd=EXAMPLE, env=env) as url,  # as a user runs it, in its folder
-        playwright.sync_playwright() as p,
-    ):
+    with served(app="app.py", cwd=EXAMPLE, env=env) as url:  # as a user runs it, in its folder
+        drive_boltzmann(url)
+
+
+def drive_boltzmann(url: str) -> None:
+    """Play the served Boltzmann app, raise solidarity mid-run, and see the Gini fall."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         problems: list[str] = []

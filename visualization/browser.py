@@ -40,20 +40,24 @@ def free_port() -> int:
 
 @contextmanager
 def served(
-    app: str = "visualization/app.py", cwd: Path = ROOT, env: dict[str, str] | None = None
+    app: str = "visualization/app.py",
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    solara: Path | None = None,
 ) -> Iterator[str]:
     """Run ``solara run app`` on 127.0.0.1 and yield its URL; stop it on exit.
 
     Args:
-        app: The app file, relative to ``cwd``.
+        app: The app file, relative to ``cwd``, or a module name.
         cwd: Where the server starts.
         env: Environment variables added to this process's for the server.
+        solara: The ``solara`` executable (default: the one beside this Python's).
 
     Raises:
         RuntimeError: If the server does not answer within a minute.
     """
     port = free_port()
-    solara = Path(sys.executable).with_name("solara")
+    solara = solara or Path(sys.executable).with_name("solara")
     command = [str(solara), "run", app, "--host", "127.0.0.1", "--port", str(port)]
     log = tempfile.TemporaryFile()
     server = subprocess.Popen(
