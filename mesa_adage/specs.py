@@ -44,7 +44,8 @@ def resolve_spec(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:  # the spec's own module missing, or something it imports
-        missing = isinstance(err, ModuleNotFoundError) and module_name.startswith(err.name or "?")
+        name = err.name if isinstance(err, ModuleNotFoundError) else None
+        missing = name is not None and f"{module_name}.".startswith(f"{name}.")
         hint = "; run adage from the folder that holds it" if missing else ""
         raise ValueError(
             f"SPEC {spec!r}: cannot import {module_name!r} from {os.getcwd()} ({err}){hint}"
