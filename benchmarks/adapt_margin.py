@@ -72,6 +72,10 @@ def main() -> None:
         ppo = PPO("MlpPolicy", env, n_steps=32, seed=seed, device="cpu").learn(args.steps)
         trained = mean_return(SB3Policy(ppo))
         print(f"| {seed} | {trained:.3f} | {random:.3f} | {trained - random:.3f} |")
+        row = {"command": harness.command(), "case": args.case, "seed": seed}
+        row |= {"steps": args.steps, "episode_seeds": list(seeds)}
+        row |= {"trained": trained, "random": random, fixed_name: fixed}
+        harness.append(harness.RESULTS / "adapt_margin.jsonl", row)
 
 
 if __name__ == "__main__":

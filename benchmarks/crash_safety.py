@@ -75,6 +75,10 @@ def main() -> None:
             f"{commit * 1e3:.0f} ms (best of {args.repeats}), read and verify "
             f"{verify * 1e3:.0f} ms"
         )
+    row = {"command": harness.command(), "followers": args.followers, "repeats": args.repeats}
+    row |= {"snapshot_bytes": size, "snapshot_write_s": write, "snapshot_restore_s": restore}
+    row |= {"checkpoint_bytes": total, "checkpoint_commit_s": commit, "checkpoint_read_s": verify}
+    harness.append(harness.RESULTS / "crash_safety.jsonl", row)
 
 
 if __name__ == "__main__":

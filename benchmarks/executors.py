@@ -116,6 +116,7 @@ def demo() -> dict:
         row[f"{name}_s"] = round(time.perf_counter() - start, 1)
         summaries[name] = json.loads((out / "summary.json").read_text())
         row[f"{name}_theta"] = summaries[name]["theta"]
+        row[f"{name}_run_s"] = summaries[name].get("wall_seconds_this_session")  # less data
     row["speedup"] = round(row["serial_s"] / row["default_s"], 2)
     row["same_answer"] = all(
         summaries["serial"][k] == summaries["default"][k] for k in ("theta", "objective")

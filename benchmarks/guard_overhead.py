@@ -10,7 +10,6 @@ their ratio.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 
@@ -49,7 +48,8 @@ def main() -> None:
             checks.require_finite = guarded
         on, off = ms["on"], ms["off"]
         out[name] = {"on_ms": round(on, 4), "off_ms": round(off, 4), "ratio": round(on / off, 4)}
-    print(json.dumps(out))
+    row = {"command": harness.command(), "rounds": args.rounds, **out}
+    harness.record(harness.RESULTS / "guard_overhead.jsonl", row)
 
 
 def _unguarded(*args: object) -> None:

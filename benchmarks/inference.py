@@ -28,6 +28,8 @@ from mesa_adage.inner.vec_env import MesaVecEnv
 
 ROLE = "report"
 """Speed, measured; chooses nothing."""
+RESULTS = harness.RESULTS / "inference.jsonl"
+"""One row per population size (RESULTS.md section 4, from the next run on)."""
 
 STEPS = 50
 
@@ -95,6 +97,10 @@ def main() -> None:
             f"{work / t_limit:,.0f} | {t_adage / t_limit:.1f}x | {ratio_cell} |",
             flush=True,
         )
+        row = {"command": harness.command(), "agents": n, "copies": args.copies, "work": work}
+        row |= {"adage_s": t_adage, "limit_s": t_limit}
+        row["per_agent_s"] = t_agent if n <= args.per_agent_max else None
+        harness.append(RESULTS, row)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,10 @@ def main() -> None:
         print(f"| {part} | {cumulative(stats, suffix, name) / total:.0%} |")
     rest = total - cumulative(stats, "mesa_adage/inner/rollout.py", "simulate")
     print(f"| the objective and the rest | {rest / total:.0%} |")
+    row = {"command": harness.command(), "candidates": candidates, "episodes": episodes}
+    row |= {"seconds": seconds, "profiled_s": total, "rest_s": rest}
+    row["parts_s"] = {part: cumulative(stats, *where) for part, where in PARTS.items()}
+    harness.append(harness.RESULTS / "leader_throughput.jsonl", row)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ For the cobweb market and the taxation economy with N policy agents, the time of
 
 All three run side by side in one process; read the ratios. Also each model's memory per agent
 (tracemalloc, building the model) and, for taxation, steps per second against TaxAI's
-(about 2,000/s at 10 households and 4/s at 10,000, random actions, no policy).
+(about 2,000/s at 10 households and 4/s at 10,000, random actions, no policy: quoted, not
+measured here; see :data:`TAXAI`). Each model and N appends a row to
+``benchmarks/results/model_step.jsonl``.
 
     python benchmarks/model_step.py            # N = 10, 100, 1,000, 10,000
     python benchmarks/model_step.py --quick    # N = 10 and 1,000, fewer repeats
@@ -39,7 +41,13 @@ ROLE = "report"
 
 POLICIES = harness.ROOT / "visualization" / "policies"
 TAXAI = {10: 2000.0, 10_000: 4.0}
-"""TaxAI's own environment, steps per second, random actions (as the issue quotes it)."""
+"""TaxAI's own environment, steps per second, random actions and no policy inference: constants
+copied from this project's issue 12 ("Performance at scale", item 4), which quotes them
+without a source; not measured here. TaxAI is Mi et al., "TaxAI: A Dynamic Economic
+Simulator and Benchmark for Multi-Agent Reinforcement Learning", AAMAS 2024,
+https://arxiv.org/abs/2309.16307, code https://github.com/jidiai/TaxAI; these two rates could
+not yet be traced to that paper, so treat them as approximate until TaxAI is run beside this
+model."""
 
 
 def per_agent(model_class: type, agent_class: type) -> type:
@@ -194,14 +202,19 @@ def main() -> None:
                 args.repeats,
             )
             t_batched, t_agent, t_limit = t["batched"], t["per-agent"], t["limit"]
+            memory, peak = memory_per_agent(build, n), step_peak(batched) / n
             print(
                 f"| {name} | {n:,} | {1e3 * t_batched:.2f} | {1e3 * t_agent:.2f} | "
                 f"{1e3 * t_limit:.2f} | {t_batched / t_limit:.2f}x | {t_agent / t_batched:.1f}x "
-                f"| {1 / t_batched:,.0f} | {memory_per_agent(build, n):,.0f} "
-                f"| {step_peak(batched) / n:,.0f} |",
+                f"| {1 / t_batched:,.0f} | {memory:,.0f} | {peak:,.0f} |",
                 flush=True,
             )
             scaling.setdefault(name, []).append((n, t_batched))
+            row = {"command": harness.command(), "model": name, "agents": n}
+            row |= {"steps": args.steps, "repeats": args.repeats}
+            row |= {"batched_s": t_batched, "per_agent_s": t_agent, "limit_s": t_limit}
+            row |= {"bytes_per_agent": memory, "step_peak_bytes_per_agent": peak}
+            harness.append(harness.RESULTS / "model_step.jsonl", row)
             if name == "taxation" and n in TAXAI:
                 print(
                     f"|  | TaxAI at {n:,} | | | | | | {TAXAI[n]:,.0f} (ours "

@@ -51,7 +51,8 @@ def main() -> None:
     harness.header("torch single-threaded")
     model = build(args.model, args.agents)
     model.step()
-    print(f"{harness.per_call(model.step, args.steps) * 1e3:.1f} ms/step unprofiled")
+    unprofiled = harness.per_call(model.step, args.steps)
+    print(f"{unprofiled * 1e3:.1f} ms/step unprofiled")
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(args.steps):
@@ -59,12 +60,17 @@ def main() -> None:
     profile.disable()
     stats = pstats.Stats(profile).sort_stats("tottime")
     print("| own ms/step | calls/step | function |\n|---|---|---|")
+    frames = []
     for (file, line, func), (_, calls, own, _, _) in sorted(
         stats.stats.items(),
         key=lambda kv: -kv[1][2],  # type: ignore[attr-defined]
     )[: args.top]:
         where = f"{Path(file).name}:{line}" if line else file
         print(f"| {own / args.steps * 1e3:.1f} | {calls // args.steps:,} | `{func}` ({where}) |")
+        frames.append({"function": func, "where": where, "own_s": own, "calls": calls})
+    row = {"command": harness.command(), "model": args.model, "agents": args.agents}
+    row |= {"steps": args.steps, "unprofiled_s_per_step": unprofiled, "frames": frames}
+    harness.append(harness.RESULTS / "profile_step.jsonl", row)
 
 
 if __name__ == "__main__":

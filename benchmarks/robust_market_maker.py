@@ -36,6 +36,7 @@ from mesa_adage.examples.models.market_maker import (
     OMEGA_GRID,
     PPO_SETTINGS,
     MarketMakerModel,
+    best_constant_return,
     mean_return,
     robust,
 )
@@ -95,6 +96,7 @@ def leader(seed: int) -> dict:
         weights = list(result.theta.values())
         entropy = -sum(w * np.log(w) for w in weights if w > 0) / np.log(len(weights))
         out[name] = {"weights": weights, "coverage": entropy, **scored}
+    out["reference"] = best_constant_return(OMEGA_GRID)  # what the worst margin is taken from
     return out
 
 

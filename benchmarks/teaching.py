@@ -29,6 +29,8 @@ MOVES = {
     "market-maker": ("omega", 1.0),
 }
 SEEDS = range(5)
+RESULTS = harness.RESULTS / "teaching.jsonl"
+"""One row per page and readout, the values of every seed (RESULTS.md section 13)."""
 
 
 def steps(model, n: int) -> None:
@@ -57,6 +59,10 @@ def main() -> None:
             f"| {b.mean():.3f} ± {b.std():.3f} | {a.mean():.3f} ± {a.std():.3f} "
             f"| {(a < b).sum()}/{len(b)} |"
         )
+        row = {"command": harness.command(), "table": "moved", "page": page.slug, "theta": name}
+        row |= {"from": page.defaults().get(name), "to": value, "readout": page.readout.label}
+        row |= {"seeds": list(SEEDS), "before": b.tolist(), "after": a.tolist()}
+        harness.append(RESULTS, row)
     print("\n| page | after 40 steps | theta A | theta B | seeds B lower |")
     print("|---|---|---|---|---|")
     for page in PAGES:
@@ -75,6 +81,10 @@ def main() -> None:
                 values.append(np.array(runs))
                 cells.append(f"{theta_name}: {np.mean(runs):.4g} ± {np.std(runs):.2g}")
             lower = (values[1] < values[0]).sum()
+            row = {"command": harness.command(), "table": "compare", "page": page.slug}
+            row |= {"readout": what, "seeds": list(SEEDS)}
+            row["values"] = {n: v.tolist() for n, v in zip(page.compare, values, strict=True)}
+            harness.append(RESULTS, row)
             print(f"| {page.slug} | {what} | {' | '.join(cells)} | {lower}/{len(SEEDS)} |")
 
 

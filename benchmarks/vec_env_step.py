@@ -1,6 +1,7 @@
 """Time per ``MesaVecEnv`` step on fixed-population models (cobweb, taxation with 1,000).
 
-Prints one JSON line, milliseconds per step, for the mesa_adage the running Python has
+Prints one JSON line (and appends it to ``benchmarks/results/vec_env_step.jsonl``),
+milliseconds per step, for the mesa_adage the running Python has
 installed. Compare two versions side by side by installing each in a virtualenv of its own
 (``pip install -e``; DEVELOPERS.md) and alternating them in one loop:
 
@@ -10,7 +11,7 @@ installed. Compare two versions side by side by installing each in a virtualenv 
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable
 from functools import partial
 
@@ -52,7 +53,8 @@ def main() -> None:
         name: round(harness.per_call(stepper(make, agent_type), steps) * 1e3, 4)
         for name, (make, agent_type, steps) in CASES.items()
     }
-    print(json.dumps(out))
+    row = {"command": harness.command(), "python": sys.executable, **out}  # which virtualenv
+    harness.record(harness.RESULTS / "vec_env_step.jsonl", row)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,774 @@
+"""Regenerate RESULTS.md's tables from the raw rows in ``benchmarks/results/`` (issue 22).
+
+    python benchmarks/report.py            # rewrite every marked table in place
+    python benchmarks/report.py --check    # exit 1 naming (and diffing) every table that drifted
+
+RESULTS.md marks each generated table with ``<!-- table: NAME -->`` ... ``<!-- /table -->``;
+the text between the markers is :data:`TABLES` ``[NAME]`` applied to the results folder, and
+nothing outside the markers is touched. Each table is a small function of the rows alone, so
+a table cannot drift from its data: ``tests/test_report.py`` fails when RESULTS.md differs
+from what the rows give. Constants that are not measurements (labels, a column's meaning) are
+named here; no number in a generated table comes from anywhere but a row.
+
+Not yet generated (hand-written in RESULTS.md, outside markers, each with a sentence saying so):
+
+- Section 3, the learning tests' margins: not yet generated: no rows (measured by hand from
+  the tests' own training; no script writes them).
+- Section 4, batched inference: not yet generated: no rows (``inference.py`` writes them from
+  now on).
+- Section 6, the demo's split and the ``--executor auto`` pair: not yet generated: no rows for
+  the split or the pair, only the two commands' times (``executors.py demo`` writes each run's
+  own time from now on).
+- Section 7, the adapt() margins (two tables) and the slots' cost: not yet generated: no rows
+  (``adapt_margin.py`` and ``vec_env_step.py`` write them from now on).
+- Section 8, the distribution leader: not yet generated: the rows lack the reference returns
+  its margins are taken from (``robust_market_maker.py leader`` writes them from now on).
+- Sections 10 and 11, the kill points and the bad inputs: descriptions of tests, not
+  measurements (``crash_safety.py`` writes its costs, quoted in prose, from now on).
+- Section 12, the guards' cost: not yet generated: no rows (``guard_overhead.py`` writes them
+  from now on).
+- Section 13, the teaching lab (two tables): not yet generated: no rows (``teaching.py``
+  writes them from now on).
+- Section 14, a model step against the limit, TaxAI, the profiles and the first
+  training-throughput table: not yet generated: no rows (``model_step.py`` and
+  ``profile_step.py`` write them from now on; ``training_throughput.py`` has written rows
+  since issue 26, the generated table). TaxAI's rates are constants copied from issue 12,
+  not measured; ``model_step.py``'s ``TAXAI`` says where they come from.
+- Section 15.4, mis-specified data: a summary in words of the ``mis-*`` rows of the generated
+  ``trust-runs`` table.
+
+Section 14.5's leader throughput is prose; ``leader_throughput.py`` writes its rows from now on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import harness
+import numpy as np
+import pandas as pd
+
+ROLE = "report"
+"""It only formats recorded rows; it chooses nothing and reads neither set."""
+
+RESULTS_MD = harness.ROOT / "benchmarks" / "RESULTS.md"
+MARKER = re.compile(r"<!-- table: (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- /table -->", re.S)
+
+SPANS = {"lam": 0.9, "inertia": 0.9}
+"""The widths of the cobweb box (``COBWEB_THETA``: lam in [0.1, 1], inertia in [0, 0.9]);
+errors and interval widths are reported in % of them. Not imported, so that this script needs
+no model code; ``tests/test_report.py`` checks them against the model."""
+DEFAULT_CALIBRATION = (
+    "adage (h=50, gamma=0.5, batch=128x1024, followers=6, epoch_steps=0k, stats=default+first)"
+)
+"""``calibration.py``'s label of the current default settings (section 1's per-target table)."""
+ETAS = np.linspace(0.1, 0.9, 5)
+"""``follower_response.py``'s probe grid along inertia."""
+
+
+def _jsonl(results: Path, name: str) -> list[dict]:
+    return harness.read_rows(results / name)
+
+
+def _label(theta: dict) -> str:
+    return harness.label(theta)
+
+
+# --- sections 1 and 2: the cobweb calibration (calibration.jsonl) -------------------------
+
+
+def _calibration_frame(results: Path, prefix: str) -> pd.DataFrame:
+    rows = [r for r in _jsonl(results, "calibration.jsonl") if r["mode"].startswith(prefix)]
+    frame = pd.DataFrame(
+        [
+            {
+                "mode": r["mode"],
+                "target": _label(r["target"]),
+                "seed": r["seed"],
+                "lam err %": 100 * r["error"]["lam"],
+                "eta err %": 100 * r["error"]["inertia"],
+                "max err %": 100 * max(r["error"].values()),
+                "seconds": r["seconds"],
+                "env steps": r["env_steps"],
+            }
+            for r in rows
+        ]
+    )
+    return frame.sort_values(["mode", "target", "seed"])
+
+
+def _calibration_summary(frame: pd.DataFrame, keys: list[str]) -> str:
+    table = frame.groupby(keys).agg(
+        runs=("seed", "count"),
+        lam_err_mean=("lam err %", "mean"),
+        lam_err_max=("lam err %", "max"),
+        eta_err_mean=("eta err %", "mean"),
+        eta_err_max=("eta err %", "max"),
+        within_5pct=("max err %", lambda s: f"{int((s <= 5).sum())}/{len(s)}"),
+        seconds_mean=("seconds", "mean"),
+        env_steps=("env steps", "first"),
+    )
+    return harness.markdown(table.round(1).reset_index())
+
+
+def _acceptance(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["target"].isin([_label(t) for t in harness.ACCEPTANCE])]
+
+
+def calibration_settings(results: Path) -> str:
+    """Section 1: each ADAGE setting over the nine acceptance runs."""
+    return _calibration_summary(_acceptance(_calibration_frame(results, "adage")), ["mode"])
+
+
+def calibration_default(results: Path) -> str:
+    """Section 1: the current default, per target (the fourth target included)."""
+    frame = _calibration_frame(results, "adage")
+    return _calibration_summary(frame[frame["mode"] == DEFAULT_CALIBRATION], ["mode", "target"])
+
+
+def calibration_runs(results: Path) -> str:
+    """Section 1: every ADAGE run."""
+    return harness.markdown(_calibration_frame(results, "adage").round(1))
+
+
+def classical_settings(results: Path) -> str:
+    """Section 2: retraining per candidate, over the nine acceptance runs."""
+    return _calibration_summary(_acceptance(_calibration_frame(results, "classical")), ["mode"])
+
+
+def classical_targets(results: Path) -> str:
+    """Section 2: retraining per candidate, per target."""
+    return _calibration_summary(_calibration_frame(results, "classical"), ["mode", "target"])
+
+
+def classical_runs(results: Path) -> str:
+    """Section 2: every run of retraining per candidate."""
+    return harness.markdown(_calibration_frame(results, "classical").round(1))
+
+
+def _eta_error(s: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
+    sensitivity = (s[:, :, hi] - s[:, :, lo]).mean() / (ETAS[hi] - ETAS[lo])
+    spread = s[:, :, lo : hi + 1].std(axis=0).mean()
+    return sensitivity, 100 * spread / sensitivity / 0.9
+
+
+def follower_response(results: Path) -> str:
+    """Section 1.1: how trained producers respond to inertia, per PPO setting."""
+    runs = pd.DataFrame(_jsonl(results, "follower_response.jsonl"))
+    rows = []
+    keys = ["horizon", "gamma", "variant", "steps"]
+    for (horizon, gamma, label, steps), group in runs.groupby(keys):
+        s = np.array(group["slopes"].tolist())  # seeds x lam x eta
+        sensitivity, err = _eta_error(s, 0, len(ETAS) - 1)
+        _, err_low = _eta_error(s, 0, 1)
+        rows.append(
+            {
+                "horizon": horizon,
+                "gamma": gamma,
+                "variant": label,
+                "steps": steps,
+                "seeds": len(group),
+                "slope_at_eta_0.1": round(s[:, :, 0].mean(), 3),
+                "slope_at_eta_0.9": round(s[:, :, -1].mean(), 3),
+                "sensitivity": round(sensitivity, 3),
+                "seed_std": round(s.std(axis=0).mean(), 4),
+                "eta_err_pct": round(err, 1),
+                "eta_err_low_pct": round(err_low, 1),
+            }
+        )
+    return harness.markdown(pd.DataFrame(rows))
+
+
+# --- section 5: taxation (taxation_compare.jsonl, taxation_zeroshot.jsonl) -----------------
+
+
+def taxation_policies(results: Path) -> str:
+    """Section 5: the four policies, GP leader, mean ± std over seeds."""
+    everything = pd.DataFrame(_jsonl(results, "taxation_compare.jsonl"))
+    frame = everything[everything["leader"] == "gp"]
+    out = [
+        "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
+        "| Gini wealth | revenue | hours |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, group in frame.groupby("policy", sort=True):
+        thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
+
+        def cell(col: str, scale: float = 1.0, fmt: str = ".2f", group=group) -> str:
+            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
+
+        out.append(
+            f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
+            f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
+            f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
+            f"{cell('mean_labour', fmt='.3f')} |"
+        )
+    return "\n".join(out)
+
+
+def _taxation_rl(results: Path, keep: str) -> str:
+    everything = pd.DataFrame(_jsonl(results, "taxation_compare.jsonl"))
+    rl = everything[everything["leader"] == "rl"].drop_duplicates(["seed", "policy"], keep=keep)
+    out = ["| policy | theta (tau, xi) | welfare | CE gain over (a) |", "|---|---|---|---|"]
+    for r in rl.itertuples():
+        out.append(
+            f"| {r.policy} | ({r.theta['tau']:.2f}, {r.theta['xi']:.2f}) | "
+            f"{r.welfare:.2f} | {100 * r.ce_gain:+.2f}% |"
+        )
+    return "\n".join(out)
+
+
+def taxation_rl(results: Path) -> str:
+    """Section 5: the RL leader's latest comparison (its own learning rate)."""
+    return _taxation_rl(results, "last")
+
+
+def taxation_rl_before(results: Path) -> str:
+    """Section 5: the RL leader's first comparison (the SPSA step size as its rate)."""
+    return _taxation_rl(results, "first")
+
+
+def taxation_zeroshot(results: Path) -> str:
+    """Section 5: one policy trained on a grid of taxes against retrained ones."""
+    out = [
+        "| unseen theta | zero-shot welfare | retrained welfare | gap (CE) |",
+        "|---|---|---|---|",
+    ]
+    for r in _jsonl(results, "taxation_zeroshot.jsonl"):
+        out.append(
+            f"| ({r['theta']['tau']}, {r['theta']['xi']}) | {r['zero_shot_welfare']:.2f} | "
+            f"{r['retrained_welfare']:.2f} | {100 * r['gap_ce']:+.2f}% |"
+        )
+    return "\n".join(out)
+
+
+# --- section 6: executors (executors.jsonl) -------------------------------------------------
+
+
+def executors_candidates(results: Path) -> str:
+    """Section 6: the latest full-size run of 16 candidate evaluations per executor."""
+    rows = [
+        r
+        for r in _jsonl(results, "executors.jsonl")
+        if r["bench"] == "candidates" and r["episodes"] == 132
+    ]
+    r = rows[-1]
+
+    def same(name: str) -> str:
+        return "identical to serial" if r[f"{name}_same_values"] else "differ from serial"
+
+    return "\n".join(
+        [
+            "| executor | first call | median call | speed-up over serial | values |",
+            "|---|---|---|---|---|",
+            f"| serial | {r['serial_first_s']:.1f} s | {r['serial_s']:.1f} s | 1.00x | |",
+            f"| process ({r['cpus']} workers) | {r['process_first_s']:.1f} s | "
+            f"{r['process_s']:.1f} s | **{r['process_speedup']:.2f}x** | {same('process')} |",
+            f"| Ray (local, `num_cpus={r['cpus']}`) | {r['ray_first_s']:.1f} s | "
+            f"{r['ray_s']:.1f} s | **{r['ray_speedup']:.2f}x** | {same('ray')} |",
+        ]
+    )
+
+
+# --- section 8: the market maker (robust_market_maker.jsonl, generalization.jsonl) --------
+
+
+def _mode(results: Path, mode: str) -> list[dict]:
+    rows = [r for r in _jsonl(results, "robust_market_maker.jsonl") if r["mode"] == mode]
+    return sorted(rows, key=lambda r: r["seed"])
+
+
+def market_maker_claim(results: Path) -> str:
+    """Section 8: one conditional policy against five specialists, per seed and omega."""
+    out = ["| seed | omega 0 | 0.25 | 0.5 | 0.75 | 1 |", "|---|---|---|---|---|---|"]
+    for r in _mode(results, "claim"):
+        cells = [
+            f"{c:.1f} / {s:.1f} ({c / s:.3f})"
+            for c, s in zip(r["conditional"]["return"], r["specialists"], strict=True)
+        ]
+        out.append(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def market_maker_behaviour(results: Path) -> str:
+    """Section 8: the conditional policies' spread, volume and final PnL along omega."""
+    out = [
+        "| seed | spread at omega 0 / .25 / .5 / .75 / 1 | volume | final PnL |",
+        "|---|---|---|---|",
+    ]
+    for r in _mode(results, "claim"):
+        c = r["conditional"]
+        spread = " / ".join(f"{v:.2f}" for v in c["spread"])
+        volume = " / ".join(f"{v:.2f}" for v in c["volume"])
+        pnl = " / ".join(f"{v:.1f}" for v in c["pnl"])
+        out.append(f"| {r['seed']} | {spread} | {volume} | {pnl} |")
+    return "\n".join(out)
+
+
+def market_maker_margin(results: Path) -> str:
+    """Section 8: the learning test's margin over random quotes."""
+    out = ["| training seed | margin at omega 0 / 0.5 / 1 | mean |", "|---|---|---|"]
+    for r in _mode(results, "margin"):
+        margins = [r[omega]["margin"] for omega in ("0.0", "0.5", "1.0")]
+        cells = " / ".join(f"{m:.1f}" for m in margins)
+        out.append(f"| {r['seed']} | {cells} | {sum(margins) / len(margins):.1f} |")
+    return "\n".join(out)
+
+
+def _generalization(results: Path, case: str, name: str) -> str:
+    rows = [r for r in _jsonl(results, "generalization.jsonl") if r["case"] == case]
+    rows.sort(key=lambda r: r["seed"])
+    points = rows[0]["table"]
+    head = [
+        f"**{p[name]:g}**" if p["region"] == "interpolation" else f"{p[name]:g}" for p in points
+    ]
+    out = ["| seed | " + " | ".join(head) + " |", "|---" * (len(points) + 1) + "|"]
+    for r in rows:
+        cells = [f"{p['conditional']:.1f}/{p['specialist']:.1f}" for p in r["table"]]
+        out.append(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def generalization_market_maker(results: Path) -> str:
+    """Section 8: conditional / specialist return along omega, trained on [0.3, 0.7]."""
+    return _generalization(results, "market_maker", "omega")
+
+
+def generalization_cobweb(results: Path) -> str:
+    """Section 8: conditional / specialist return along lam, trained on [0.3, 0.7]."""
+    return _generalization(results, "cobweb", "lam")
+
+
+# --- section 9: the entrance game (entrance.jsonl) ----------------------------------------
+
+
+def _entrance(results: Path) -> list[dict]:
+    return sorted(_jsonl(results, "entrance.jsonl"), key=lambda r: r["seed"])
+
+
+def _volatility_cells(o: dict) -> str:
+    return (
+        f"{o['volatility']:.3f} | {o['mapc']:.3f} | {o['volume']:.1f} | "
+        f"{o['crashes_per_100']:.2f} | {o['calm']:.3f}"
+    )
+
+
+def entrance_volatility(results: Path) -> str:
+    """Section 9: no tax, the calm leader's tax and the grid's best, per seed."""
+    out = [
+        "| seed | tau | volatility | MAPC | volume | crashes /100 | calm objective |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in _entrance(results):
+        best = max(r["grid"], key=lambda g: g["calm"])
+        out += [
+            f"| {r['seed']} | 0 (no tax) | {_volatility_cells(r['baseline'])} |",
+            f"| {r['seed']} | leader {r['calm_tau']:.3f} ({r['calm_evaluations']} evaluations) "
+            f"| {_volatility_cells(r['at_calm'])} |",
+            f"| {r['seed']} | grid best {best['tau']:.3f} ({len(r['grid'])} evaluations) "
+            f"| {_volatility_cells(best)} |",
+        ]
+    return "\n".join(out)
+
+
+def entrance_grid(results: Path) -> str:
+    """Section 9: the whole grid along tau for the first seed."""
+    out = [
+        "| tau | volatility | MAPC | volume | crashes /100 | calm objective |",
+        "|---|---|---|---|---|---|",
+    ]
+    for g in _entrance(results)[0]["grid"]:
+        out.append(f"| {g['tau']:.3f} | {_volatility_cells(g)} |")
+    return "\n".join(out)
+
+
+def entrance_stress(results: Path) -> str:
+    """Section 9: the stress scenario against the default (tau 0, demand shock 1)."""
+    out = [
+        "| seed | stress theta (tau, demand_shock) | stress objective: default / answer "
+        "| volatility | crashes /100 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in _entrance(results):
+        theta, base, at = r["stress_theta"], r["stress_baseline"], r["at_stress"]
+        rise = 100 * (at["stress"] / base["stress"] - 1)
+        out.append(
+            f"| {r['seed']} | {theta['tau']:.3f}, {theta['demand_shock']:.2f} | "
+            f"{base['stress']:.3f} / {at['stress']:.3f} ({rise:+.0f}%) | "
+            f"{base['volatility']:.3f} / {at['volatility']:.3f} | "
+            f"{base['crashes_per_100']:.2f} / {at['crashes_per_100']:.2f} |"
+        )
+    return "\n".join(out)
+
+
+def entrance_zero_shot(results: Path) -> str:
+    """Section 9: conditional traders against traders retrained at one tau."""
+    out = ["| seed | tau | policy | return | volatility | volume |", "|---|---|---|---|---|---|"]
+    names = {"conditional": "conditional (zero-shot)", "retrained": "retrained there"}
+    for r in _entrance(results):
+        for pair in r["zero_shot"]:
+            for key, name in names.items():
+                o = pair[key]
+                out.append(
+                    f"| {r['seed']} | {o['tau']:g} | {name} | {o['return']:.1f} | "
+                    f"{o['volatility']:.3f} | {o['volume']:.1f} |"
+                )
+    return "\n".join(out)
+
+
+# --- section 12: the soak (soak*.json) ----------------------------------------------------
+
+SOAK = {
+    "soak-before-fix": "main before the fix (0d64209)",
+    "soak": "this branch",
+    "soak-trim": "this branch, memory in use",
+    "soak-random": "this branch, random leader",
+    "soak-random-trim": "this branch, random leader, in use",
+}
+"""Each soak summary's file stem and the code it ran (the commit is not in the summary)."""
+
+
+def _rate(value: float) -> str:
+    return "0" if value == 0 else f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def _error(value: float) -> str:
+    return "0" if value == 0 else f"{value:.2g}" if abs(value) >= 1 else f"{value:.1g}"
+
+
+def soak(results: Path) -> str:
+    """Section 12: memory and file descriptors over 200 epochs, per soak run."""
+    out = [
+        "| code | command | RSS epoch 0 -> 200 | RSS growth, KiB/epoch | fds | fds/epoch |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stem, code in SOAK.items():
+        s = json.loads((results / f"{stem}.json").read_text())
+        command = re.sub(r" --out \S+", "", s["command"])
+        out.append(
+            f"| {code} | `{command}` | {s['rss_kib_start'] / 1024:,.0f} -> "
+            f"{s['rss_kib_end'] / 1024:,.0f} MiB | {_rate(s['rss_kib_per_epoch'])} +- "
+            f"{_error(s['rss_kib_per_epoch_se'])} | {s['fds_start']} -> {s['fds_end']} | "
+            f"{_rate(s['fds_per_epoch'])} +- {_error(s['fds_per_epoch_se'])} |"
+        )
+    return "\n".join(out)
+
+
+# --- section 14: training throughput (training_throughput.jsonl) --------------------------
+
+
+def training_throughput(results: Path) -> str:
+    """Section 14.2: MesaVecEnv with and without the DataCollector, against a hand-written env."""
+    out = [
+        "| producers x copies | MesaVecEnv | collecting too (before) | hand-written | ratio "
+        "| ratio before |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in _jsonl(results, "training_throughput.jsonl"):
+        mesa, before, arrays = (
+            r["mesa_steps_per_s"],
+            r["collecting_steps_per_s"],
+            r["arrays_steps_per_s"],
+        )
+        out.append(
+            f"| {r['producers']} x {r['copies']} | {mesa:,} | {before:,} | {arrays:,} | "
+            f"{mesa / arrays:.2f}x | {before / arrays:.2f}x |"
+        )
+    return "\n".join(out)
+
+
+# --- section 15: calibration on harder data (trust.jsonl, black_it.jsonl, price stats) ----
+
+
+def _stats(row: dict) -> str | None:
+    return None if row["statistics"] == "default" else row["statistics"]
+
+
+def _job(row: dict) -> str:
+    """``trust.py``'s run name: variant, statistics, target and seed."""
+    t, stats = row["target"], _stats(row)
+    tag = f"-stats={stats}" if stats else ""
+    return f"{row['variant']}{tag}-lam{t['lam']}-eta{t['inertia']}-seed{row['seed']}"
+
+
+def _inside(row: dict, name: str) -> bool:
+    low, high = row.get("bootstrap_intervals", {}).get(name, (math.nan, math.nan))
+    return bool(low <= row["target"][name] <= high)
+
+
+def _trust_frame(results: Path) -> pd.DataFrame:
+    records = []
+    for r in _jsonl(results, "trust.jsonl"):
+        err = r["error"] or {}
+        width = {k: hi - lo for k, (lo, hi) in r["intervals"].items()}
+        records.append(
+            {
+                "variant": r["variant"] + ("" if r["statistics"] == "default" else " +stats"),
+                "set": r["set"],
+                "target": _label(r["target"]),
+                "seed": r["seed"],
+                "lam err %": 100 * err.get("lam", np.nan),
+                "eta err %": 100 * err.get("inertia", np.nan),
+                "lam width %": 100 * width["lam"] / SPANS["lam"],
+                "eta width %": 100 * width["inertia"] / SPANS["inertia"],
+                "lam covered": (r["covers"] or {}).get("lam"),
+                "eta covered": (r["covers"] or {}).get("inertia"),
+                "lam boot covered": _inside(r, "lam"),
+                "eta boot covered": _inside(r, "inertia"),
+                "eta status": r["identification"]["inertia"],
+                "fit p": r["fit"]["p_value"],
+                "fit ratio": r["fit"]["ratio"],
+                "seconds": r["seconds"],
+            }
+        )
+    return pd.DataFrame(records).sort_values(["variant", "set", "target", "seed"])
+
+
+def trust_summary(results: Path) -> str:
+    """Section 15.1: errors, coverage, identification and fit per variant and target set."""
+    frame = _trust_frame(results)
+
+    def count(test: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], str]:
+        return lambda s: f"{int(test(s).sum())}/{len(s)}"
+
+    summary = frame.groupby(["variant", "set"]).agg(
+        runs=("seed", "count"),
+        lam_err_mean=("lam err %", "mean"),
+        lam_err_max=("lam err %", "max"),
+        eta_err_mean=("eta err %", "mean"),
+        eta_err_max=("eta err %", "max"),
+        within_5pct=(
+            "lam err %",
+            count(lambda s: (s <= 5) & (frame.loc[s.index, "eta err %"] <= 5)),
+        ),
+        lam_width=("lam width %", "mean"),
+        eta_width=("eta width %", "mean"),
+        lam_coverage=("lam covered", count(lambda s: s)),
+        eta_coverage=("eta covered", count(lambda s: s)),
+        lam_boot_coverage=("lam boot covered", count(lambda s: s)),
+        eta_boot_coverage=("eta boot covered", count(lambda s: s)),
+        eta_not_identified=("eta status", count(lambda s: s != "identified")),
+        poor_fit=("fit p", count(lambda s: s < 0.05)),
+        fit_ratio=("fit ratio", "median"),
+        seconds=("seconds", "mean"),
+    )
+    return harness.markdown(summary.round(2).reset_index())
+
+
+def trust_runs(results: Path) -> str:
+    """Section 15.3: every run on harder data."""
+    return harness.markdown(_trust_frame(results).round(2))
+
+
+def black_it_versus(results: Path) -> str:
+    """Section 15.5: ADAGE against black-it on the same data, mean absolute error."""
+    adage = {_job(r): r for r in _jsonl(results, "trust.jsonl")}
+    rows = []
+    for b in _jsonl(results, "black_it.jsonl"):
+        a = adage.get(b["job"])
+        if a is None or a["error"] is None:
+            continue
+        for method, error in (("ADAGE", a["error"]), (f"black-it ({b['moments']})", b["error"])):
+            rows.append(
+                {
+                    "variant": a["variant"] + ("" if a["statistics"] == "default" else " +stats"),
+                    "set": a["set"],
+                    "method": method,
+                    "job": b["job"],
+                    "lam": 100 * error["lam"],
+                    "eta": 100 * error["inertia"],
+                }
+            )
+    frame = pd.DataFrame(rows).drop_duplicates(["method", "job"])
+    out = frame.groupby(["variant", "set", "method"]).agg(
+        runs=("job", "count"),
+        lam_mae=("lam", "mean"),
+        eta_mae=("eta", "mean"),
+        mae=("lam", lambda s: (s.mean() + frame.loc[s.index, "eta"].mean()) / 2),
+    )
+    return harness.markdown(out.round(1).reset_index())
+
+
+STATISTICS = {
+    "mean": "mean",
+    "std": "std",
+    "autocorr": "autocorr (lag 1)",
+    "autocorr2": "autocorr2",
+    "autocorr3": "autocorr3",
+    "mean_abs_change": "mean_abs_change",
+    "first": "first",
+    "second": "second",
+    "early_mean": "early_mean (first 5 prices)",
+    "early_change": "early_change (their mean drift)",
+}
+"""The candidate price statistics in the order section 15.2 lists them, with its labels."""
+
+
+def price_statistics(results: Path) -> str:
+    """Section 15.2: each price statistic's sensitivity and learner bias, seeds 0 and 1."""
+    seeds = [json.loads((results / f"price_statistics-seed{s}.json").read_text()) for s in (0, 1)]
+    out = [
+        "| statistic | moves per 0.1 of inertia (se) | per 0.1 of lam (se) "
+        "| learner bias, seed 0 (sd) | seed 1 (sd) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, label in STATISTICS.items():
+        first = seeds[0]["single"][name]
+        bias = [s["single"][name]["learner_bias (episode sd)"] for s in seeds]
+        out.append(
+            f"| {label} | {first['d_mean/d_eta per 0.1 (se units)']:.1f} | "
+            f"{first['d_mean/d_lam per 0.1 (se units)']:.1f} | {bias[0]:.2f} | {bias[1]:.2f} |"
+        )
+    return "\n".join(out)
+
+
+SETS = {
+    "default+first": "default+first (mean, std, autocorr, mean_abs_change, first)",
+    "+autocorr2,3": "+ autocorr2, autocorr3",
+    "+early": "+ second, early_mean, early_change",
+    "+early+autocorr2,3": "+ both (now `PRICE_STATISTICS`)",
+}
+"""``price_statistics.py``'s sets of statistics, with section 15.2's labels."""
+CHOSEN = ["mean", "std", "autocorr2", "autocorr3", "first", "early_mean"]
+"""``price_statistics.py``'s ``"best subset on seed 0"``: seed 1's rows call it ``chosen``;
+seed 0's rows hold it among their ``best_subsets``."""
+
+
+def price_statistic_sets(results: Path) -> str:
+    """Section 15.2: each set's expected standard error and learner bias, seeds 0 and 1."""
+    seeds = [json.loads((results / f"price_statistics-seed{s}.json").read_text()) for s in (0, 1)]
+    ranked = seeds[0]["best_subsets"]
+    rank = next(i for i, b in enumerate(ranked) if b["statistics"] == CHOSEN)
+    place = ("best", "second-best", "third-best")[rank] if rank < 3 else f"{rank + 1}th best"
+    chosen = f"the {place} subset on seed 0 ({', '.join(CHOSEN)})"
+    out = [
+        "| set | seed | se lam % | bias lam % | se inertia % | bias inertia % |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = [(label, [s["sets"][name] for s in seeds]) for name, label in SETS.items()]
+    rows.append((chosen, [ranked[rank], seeds[1]["sets"]["chosen"]]))
+    for label, values in rows:
+        for seed, v in enumerate(values):
+            first = f"| {label} |" if seed == 0 else "| |"
+            out.append(
+                f"{first} {seed} | {v['se_lam']:.1f} | {v['bias_lam']:.1f} | "
+                f"{v['se_eta']:.1f} | {v['bias_eta']:.1f} |"
+            )
+    return "\n".join(out)
+
+
+TABLES: dict[str, Callable[[Path], str]] = {
+    "calibration-settings": calibration_settings,
+    "calibration-default": calibration_default,
+    "calibration-runs": calibration_runs,
+    "follower-response": follower_response,
+    "classical-settings": classical_settings,
+    "classical-targets": classical_targets,
+    "classical-runs": classical_runs,
+    "taxation-policies": taxation_policies,
+    "taxation-rl": taxation_rl,
+    "taxation-rl-before": taxation_rl_before,
+    "taxation-zeroshot": taxation_zeroshot,
+    "executors-candidates": executors_candidates,
+    "market-maker-claim": market_maker_claim,
+    "market-maker-behaviour": market_maker_behaviour,
+    "market-maker-margin": market_maker_margin,
+    "generalization-market-maker": generalization_market_maker,
+    "generalization-cobweb": generalization_cobweb,
+    "entrance-volatility": entrance_volatility,
+    "entrance-grid": entrance_grid,
+    "entrance-stress": entrance_stress,
+    "entrance-zero-shot": entrance_zero_shot,
+    "soak": soak,
+    "training-throughput": training_throughput,
+    "trust-summary": trust_summary,
+    "trust-runs": trust_runs,
+    "price-statistics": price_statistics,
+    "price-statistic-sets": price_statistic_sets,
+    "black-it-versus": black_it_versus,
+}
+"""Every generated table: its marker name and the function that makes it from the rows."""
+
+
+# --- RESULTS.md ---------------------------------------------------------------------------
+
+
+def block(table: str) -> str:
+    """What stands between a table's markers: the table, a blank line either side."""
+    return f"\n{table.strip()}\n\n"
+
+
+def generate(results: Path = harness.RESULTS) -> dict[str, str]:
+    """Every table of :data:`TABLES`, made from the rows in ``results``."""
+    return {name: make(results) for name, make in TABLES.items()}
+
+
+def render(text: str, tables: dict[str, str]) -> str:
+    """``text`` with each marked table's body replaced by ``tables[name]``.
+
+    Raises:
+        KeyError: If a marker names a table that :data:`TABLES` does not make.
+    """
+
+    def body(match: re.Match[str]) -> str:
+        name = match["name"]
+        return f"<!-- table: {name} -->\n{block(tables[name])}<!-- /table -->"
+
+    return MARKER.sub(body, text)
+
+
+def differences(results: Path = harness.RESULTS, results_md: Path = RESULTS_MD) -> dict[str, str]:
+    """Each table whose text in ``results_md`` differs from what ``results`` gives, as a diff.
+
+    A table of :data:`TABLES` that ``results_md`` does not mark counts as differing, and so
+    does a marker that :data:`TABLES` does not know.
+    """
+    text = results_md.read_text()
+    tables = generate(results)
+    found = {m["name"]: m["body"] for m in MARKER.finditer(text)}
+    out = {}
+    for name in sorted(set(tables) | set(found)):
+        if name not in tables:
+            out[name] = f"{results_md.name} marks a table {name!r} that report.py does not make"
+        elif name not in found:
+            out[name] = f"{results_md.name} has no <!-- table: {name} --> marker"
+        elif found[name] != block(tables[name]):
+            lines = difflib.unified_diff(
+                found[name].splitlines(),
+                block(tables[name]).splitlines(),
+                f"{results_md.name} ({name})",
+                f"from {results.name}/ ({name})",
+                lineterm="",
+            )
+            out[name] = "\n".join(lines)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = harness.parser(__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a table drifted")
+    parser.add_argument("--results", type=Path, default=harness.RESULTS, help="the rows")
+    parser.add_argument("--results-md", type=Path, default=RESULTS_MD, help="the record")
+    args = parser.parse_args(argv)
+    if args.check:
+        drifted = differences(args.results, args.results_md)
+        for name, diff in drifted.items():
+            print(f"{name}: differs from its rows\n{diff}\n")
+        if drifted:
+            print(f"{len(drifted)} table(s) differ: {', '.join(drifted)}", file=sys.stderr)
+            return 1
+        print(f"all {len(TABLES)} tables match their rows")
+        return 0
+    text = args.results_md.read_text()
+    args.results_md.write_text(render(text, generate(args.results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
