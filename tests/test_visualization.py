@@ -17,7 +17,7 @@ import solara
 
 from mesa_adage.cli import main as adage
 from mesa_adage.examples.agents.household import Household
-from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served
+from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served, watch
 from mesa_adage.examples.visualization.components import trained_policy
 from mesa_adage.viz import NotARun, Replay, ThetaPanel, find_runs, load_run
 from mesa_adage.viz.replay import answer_markdown
@@ -279,10 +279,7 @@ def open_page(browser_page, path: str):
     """A fresh tab at ``path``, recording console errors and failed requests."""
     url, browser = browser_page
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed request {r.url}"))
+    problems = watch(page)
     page.goto(f"{url}/{path}")
     return page, problems
 

@@ -27,7 +27,7 @@ from solara.widgets import HTML
 
 from examples.boltzmann.adaptive import AdaptiveBoltzmann, SharingBoltzmann, policy
 from mesa_adage import Characteristics, Param, PolicyAgent
-from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served
+from mesa_adage.examples.visualization.browser import CHROMIUM, launch, served, watch
 from mesa_adage.inner.model import AdaptiveModel
 from mesa_adage.viz import (
     ThetaPanel,
@@ -306,10 +306,7 @@ def drive_boltzmann(url: str) -> None:
     with playwright.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("requestfailed", lambda r: problems.append(f"failed request {r.url}"))
+        problems = watch(page)
         page.goto(url)
         panel = page.locator(".v-card", has_text="Change theta now")
         panel.wait_for(timeout=60_000)

@@ -88,3 +88,21 @@ def served(
 def launch(playwright):
     """Debian's Chromium, headless, through Playwright."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def watch(page) -> list[str]:
+    """The page's problems as they happen: console errors, uncaught errors, failed requests.
+
+    A request the browser aborted because the page navigated away (``net::ERR_ABORTED``, a font
+    still loading when a test moves on) is not a problem of the page.
+    """
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def failed(request) -> None:
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"failed request {request.url} ({request.failure})")
+
+    page.on("requestfailed", failed)
+    return problems
