@@ -1,4 +1,4 @@
-"""Take the README's screenshots of every page of the app, in Debian's Chromium.
+"""Take the screenshots of every page of the app (README, docs), in Debian's Chromium.
 
     python docs/screenshots.py            # from the repository root; writes docs/app_*.png
 

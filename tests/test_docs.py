@@ -8,18 +8,27 @@ A block may be preceded by one line that tells this test how to run it:
   in that module's namespace, after the module itself.
 
 Any other block runs as it stands, after the blocks above it on the same page.
+
+Each page runs once per session (:func:`ran`), in a folder of its own; the tests below that
+check what a page's example does (the code the README used to hold: adapting Mesa's models,
+a model from scratch, your own leader) read that one run's namespace, so no block runs twice.
+A leader a page registers is kept with its run, not in the session's registry.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import importlib.util
 import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -71,19 +80,148 @@ def module_scope(path: str) -> dict:
     return dict(vars(module))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_the_page_s_python_blocks_run(page, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # a block that writes (a run folder) writes here
+@dataclass
+class Ran:
+    """A page's blocks, run: what each left, and the leaders the page registered."""
+
+    steps: list[tuple[Block, dict]]
+    """Each block run, with a shallow copy of the namespace right after it."""
+    leaders: dict = field(default_factory=dict)
+
+    @property
+    def scope(self) -> dict:
+        """The namespace the page's last block left."""
+        return self.steps[-1][1]
+
+    def after(self, marker: str) -> dict:
+        """The namespace right after the first block whose code contains ``marker``."""
+        return next(scope for block, scope in self.steps if marker in block.code)
+
+
+def run_page(page: Path, folder: Path) -> Ran:
+    """Run the page's blocks in order, in ``folder`` (a block that writes a run folder writes
+    there); the session's leader registry is left as it was."""
+    from mesa_adage.outer.leaders import LEADERS
+
+    before = dict(LEADERS)
     scope: dict = {"__name__": "docs_test"}
-    for block in blocks(page):
-        if block in SKIPPED:
-            continue
-        if block.mark and block.mark.startswith("in "):
-            scope = {**module_scope(block.mark.removeprefix("in ").strip()), **scope}
-        elif block.mark:
-            pytest.fail(f"{block.where}: unknown docs-test mark {block.mark!r}")
-        code = "\n" * (block.line - 1) + block.code  # tracebacks give the page's line numbers
-        exec(compile(code, str(block.page), "exec"), scope)
+    steps: list[tuple[Block, dict]] = []
+    try:
+        with contextlib.chdir(folder):
+            for block in blocks(page):
+                if block in SKIPPED:
+                    continue
+                if block.mark and block.mark.startswith("in "):
+                    scope = {**module_scope(block.mark.removeprefix("in ").strip()), **scope}
+                elif block.mark:
+                    pytest.fail(f"{block.where}: unknown docs-test mark {block.mark!r}")
+                code = "\n" * (block.line - 1) + block.code  # tracebacks give the page's lines
+                exec(compile(code, str(block.page), "exec"), scope)
+                steps.append((block, dict(scope)))
+        return Ran(steps, {k: v for k, v in LEADERS.items() if k not in before})
+    finally:
+        LEADERS.clear()
+        LEADERS.update(before)
+
+
+@pytest.fixture(scope="session")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Ran]:
+    """``ran("adapt.md")``: that page's run, made on first use and kept for the session."""
+    done: dict[str, Ran] = {}
+
+    def run(name: str) -> Ran:
+        if name not in done:
+            page = DOCS / name
+            done[name] = run_page(page, tmp_path_factory.mktemp(page.stem))
+        return done[name]
+
+    return run
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_the_page_s_python_blocks_run(page, ran):
+    ran(str(page.relative_to(DOCS)))
+
+
+# ------------------------------- what the pages' examples do (adapt.md, from_scratch.md)
+
+
+def test_the_adapt_example_builds_an_adapted_model(ran):
+    from mesa.examples import BoltzmannWealth
+
+    scope = ran("adapt.md").after("BoltzmannWealth,")
+    model, env = scope["model"], scope["env"]
+    assert isinstance(model, BoltzmannWealth) and model.tax == 0.1 and model.horizon == 20
+    assert env.num_envs == 8 * 50  # every MoneyAgent of every copy is a slot
+
+
+def test_the_wolf_sheep_example_trains_with_births_and_deaths(ran):
+    env = ran("adapt.md").after("AdaptiveWolfSheep")["env"]
+    env.reset()
+    for _ in range(3):
+        _, rewards, dones, _ = env.step(np.ones(env.num_envs, dtype=int))
+    assert env.num_envs == 300 and (rewards == -1.0).any()  # some sheep were eaten or starved
+    assert dones.sum() > 2 * 50  # dead sheep and free slots are done; the living are not
+
+
+def test_the_batched_methods_match_the_per_agent_ones(ran):
+    page = ran("from_scratch.md")
+    scope, batched = page.after("class Saver"), page.after("def observe_all")
+    model = scope["Savings"](seed=3)
+    agents = list(model.agents)
+    for agent, wealth in zip(agents, np.linspace(0.5, 3.0, len(agents)), strict=True):
+        agent.wealth = float(wealth)
+    own = np.array([a.observe() for a in agents])
+    assert np.array_equal(batched["observe_all"].__func__(None, agents), own)
+
+    actions = np.random.default_rng(0).uniform(-0.5, 1.5, (len(agents), 1))
+    reference = copy.deepcopy(agents)
+    for agent, action in zip(reference, actions, strict=True):
+        agent.act(action)
+    batched["act_all"].__func__(None, agents, actions)
+    assert [(a.wealth, a.consumed) for a in agents] == [(a.wealth, a.consumed) for a in reference]
+
+
+def test_your_own_leader_plugs_in(ran):
+    from mesa_adage import LeaderScheduler
+    from mesa_adage.outer.leaders import LEADERS
+    from mesa_adage.samplers import Normal, Uniform
+    from tests.test_scheduler import experiment
+
+    page = ran("from_scratch.md")
+    assert set(page.leaders) == {"annealing"}  # the page's register() call
+    LEADERS.update(page.leaders)
+    try:
+        scheduler = LeaderScheduler(experiment(leader="annealing", epochs=1), progress=False)
+        assert isinstance(scheduler.training_sampler(), Uniform)  # no history yet: the default
+        result = scheduler.run()
+        assert isinstance(scheduler.leader.training_sampler(), Normal)
+        assert len(scheduler.leader.history) == experiment().timescales.candidates
+        assert set(result.theta) == {"target"}
+    finally:
+        del LEADERS["annealing"]
+
+
+@pytest.mark.slow
+def test_the_from_scratch_example_runs_and_learns(ran, tmp_path, monkeypatch):
+    """The page's training block (skipped by the page test: about 20 s of PPO)."""
+    from mesa_adage import simulate
+    from mesa_adage.inner.policies import RandomPolicy
+
+    block = next(b for b in SKIPPED if b.page == DOCS / "from_scratch.md")
+    scope = dict(ran("from_scratch.md").after("class Saver"))
+    monkeypatch.chdir(tmp_path)
+    exec(compile("\n" * (block.line - 1) + block.code, str(block.page), "exec"), scope)
+    model, savers = scope["model"], scope["Saver"]
+    assert model.steps == 10 and model.done
+    make = scope["Savings"]
+    thetas, seeds = [{"r": 0.15}] * 4, range(4)
+    trained = simulate(make, thetas, {savers: scope["SB3Policy"](scope["ppo"])}, seeds)
+    random = simulate(make, thetas, {savers: RandomPolicy(savers.action_space, 0)}, seeds)
+    gain = np.mean([r.returns["Saver"] for r in trained]) - np.mean(
+        [r.returns["Saver"] for r in random]
+    )
+    assert gain > 10.0, gain  # measured: 21.1 (seed 0)
 
 
 def test_skipped_blocks_are_few_and_each_names_the_test_that_runs_it():
@@ -138,7 +276,8 @@ def test_the_site_builds_with_no_warning(tmp_path):
     )
     warnings = [line for line in done.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     assert done.returncode == 0 and not warnings, "\n".join(warnings) or done.stderr[-3000:]
-    for page in ("index", "api/index", "api/inner", "readme", "tasks", "solaraviz"):
+    pages = ("index", "api/index", "api/inner", "readme", "tasks", "cli", "adapt", "from_scratch")
+    for page in (*pages, "app", "scale_out", "trust", "design", "solaraviz"):
         assert (out / f"{page}.html").is_file(), page
     assert 'id="mesa_adage.inner.model.AdaptiveModel"' in (out / "api" / "inner.html").read_text()
     assert 'id="mesa_adage.viz.ThetaPanel"' in (out / "api" / "viz.html").read_text()
