@@ -27,7 +27,7 @@ source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build"]
 
-# MyST: heading anchors let a page link to a section of another (`readme.md#scale-out...`);
+# MyST: heading anchors let a page link to a section of another (`cli.md#untrusted-files`);
 # depth 4 reaches the README's `###` sections, one level down in readme.md.
 myst_heading_anchors = 4
 
