@@ -346,12 +346,24 @@ def check_series(series: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(n for n in SERIES if n in names)
 
 
+def _steps(text: int | str) -> int:
+    """``reference_steps`` as a positive integer (the command line gives a string)."""
+    try:
+        steps = int(text)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ValueError(f"reference_steps={text!r} must be a positive integer, e.g. 3000")
+    return steps
+
+
 def calibration(
     target_theta: Mapping[str, float] | None = None,
     data: str | Path | None = None,
     reference: str = "model",
     series: str | Sequence[str] = "all",
     statistics: str | Sequence[str] | None = None,
+    reference_steps: int | str | None = None,
 ) -> Experiment:
     """Recover the cobweb's ``(lam, inertia)`` from market data: prices, and forecasts if any.
 
@@ -383,11 +395,18 @@ def calibration(
             :data:`mesa_adage.outer.objectives.STATISTICS` (a comma-separated string from the
             command line); None takes :data:`MATCHED_STATISTICS`, or
             :data:`PRICE_STATISTICS` when prices are all the data hold.
+        reference_steps: Training agent-steps of each population of learning producers that
+            make synthetic data (a string from the command line); None keeps
+            :func:`observed_data`'s.
     """
     if target_theta is not None and data is not None:
         raise ValueError("give either target_theta (synthetic data) or data (a CSV), not both")
     if reference not in REFERENCES:
         raise ValueError(f"reference={reference!r}; allowed are {list(REFERENCES)}")
+    if reference_steps is not None and data is not None:
+        raise ValueError(
+            "reference_steps trains the producers of synthetic data; with data, drop it"
+        )
     make_model: Callable[..., CobwebModel] = CobwebModel
     if data is not None:
         observed: pd.DataFrame | Callable[[int], pd.DataFrame] = read_observed(data, "price")
@@ -397,7 +416,8 @@ def calibration(
     else:
         matched = check_series(series)
         truth = COBWEB_THETA.validate(target_theta or DEFAULT_TARGET, complete=True)
-        observed = partial(observed_data, truth, reference=reference, series=matched)
+        steps = {} if reference_steps is None else {"reference_steps": _steps(reference_steps)}
+        observed = partial(observed_data, truth, reference=reference, series=matched, **steps)
     if statistics is None:
         statistics = PRICE_STATISTICS if matched == ("price",) else MATCHED_STATISTICS
     statistics = objectives.check_statistics(statistics)

@@ -24,7 +24,8 @@ command's ``--out``) and a command that names a run folder of an earlier one fin
     Hommes et al.'s adaptive forecasters' prices: synthetic data train three populations of
     reference producers first (about 80 s). The README's main job, which ``.ci/run`` runs in
     full, covers the default synthetic data; ``--target-theta`` and ``--set series=price``
-    keep theirs, and take about 80 s each here.
+    keep theirs, with the reference producers trained :data:`REFERENCE_STEPS` steps
+    (``--set reference_steps=``).
   - A file the command names (``--data b.csv``) is written first, the same way.
   - ``--resume``: first the same command without it, stopped after epoch 1 of 2
     (``--epochs 1``); then the command, with ``--epochs 2``, must go on to epoch 2.
@@ -37,8 +38,8 @@ command's ``--out``) and a command that names a run folder of an earlier one fin
     same against a real one: a two-node Ray cluster, a PostgreSQL server).
 
 - ``adage eval RUN_DIR``: first ``adage run SPEC`` with the command's ``--spec``, which must
-  write ``RUN_DIR``; then the command, with ``--points 2 --specialist-steps 500`` unless it sets
-  them (the robust task's command sets 5 and 60000: about a minute) and ``--quiet``.
+  write ``RUN_DIR``; then the command, with ``--points 2 --specialist-steps 500`` in place of
+  its own (the robust task's command sets 5 and 60000: about a minute) and ``--quiet``.
 - ``adage app`` serves until Ctrl-C: the parser must accept it
   (``tests/test_wheel.py::test_adage_app_opens_every_model_page`` serves it, installed from
   the wheel, and opens every page in Chromium).
@@ -77,6 +78,10 @@ BUDGET = {
     },
 }
 """The reduced budget appended to every ``adage run`` (and ``--quiet``): seconds a run."""
+
+REFERENCE_STEPS = 3000
+"""Training steps of the reference producers that make a calibration's synthetic data (600k by
+default: about 80 s for the three populations)."""
 
 EVAL_BUDGET = {"--points": "2", "--specialist-steps": "500"}
 """The reduced budget appended to every ``adage eval`` (and ``--quiet``)."""
@@ -179,6 +184,12 @@ def options(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, w in enumerate(argv[:-1]) if w == flag]
 
 
+def drop(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag`` and its value."""
+    i = argv.index(flag) if flag in argv else -1
+    return argv if i < 0 else argv[:i] + argv[i + 2 :]
+
+
 def without(argv: list[str], *flags: str) -> list[str]:
     return [w for w in argv if w not in flags]
 
@@ -198,10 +209,11 @@ def reduced_run(argv: list[str]) -> list[str]:
         if name not in given:
             extra += ["--timescale", f"{name}={number}"]
     line = shlex.join(argv)
-    if TASKS.get(argv[1], argv[1]).endswith(":calibration") and not any(
-        s in line for s in SYNTHETIC
-    ):
-        extra += ["--data", "my_prices.csv"]
+    if TASKS.get(argv[1], argv[1]).endswith(":calibration"):
+        if not any(s in line for s in SYNTHETIC):
+            extra += ["--data", "my_prices.csv"]
+        elif "--data" not in argv and "reference_steps=" not in line:
+            extra += ["--set", f"reference_steps={REFERENCE_STEPS}"]
     return argv + extra
 
 
@@ -271,9 +283,9 @@ def check_eval(argv: list[str]) -> None:
         f"`adage {shlex.join(made[:2])}` wrote {run_folder(made, before)}, not {folder}"
     )
     extra = [] if "--quiet" in argv else ["--quiet"]
-    for flag, number in EVAL_BUDGET.items():
-        if not sets(argv, flag):
-            extra += [flag, number]
+    for flag, number in EVAL_BUDGET.items():  # the command's own budget is minutes
+        argv = drop(argv, flag)
+        extra += [flag, number]
     run(argv + extra)
     assert (folder / "generalization.json").is_file()
 
