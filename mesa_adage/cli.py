@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -194,14 +193,18 @@ def interrupted(argv: Sequence[str] | None, out: Path | None) -> str:
     return f"adage: interrupted; {out} keeps {kept}; resume with: adage {shlex.join(words)}"
 
 
-def serve_app(host: str, port: int) -> int:
-    """Serve the examples' app with ``solara run`` until interrupted; its exit status."""
-    command = [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port)]
+def serve_app(host: str, port: int) -> None:
+    """Become ``solara run`` serving the examples' app, until interrupted.
+
+    The process is replaced, not forked, so a signal that stops ``adage app`` stops the server
+    (a child would outlive a terminated parent). Production mode: no file watching, which an
+    installed app does not need and which costs an inotify instance per watched folder.
+    """
+    command = [sys.executable, "-m", "solara", "run", APP, "--production"]
+    command += ["--host", host, "--port", str(port)]
     print(f"adage: serving the app at http://{host}:{port} (Ctrl-C stops it)", file=sys.stderr)
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 130
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, or a flag argparse refused (it printed why)
         return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     if args.command == "app":
-        return serve_app(args.host, args.port)
+        serve_app(args.host, args.port)
     out: Path | None = None
     if args.command == "eval":
         try:

@@ -160,16 +160,25 @@ def test_adage_app_opens_every_model_page(venv, empty):
     port = free_port()
     command = [venv / "adage", "app", "--host", "127.0.0.1", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    server = subprocess.Popen(command, cwd=empty, env=env, stderr=subprocess.PIPE, text=True)
+    log = empty.parent / "app.log"  # a file, not a pipe nobody reads: a full pipe stalls it
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=empty, env=env, stdout=out, stderr=out)
     try:
-        wait_for(port, server)
+        wait_for(port, server, log)
         with playwright.sync_playwright() as p:
             browser = launch(p)
             for spec in PAGES:
                 page, problems = open_page((f"http://127.0.0.1:{port}", browser), spec.slug)
-                page.locator(".v-card", has_text="Change theta now").wait_for(timeout=90_000)
-                page.get_by_role("button", name="Step 10").click()
-                page.get_by_text("Step: 10", exact=True).wait_for(timeout=60_000)
+                try:
+                    page.locator(".v-card", has_text="Change theta now").wait_for(timeout=120_000)
+                    page.get_by_role("button", name="Step 10").click()
+                    page.get_by_text("Step: 10", exact=True).wait_for(timeout=60_000)
+                except Exception as err:
+                    shown = page.inner_text("body")[:1500]
+                    pytest.fail(
+                        f"page {spec.slug}: {err}\nit shows: {shown}\nproblems: {problems}\n"
+                        f"the server said: {log.read_text()[-3000:]}"
+                    )
                 page.close()
                 assert not no_problems(problems), (spec.slug, problems)
             browser.close()
@@ -178,7 +187,7 @@ def test_adage_app_opens_every_model_page(venv, empty):
         server.wait(timeout=20)
 
 
-def wait_for(port: int, server: subprocess.Popen) -> None:
+def wait_for(port: int, server: subprocess.Popen, log: Path) -> None:
     """Wait until something answers on ``port``, or fail with the server's output."""
     import socket
 
@@ -189,7 +198,7 @@ def wait_for(port: int, server: subprocess.Popen) -> None:
                 return
         if time.monotonic() > deadline or server.poll() is not None:
             server.terminate()
-            pytest.fail(f"adage app did not serve: {server.communicate(timeout=20)[1][-2000:]}")
+            pytest.fail(f"adage app did not serve: {log.read_text()[-2000:]}")
         time.sleep(0.5)
 
 
