@@ -130,48 +130,6 @@ def classical(theta: dict, seed: int, candidates: int, batch: int = 3) -> dict:
     }
 
 
-def table() -> str:
-    """Markdown tables: per setting over the three acceptance targets, per target, per run."""
-    rows = harness.read_rows(RESULTS)
-    frame = pd.DataFrame(
-        [
-            {
-                "mode": r["mode"],
-                "target": harness.label(r["target"]),
-                "seed": r["seed"],
-                "lam err %": 100 * r["error"]["lam"],
-                "eta err %": 100 * r["error"]["inertia"],
-                "max err %": 100 * max(r["error"].values()),
-                "seconds": r["seconds"],
-                "env steps": r["env_steps"],
-            }
-            for r in rows
-        ]
-    )
-    frame = frame.sort_values(["mode", "target", "seed"])
-    columns = {
-        "runs": ("seed", "count"),
-        "lam_err_mean": ("lam err %", "mean"),
-        "lam_err_max": ("lam err %", "max"),
-        "eta_err_mean": ("eta err %", "mean"),
-        "eta_err_max": ("eta err %", "max"),
-        "within_5pct": ("max err %", lambda s: f"{int((s <= 5).sum())}/{len(s)}"),
-        "seconds_mean": ("seconds", "mean"),
-        "env_steps": ("env steps", "first"),
-    }
-    acceptance = frame["target"].isin([harness.label(t) for t in harness.ACCEPTANCE])
-    tables = [
-        frame[acceptance].groupby("mode").agg(**columns),
-        frame.groupby(["mode", "target"]).agg(**columns),
-    ]
-    return "\n\n".join(
-        [
-            *(harness.markdown(t.round(1).reset_index()) for t in tables),
-            harness.markdown(frame.round(1)),
-        ]
-    )
-
-
 def main() -> None:
     parser = harness.parser(__doc__)
     parser.add_argument("--mode", choices=["adage", "classical"], default="adage")
@@ -187,7 +145,8 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="print the recorded results")
     args = parser.parse_args()
     if args.table:
-        print(table())
+        adage = ("calibration-settings", "calibration-default", "calibration-runs")
+        print(harness.tables(*adage, "classical-settings", "classical-targets", "classical-runs"))
         return
     torch.set_num_threads(1)
     for index in args.targets:

@@ -31,7 +31,6 @@ from functools import partial
 
 import harness
 import numpy as np
-import pandas as pd
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
@@ -94,41 +93,6 @@ def variant(ppo_extra: dict, market: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in {**sizes, **ppo_extra, **market}.items())
 
 
-def eta_error(s: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
-    """Sensitivity and expected eta error (% of range) between grid columns ``lo`` and ``hi``."""
-    sensitivity = (s[:, :, hi] - s[:, :, lo]).mean() / (ETAS[hi] - ETAS[lo])
-    spread = s[:, :, lo : hi + 1].std(axis=0).mean()
-    return sensitivity, 100 * spread / sensitivity / 0.9
-
-
-def table() -> pd.DataFrame:
-    """One row per setting: sensitivity, seed spread and implied eta error."""
-    runs = pd.DataFrame(harness.read_rows(RESULTS))
-    rows = []
-    keys = ["horizon", "gamma", "variant", "steps"]
-    for (horizon, gamma, label, steps), group in runs.groupby(keys):
-        s = np.array(group["slopes"].tolist())  # seeds x lam x eta
-        sensitivity, err = eta_error(s, 0, len(ETAS) - 1)
-        _, err_low = eta_error(s, 0, 1)
-        spread = s.std(axis=0).mean()
-        rows.append(
-            {
-                "horizon": horizon,
-                "gamma": gamma,
-                "variant": label,
-                "steps": steps,
-                "seeds": len(group),
-                "slope_at_eta_0.1": round(s[:, :, 0].mean(), 3),
-                "slope_at_eta_0.9": round(s[:, :, -1].mean(), 3),
-                "sensitivity": round(sensitivity, 3),
-                "seed_std": round(spread, 4),
-                "eta_err_pct": round(err, 1),
-                "eta_err_low_pct": round(err_low, 1),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def overrides(pairs: list[str]) -> dict:
     """``["n_epochs=10", "policy_kwargs={...}"]`` to a dict; values are read as JSON."""
     out = {}
@@ -154,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     ppo_extra, market = overrides(args.ppo), overrides(args.market)
     if args.table:
-        print(harness.markdown(table()))
+        print(harness.tables("follower-response"))
         return
     for setting in args.settings:
         horizon, gamma = setting.split(",")

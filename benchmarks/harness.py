@@ -59,6 +59,12 @@ def load_file(path: Path) -> ModuleType:
     return module
 
 
+def tables(*names: str) -> str:
+    """RESULTS.md's generated tables ``names``, made from the rows by ``report.py``."""
+    report = load_file(ROOT / "benchmarks" / "report.py")
+    return "\n\n".join(report.TABLES[name](RESULTS) for name in names)
+
+
 def parser(doc: str | None) -> argparse.ArgumentParser:
     """An argument parser described by the first line of a script's docstring."""
     return argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])

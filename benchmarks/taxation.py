@@ -147,58 +147,6 @@ def zeroshot(steps: int, seed: int = 0) -> None:
         harness.record(harness.RESULTS / "taxation_zeroshot.jsonl", row)
 
 
-def table() -> str:
-    """Markdown tables of the recorded comparison and zero-shot results."""
-    everything = pd.DataFrame(harness.read_rows(harness.RESULTS / "taxation_compare.jsonl"))
-    frame = everything[everything["leader"] == "gp"]
-    out = [
-        "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
-        "| Gini wealth | revenue | hours |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, group in frame.groupby("policy", sort=True):
-        thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
-
-        def cell(col, scale=1.0, fmt=".2f", group=group):
-            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
-
-        out.append(
-            f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
-            f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
-            f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
-            f"{cell('mean_labour', fmt='.3f')} |"
-        )
-    # the latest comparison of each policy: the RL leader was re-run with its own learning rate
-    rl = everything[everything["leader"] == "rl"].drop_duplicates(["seed", "policy"], keep="last")
-    if len(rl):
-        out += [
-            "",
-            "RL leader (its own run and household policy, seed 0; the latest run):",
-            "",
-            "| policy | theta (tau, xi) | welfare | CE gain over (a) |",
-            "|---|---|---|---|",
-        ]
-        for r in rl.itertuples():
-            out.append(
-                f"| {r.policy} | ({r.theta['tau']:.2f}, {r.theta['xi']:.2f}) | "
-                f"{r.welfare:.2f} | {100 * r.ce_gain:+.2f}% |"
-            )
-    zero_shot = harness.read_rows(harness.RESULTS / "taxation_zeroshot.jsonl")
-    if zero_shot:
-        out += [
-            "",
-            "| unseen theta | zero-shot welfare | retrained welfare | gap (CE) |",
-            "|---|---|---|---|",
-        ]
-        for r in zero_shot:
-            out.append(
-                f"| ({r['theta']['tau']}, {r['theta']['xi']}) | "
-                f"{r['zero_shot_welfare']:.2f} | {r['retrained_welfare']:.2f} | "
-                f"{100 * r['gap_ce']:+.2f}% |"
-            )
-    return "\n".join(out)
-
-
 def main() -> None:
     parser = harness.parser(__doc__)
     parser.add_argument("mode", choices=["run", "compare", "zeroshot", "table"])
@@ -210,7 +158,7 @@ def main() -> None:
     if args.mode == "run":
         run(args.seeds, args.leader)
     elif args.mode == "table":
-        print(table())
+        print(harness.tables("taxation-policies", "taxation-rl", "taxation-zeroshot"))
     elif args.mode == "compare":
         compare(args.seeds, args.leader)
     else:

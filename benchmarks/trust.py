@@ -30,8 +30,6 @@ from functools import partial
 from pathlib import Path
 
 import harness
-import numpy as np
-import pandas as pd
 import torch
 
 from mesa_adage import LeaderScheduler
@@ -213,104 +211,6 @@ def _stats(row: dict) -> str | None:
     return None if row["statistics"] == "default" else row["statistics"]
 
 
-def _inside(row: dict, name: str) -> bool:
-    """Does the bootstrap-only interval hold the target?"""
-    low, high = row.get("bootstrap_intervals", {}).get(name, (np.nan, np.nan))
-    return bool(low <= row["target"][name] <= high)
-
-
-def table() -> str:
-    """Per variant and target set: errors, coverage, identification, fit."""
-    records = []
-    for r in harness.read_rows(RESULTS):
-        err = r["error"] or {}
-        width = {k: hi - lo for k, (lo, hi) in r["intervals"].items()}
-        spans = {p.name: p.span for p in cobweb.COBWEB_THETA.params}
-        records.append(
-            {
-                "variant": r["variant"] + ("" if r["statistics"] == "default" else " +stats"),
-                "set": r["set"],
-                "target": harness.label(r["target"]),
-                "seed": r["seed"],
-                "lam err %": 100 * err.get("lam", np.nan),
-                "eta err %": 100 * err.get("inertia", np.nan),
-                "lam width %": 100 * width["lam"] / spans["lam"],
-                "eta width %": 100 * width["inertia"] / spans["inertia"],
-                "lam covered": (r["covers"] or {}).get("lam"),
-                "eta covered": (r["covers"] or {}).get("inertia"),
-                "lam boot covered": _inside(r, "lam"),
-                "eta boot covered": _inside(r, "inertia"),
-                "eta status": r["identification"]["inertia"],
-                "fit p": r["fit"]["p_value"],
-                "fit ratio": r["fit"]["ratio"],
-                "seconds": r["seconds"],
-            }
-        )
-    frame = pd.DataFrame(records).sort_values(["variant", "set", "target", "seed"])
-    summary = frame.groupby(["variant", "set"]).agg(
-        runs=("seed", "count"),
-        lam_err_mean=("lam err %", "mean"),
-        lam_err_max=("lam err %", "max"),
-        eta_err_mean=("eta err %", "mean"),
-        eta_err_max=("eta err %", "max"),
-        within_5pct=(
-            "lam err %",
-            lambda s: f"{int(((s <= 5) & (frame.loc[s.index, 'eta err %'] <= 5)).sum())}/{len(s)}",
-        ),
-        lam_width=("lam width %", "mean"),
-        eta_width=("eta width %", "mean"),
-        lam_coverage=("lam covered", lambda s: f"{int(s.sum())}/{len(s)}"),
-        eta_coverage=("eta covered", lambda s: f"{int(s.sum())}/{len(s)}"),
-        lam_boot_coverage=("lam boot covered", lambda s: f"{int(s.sum())}/{len(s)}"),
-        eta_boot_coverage=("eta boot covered", lambda s: f"{int(s.sum())}/{len(s)}"),
-        eta_not_identified=(
-            "eta status",
-            lambda s: f"{int((s != 'identified').sum())}/{len(s)}",
-        ),
-        poor_fit=("fit p", lambda s: f"{int((s < 0.05).sum())}/{len(s)}"),
-        fit_ratio=("fit ratio", "median"),
-        seconds=("seconds", "mean"),
-    )
-    return "\n\n".join(
-        [
-            harness.markdown(summary.round(2).reset_index()),
-            harness.markdown(frame.round(2)),
-        ]
-    )
-
-
-def versus() -> str:
-    """ADAGE against black-it on the same data: mean absolute error per variant and set."""
-    adage = {
-        job_name(r["variant"], _stats(r), r["target"], r["seed"]): r
-        for r in harness.read_rows(RESULTS)
-    }
-    rows = []
-    for b in harness.read_rows(BLACK_IT):
-        a = adage.get(b["job"])
-        if a is None or a["error"] is None:
-            continue
-        for method, error in (("ADAGE", a["error"]), (f"black-it ({b['moments']})", b["error"])):
-            rows.append(
-                {
-                    "variant": a["variant"] + ("" if a["statistics"] == "default" else " +stats"),
-                    "set": a["set"],
-                    "method": method,
-                    "job": b["job"],
-                    "lam": 100 * error["lam"],
-                    "eta": 100 * error["inertia"],
-                }
-            )
-    frame = pd.DataFrame(rows).drop_duplicates(["method", "job"])
-    out = frame.groupby(["variant", "set", "method"]).agg(
-        runs=("job", "count"),
-        lam_mae=("lam", "mean"),
-        eta_mae=("eta", "mean"),
-        mae=("lam", lambda s: (s.mean() + frame.loc[s.index, "eta"].mean()) / 2),
-    )
-    return harness.markdown(out.round(1).reset_index())
-
-
 def main() -> None:
     parser = harness.parser(__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,9 +225,9 @@ def main() -> None:
     sub.add_parser("versus", help="ADAGE against black-it (benchmarks/black_it_baseline.py)")
     args = parser.parse_args()
     if args.command == "table":
-        print(table())
+        print(harness.tables("trust-summary", "trust-runs"))
     elif args.command == "versus":
-        print(versus())
+        print(harness.tables("black-it-versus"))
     else:
         run(args)
 
