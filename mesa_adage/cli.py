@@ -1,4 +1,4 @@
-"""The ``adage`` command line: ``adage run calibration``, ``adage eval RUN``, ``adage app``."""
+"""The ``adage`` command line: ``adage run``, ``adage eval``, ``adage posterior``, ``adage app``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ import argparse
 import os
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from mesa_adage.analysis.evaluation import evaluate_run_folder, parse_range
+from mesa_adage.analysis.posterior import (
+    DEFAULT_SIMULATIONS,
+    DRAWS,
+    METHODS,
+    MissingExtraError,
+    PosteriorRequest,
+    answer_run_folder,
+    posterior_lines,
+)
 from mesa_adage.analysis.reporting import RunResult
 from mesa_adage.analysis.table import result_table
 from mesa_adage.examples import TASKS
@@ -125,7 +135,38 @@ def parser() -> argparse.ArgumentParser:
         help="Optuna leaders: a storage URL for the study (default: the run folder's SQLite "
         "file), e.g. postgresql://user:password@host/db to share it between machines",
     )
+    run.add_argument(
+        "--posterior",
+        metavar="METHOD",
+        help=f"calibration: also build an amortised posterior at the end, one of "
+        f"{', '.join(METHODS)} (neural posterior estimation on the followers; needs pip install "
+        '"mesa-adage[sbi]"); writes posterior/ and credible intervals',
+    )
+    run.add_argument(
+        "--posterior-simulations",
+        type=integer(20),
+        metavar="N",
+        help=f"simulated data sets the posterior trains on (default {DEFAULT_SIMULATIONS})",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    post = sub.add_parser(
+        "posterior",
+        help="answer a new data set from a finished run's posterior, without simulating",
+        description="Load the posterior estimator of a run made with --posterior, summarise "
+        "the data as the run did, and print each parameter's posterior mean and credible "
+        "interval.",
+    )
+    post.add_argument("run_dir", type=Path, help="a run folder written by adage run --posterior")
+    post.add_argument(
+        "--data", required=True, type=Path, help="CSV of observed series, shaped as the run's"
+    )
+    post.add_argument(
+        "--draws", type=integer(100), default=DRAWS, help=f"posterior samples (default {DRAWS})"
+    )
+    post.add_argument(
+        "--seed", type=integer(0), help="seed of the samples (default: the run's estimator's)"
+    )
+    post.add_argument("--samples", type=Path, metavar="CSV", help="also write the samples here")
     ev = sub.add_parser(
         "eval",
         help="generalisation report of a run folder: interpolation against extrapolation",
@@ -182,6 +223,18 @@ def evaluate_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def answer_posterior(args: argparse.Namespace) -> int:
+    """``adage posterior``: a finished run's estimator answers a new data set."""
+    start = time.perf_counter()
+    report, samples = answer_run_folder(args.run_dir, args.data, draws=args.draws, seed=args.seed)
+    if args.samples is not None:
+        samples.to_csv(args.samples, index=False)
+    print("\n".join(posterior_lines(report)))
+    seconds = time.perf_counter() - start
+    print(f"posterior of {args.data} from {args.run_dir} in {seconds:.1f} s (no simulation)")
+    return 0
+
+
 def interrupted(argv: Sequence[str] | None, out: Path | None) -> str:
     """The one line ``adage run`` prints on Ctrl-C: what is kept, and the command to go on."""
     words = [w for w in (sys.argv[1:] if argv is None else argv) if w != "--restart"]
@@ -222,9 +275,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, FileNotFoundError) as err:
             print(f"adage: error: {err}", file=sys.stderr)
             return 2
+    if args.command == "posterior":
+        try:
+            return answer_posterior(args)
+        except (ValueError, FileNotFoundError, MissingExtraError) as err:
+            print(f"adage: error: {err}", file=sys.stderr)
+            return 2
     try:
         if args.leader is not None and args.leader not in LEADERS:
             raise ValueError(f"--leader {args.leader!r} is unknown; allowed are {sorted(LEADERS)}")
+        posterior = None
+        if args.posterior is not None:
+            simulations = args.posterior_simulations or DEFAULT_SIMULATIONS
+            posterior = PosteriorRequest(args.posterior, simulations)
+        elif args.posterior_simulations is not None:
+            raise ValueError(
+                f"--posterior-simulations {args.posterior_simulations} needs --posterior "
+                f"(one of {list(METHODS)})"
+            )
         experiment = build_experiment(args.spec, args.target_theta, args.data, args.set)
         followers = [f"followers={args.followers}"] if args.followers is not None else []
         timescales = timescale_options(experiment.timescales, args.timescale + followers)
@@ -250,8 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 progress=not args.quiet,
                 snapshot_seconds=args.snapshot_seconds,
                 followers_from=args.followers_from,
+                posterior=posterior,
             ).run()
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, MissingExtraError) as err:
         if from_user_code(err):  # a bug in the user's own callable, not bad input
             raise
         print(f"adage: error: {err}", file=sys.stderr)
@@ -266,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             experiment.target_theta,
             result.uncertainty,
             result.search_fell_short,
+            result.posterior,
         )
     )
     print(f"objective {result.objective:.4g}; run folder {out}")

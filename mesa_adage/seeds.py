@@ -14,6 +14,9 @@ import numpy as np
 FOLLOWER, TRAIN_SEED, EVAL, FINAL, FIT, BOOTSTRAP = range(6)
 """Purposes: a follower's episodes, a follower's training, evaluation episodes, data, fresh
 episodes at the answer (the goodness of fit), and the uncertainty report's resampling."""
+POSTERIOR = 6
+"""Purpose: the amortised posterior (:mod:`~mesa_adage.analysis.posterior`); its streams are
+told apart by ``member``: the prior draws, the simulations' episodes, training, sampling."""
 
 
 def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:

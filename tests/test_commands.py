@@ -40,6 +40,10 @@ command's ``--out``) and a command that names a run folder of an earlier one fin
 - ``adage eval RUN_DIR``: first ``adage run SPEC`` with the command's ``--spec``, which must
   write ``RUN_DIR``; then the command, with ``--points 2 --specialist-steps 500`` in place of
   its own (the robust task's command sets 5 and 60000: about a minute) and ``--quiet``.
+- ``adage run ... --posterior npe``: with ``--posterior-simulations`` :data:`POSTERIOR_SIMULATIONS`
+  in place of its own; ``adage posterior RUN_DIR --data F``: first ``adage run calibration
+  --posterior npe --out RUN_DIR`` (reduced, on ``my_prices.csv``); ``F`` holds other markets
+  of the same shape; the command must print a credible interval per parameter.
 - ``adage app`` serves until Ctrl-C: the parser must accept it
   (``tests/test_wheel.py::test_adage_app_opens_every_model_page`` serves it, installed from
   the wheel, and opens every page in Chromium).
@@ -85,6 +89,9 @@ default: about 80 s for the three populations)."""
 
 EVAL_BUDGET = {"--points": "2", "--specialist-steps": "500"}
 """The reduced budget appended to every ``adage eval`` (and ``--quiet``)."""
+
+POSTERIOR_SIMULATIONS = "40"
+"""Simulated data sets of a reduced run with ``--posterior`` (in place of the command's own)."""
 
 SERVERS = {
     "--address": "tests/test_ray_cluster.py::test_a_run_on_the_cluster_equals_the_serial_run",
@@ -208,6 +215,9 @@ def reduced_run(argv: list[str]) -> list[str]:
             number = str(max(int(number), int(given.get("followers", 1))))
         if name not in given:
             extra += ["--timescale", f"{name}={number}"]
+    if sets(argv, "--posterior"):
+        argv = drop(argv, "--posterior-simulations")
+        extra += ["--posterior-simulations", POSTERIOR_SIMULATIONS]
     line = shlex.join(argv)
     if TASKS.get(argv[1], argv[1]).endswith(":calibration"):
         if not any(s in line for s in SYNTHETIC):
@@ -290,6 +300,21 @@ def check_eval(argv: list[str]) -> None:
     assert (folder / "generalization.json").is_file()
 
 
+def check_posterior(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    folder = Path(argv[1])
+    made = reduced_run(["run", "calibration", "--posterior", "npe", "--out", str(folder)])
+    write_data(made)
+    run(made)
+    assert (folder / "posterior" / "estimator.pt").is_file(), f"no estimator in {folder}"
+    for name in options(argv, "--data"):
+        write_prices(Path(name), 0.4, 0.3)
+    capsys.readouterr()
+    run(argv)
+    printed = capsys.readouterr().out
+    for parameter in ("lam", "inertia"):
+        assert re.search(rf"^{parameter}\s.*\[.*, .*\]$", printed, re.M), printed
+
+
 def covered_by(test: str) -> None:
     """The test that runs the command's server for real is still there."""
     path, name = test.split("::")
@@ -298,7 +323,7 @@ def covered_by(test: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.text)
-def test_the_documented_command_works(command, tmp_path, monkeypatch):
+def test_the_documented_command_works(command, tmp_path, monkeypatch, capsys):
     argv, where = command.argv, ", ".join(command.where)
     monkeypatch.chdir(tmp_path)
     if "-h" in argv or "--help" in argv:
@@ -322,6 +347,8 @@ def test_the_documented_command_works(command, tmp_path, monkeypatch):
         check_run(argv)
     elif argv[0] == "eval":
         check_eval(argv)
+    elif argv[0] == "posterior":
+        check_posterior(argv, capsys)
     else:
         pytest.fail(f"{where}: no way to run `{command.text}`: add one beside check_run")
 

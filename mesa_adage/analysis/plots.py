@@ -138,6 +138,48 @@ def plot_profile(
     fig.savefig(run_dir / "profile.png", dpi=110)
 
 
+def plot_pairs(
+    samples: pd.DataFrame,
+    box: dict[str, tuple[float, float]],
+    target: dict | None,
+    path: Path,
+    intervals: dict[str, list[float]] | None = None,
+) -> None:
+    """A posterior's pair plot: each parameter's histogram, and each pair's 2-D histogram.
+
+    Axes span the prior's ``box``; the truth, when known, is marked (a dashed line, a star);
+    ``intervals`` (credible intervals) are shaded on the diagonal.
+    """
+    names = list(samples.columns)
+    k = len(names)
+    fig = Figure(figsize=(2.6 * k + 0.6, 2.6 * k))
+    axes = fig.subplots(k, k, squeeze=False)
+    for i, row in enumerate(names):
+        for j, col in enumerate(names):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            if i == j:
+                ax.hist(samples[col], bins=40, range=box[col], color="tab:blue", alpha=0.8)
+                if intervals is not None and col in intervals:
+                    ax.axvspan(*intervals[col], color="tab:blue", alpha=0.15, lw=0)
+                if target is not None:
+                    ax.axvline(target[col], color="k", ls="--", label="truth")
+                ax.set_yticks([])
+            else:
+                ax.hist2d(samples[col], samples[row], bins=40, range=[box[col], box[row]],
+                          cmap="Blues")  # fmt: skip
+                if target is not None:
+                    ax.plot(target[col], target[row], "*", ms=12, color="tab:red", mec="k")
+                ax.set_ylabel(row if j == 0 else "")
+            ax.set_xlim(*box[col])
+            ax.set_xlabel(col if i == k - 1 else "")
+    axes[0][0].set_title("posterior (shaded: credible interval)", fontsize=9, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def plot_run(
     run_dir: Path, space: Characteristics, result: RunResult, experiment: Experiment
 ) -> None:

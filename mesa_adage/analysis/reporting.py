@@ -42,6 +42,8 @@ class RunResult:
         search_fell_short: The best point the run scored with the final followers that beats
             ``theta`` by more than the noise (:func:`mesa_adage.analysis.shortfall.better_point`:
             its source, theta and objective), or None. ``theta`` stays the leader's answer.
+        posterior: The amortised posterior's report (posterior means, credible intervals;
+            see :mod:`mesa_adage.analysis.posterior`), if one was asked for.
     """
 
     theta: Theta
@@ -52,6 +54,7 @@ class RunResult:
     data: pd.DataFrame | None
     uncertainty: dict[str, Any] | None = None
     search_fell_short: dict[str, Any] | None = None
+    posterior: dict[str, Any] | None = None
 
     @property
     def policy(self) -> SB3Policy:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mesa_adage.analysis.posterior import in_prior_warning
 from mesa_adage.analysis.shortfall import shortfall_warning
 from mesa_adage.analysis.uncertainty import uncertainty_lines
 from mesa_adage.characteristics import Characteristics, Theta
@@ -18,12 +19,14 @@ def result_table(
     target: Theta | None,
     uncertainty: dict[str, Any] | None = None,
     search_fell_short: Mapping[str, Any] | None = None,
+    posterior: Mapping[str, Any] | None = None,
 ) -> str:
     """A plain-text table of recovered (and true) theta with the error in % of range.
 
     With an uncertainty report, each parameter's interval and identification are added,
     followed by the goodness of fit and a warning for every doubt. When the run evaluated a
     better point than the answer (``RunResult.search_fell_short``), a last warning names it.
+    With a posterior (``RunResult.posterior``), each parameter's credible interval is added.
     An answer that is not a theta of ``space`` (a distribution leader's weights
     ``{"w[omega=0]": 0.2, ...}``) is printed entry by entry.
     """
@@ -39,8 +42,19 @@ def result_table(
     head = f"{'parameter':<12}{'true':>10}{'recovered':>12}{'error':>10}"
     if intervals:
         level = f"{report['level']:.0%} interval"
-        head += f"  {level:<20}{'identification'}"
-    lines = [head]
+        head += f"  {level:<20}{'identification':<18}"
+    post = posterior or {}
+    credible = post.get("credible_intervals", {})
+    if credible:
+        head += f"  {post['level']:.0%} credible"
+        means = ", ".join(f"{name}={value:.4g}" for name, value in post["mean"].items())
+        notes.insert(
+            0, f"posterior ({post['method']}, {post['simulations']} simulations): mean {means}"
+        )
+        notes[1:1] = in_prior_warning(post)
+    elif "error" in post:
+        notes.insert(0, f"warning: no posterior: {post['error']}")
+    lines = [head.rstrip()]
     for p in space.params:
         true, error = "-", "-"
         if target is not None:
@@ -50,8 +64,11 @@ def result_table(
         if p.name in intervals:
             low, high = intervals[p.name]
             status = verdicts.get(p.name, {}).get("status", "-")
-            line += f"  {f'[{low:.4g}, {high:.4g}]':<20}{status}"
-        lines.append(line)
+            line += f"  {f'[{low:.4g}, {high:.4g}]':<20}{status:<18}"
+        if p.name in credible:
+            low, high = credible[p.name]
+            line += f"  [{low:.4g}, {high:.4g}]"
+        lines.append(line.rstrip())
     return "\n".join(lines + notes)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from mesa_adage.analysis.posterior import PosteriorRequest, Summary, require_sbi
 from mesa_adage.inner.followers import Followers
 from mesa_adage.outer.evaluator import Evaluator
 from mesa_adage.outer.leaders import Leader, LeaderFactory, make_leader
@@ -45,6 +46,7 @@ class Parts:
         borrowed: Followers taken from another run instead of a warm-up, if any.
         owns_executor: The executor was made for this run and is closed with it.
         progress: Show progress bars.
+        posterior: The amortised posterior to build at the end, if asked for.
     """
 
     experiment: Experiment
@@ -59,6 +61,7 @@ class Parts:
     borrowed: Borrowed | None
     owns_executor: bool
     progress: bool
+    posterior: PosteriorRequest | None = None
 
     def close(self) -> None:
         """Stop the executor if this run made it."""
@@ -79,6 +82,7 @@ def assemble(
     progress: bool = True,
     snapshot_seconds: float = 300.0,
     followers_from: str | Path | None = None,
+    posterior: PosteriorRequest | None = None,
 ) -> Parts:
     """Build the parts of a run for :class:`~mesa_adage.run.scheduler.LeaderScheduler`.
 
@@ -100,10 +104,13 @@ def assemble(
         followers_from: A run folder whose committed followers this run starts from instead
             of a warm-up (:mod:`~mesa_adage.run.borrow`); they must have been trained with
             this run's model, algorithm and follower settings.
+        posterior: Build an amortised posterior at the end (a calibration only; see
+            :mod:`~mesa_adage.analysis.posterior`). It does not change the run's answer.
 
     Raises:
         ValueError: On bad settings, or a run folder whose settings differ (on resume).
         FileExistsError, FileNotFoundError: On a run folder that does not fit ``resume``.
+        MissingExtraError: If a posterior is asked for without the ``sbi`` extra.
     """
     epochs = experiment.epochs if epochs is None else epochs
     if not (isinstance(epochs, int) and epochs >= 1):
@@ -113,6 +120,18 @@ def assemble(
             f"snapshot_seconds (--snapshot-seconds) = {snapshot_seconds!r} must be a finite "
             "number of seconds >= 0"
         )
+    if posterior is not None:  # refused now, not after the run's training
+        if experiment.data is None:
+            raise ValueError(
+                f"--posterior {posterior.method}: experiment {experiment.name!r} is not a "
+                "calibration (it has no observed data); a posterior needs data to condition on"
+            )
+        if run_dir is None:
+            raise ValueError(
+                f"--posterior {posterior.method}: a posterior is written to the run folder; "
+                "give run_dir"
+            )
+        require_sbi()
     spec = experiment.leader if leader is None else leader
     kwargs = dict(experiment.leader_kwargs) if leader is None else {}
     where = {"storage": storage} if storage is not None else {}
@@ -165,9 +184,16 @@ def assemble(
         min_tasks=experiment.eval_tasks,
         on_nonfinite=experiment.on_nonfinite,
     )
+    if posterior is not None:
+        try:  # a calibration's statistics summarise the data: refused before any training
+            Summary.of(evaluator.objective)
+        except ValueError:
+            if owns:
+                runner.close()
+            raise
     return Parts(
         experiment, seed, epochs, built_leader, followers, evaluator, runner, record, data,
-        borrowed, owns, progress,
+        borrowed, owns, progress, posterior,
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from mesa_adage.analysis.posterior import FOLDER, posterior_for_run
 from mesa_adage.analysis.reporting import RunResult, write_report
 from mesa_adage.analysis.shortfall import Evaluated, better_point
 from mesa_adage.analysis.uncertainty import assess
@@ -74,6 +75,8 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         result = replace(result, uncertainty=report)
     noise = (result.uncertainty or {}).get("comparison_noise", 0.0)
     result = replace(result, search_fell_short=better_point(value, evaluated, noise))
+    if parts.posterior is not None and parts.data is not None:
+        result = replace(result, posterior=_posterior(parts, policies))
     summary = {
         "theta": result.theta,
         "objective": result.objective,
@@ -85,6 +88,7 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         "candidates_evaluated": len(leader.history),
         **({"search_fell_short": result.search_fell_short} if in_space else {}),
         **_skipped(parts),
+        **({"posterior": result.posterior} if result.posterior is not None else {}),
         "wall_seconds_this_session": round(seconds, 1),
     }
     write_report(record, experiment, result, summary, profile)
@@ -133,6 +137,26 @@ def _uncertainty(
         seed=derive_seed(seed, 0, BOOTSTRAP),
     )
     return report, list(zip(fresh, values, strict=True))
+
+
+def _posterior(parts: Parts, policies: list[SB3Policy]) -> dict:
+    """The run's amortised posterior, written to its ``posterior/`` folder; its report."""
+    assert parts.posterior is not None and parts.data is not None and parts.record is not None
+    experiment = parts.experiment
+    return posterior_for_run(
+        parts.posterior,
+        experiment.space,
+        experiment.make_model,
+        experiment.agent_type,
+        policies,
+        parts.evaluator.objective,
+        parts.data,
+        parts.record.path / FOLDER,
+        parts.seed,
+        target=experiment.target_theta,
+        executor=parts.executor,
+        progress=parts.progress,
+    )
 
 
 def _skipped(parts: Parts) -> dict[str, int]:

@@ -49,7 +49,7 @@ RUN_KEYS = ("experiment", "characteristics", "timescales", "algo", "seed")
 """Keys of every ``config.json`` that adage writes."""
 RUN_FILES = (
     *("config.json", "fingerprint.json", "observed.csv", "history.csv", "candidates.csv"),
-    *("summary.json", "profile.csv", "generalization.*", "policy*.zip", "*.png"),
+    *("summary.json", "profile.csv", "generalization.*", "policy*.zip", "*.png", "posterior/*"),
     *(f"{CHECKPOINT}/{name}" for name in (MANIFEST, "leader.db*", "phase/*.snapshot", *LEGACY)),
     *(f"{CHECKPOINT}/{name}/*" for name in ("epoch-*", WARMUP)),
 )
