@@ -22,7 +22,7 @@ from mesa_adage.analysis.posterior import (
     posterior_lines,
 )
 from mesa_adage.analysis.reporting import RunResult
-from mesa_adage.analysis.table import result_table
+from mesa_adage.analysis.table import game_lines, result_table
 from mesa_adage.examples import TASKS
 from mesa_adage.inner.checks import from_user_code
 from mesa_adage.outer.leaders import LEADERS
@@ -338,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result.posterior,
         )
     )
+    if result.game is not None:
+        print("\n".join(game_lines(result.game)))
     print(f"objective {result.objective:.4g}; run folder {out}")
     return 0
 

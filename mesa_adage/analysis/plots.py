@@ -180,6 +180,34 @@ def plot_pairs(
     fig.savefig(path, dpi=110)
 
 
+def plot_game(game: dict, path: Path) -> None:
+    """A game's rounds: the profile each round (left) and each player's payoff there (right).
+
+    ``game`` is the ``game`` entry of ``summary.json``
+    (:meth:`~mesa_adage.outer.leaders.game.Game.summary`); the title says how it ended.
+    """
+    log = game["log"]
+    rounds = [row["round"] for row in log]
+    fig = Figure(figsize=(10, 3.8))
+    left, right = fig.subplots(1, 2)
+    for player, names in game["players"].items():
+        for name in names:
+            values = [row["profile"][name] for row in log]
+            left.plot(rounds, values, "o-", label=f"{name} ({player})")
+        right.plot(rounds, [row["payoffs"][player] for row in log], "o-", label=player)
+    left.set_xlabel("round (epoch)")
+    left.set_ylabel("theta at the profile scored")
+    left.legend(fontsize=8)
+    right.set_xlabel("round (epoch)")
+    right.set_ylabel("payoff at the profile")
+    right.legend(fontsize=8)
+    ending = {"equilibrium": "equilibrium reached", "cycle": "a cycle, no equilibrium"}
+    how = ending.get(game["status"], "still searching at the last epoch")
+    fig.suptitle(f"{game['structure']} game: {how}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def plot_run(
     run_dir: Path, space: Characteristics, result: RunResult, experiment: Experiment
 ) -> None:

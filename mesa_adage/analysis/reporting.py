@@ -44,6 +44,8 @@ class RunResult:
             its source, theta and objective), or None. ``theta`` stays the leader's answer.
         posterior: The amortised posterior's report (posterior means, credible intervals;
             see :mod:`mesa_adage.analysis.posterior`), if one was asked for.
+        game: How a game among leaders ended (:meth:`mesa_adage.outer.leaders.Game.summary`):
+            its status, profile, payoffs and each player's best gain by its own move.
     """
 
     theta: Theta
@@ -55,6 +57,7 @@ class RunResult:
     uncertainty: dict[str, Any] | None = None
     search_fell_short: dict[str, Any] | None = None
     posterior: dict[str, Any] | None = None
+    game: dict[str, Any] | None = None
 
     @property
     def policy(self) -> SB3Policy:
@@ -110,5 +113,7 @@ def write_report(
             }
     record.write_json("summary.json", summary)
     plots.plot_run(run_dir, space, result, experiment)
+    if result.game is not None:
+        plots.plot_game(result.game, run_dir / "game.png")
     if experiment.report is not None:
         experiment.report(run_dir, result)

@@ -72,6 +72,29 @@ def result_table(
     return "\n".join(lines + notes)
 
 
+def game_lines(game: Mapping[str, Any]) -> list[str]:
+    """How a game among leaders ended: its status, and each player's payoff and best gain.
+
+    A player's gain is the most its own move (the others held) would add to its payoff at
+    the profile; an equilibrium holds when none exceeds ``tol``.
+    """
+    profile = ", ".join(f"{k}={v:.4g}" for k, v in game["profile"].items())
+    status = {
+        "equilibrium": f"equilibrium ({game['structure']}) after {game['rounds']} rounds",
+        "cycle": f"no equilibrium: a cycle of {len(game.get('cycle', [])) - 1} profiles",
+    }.get(game["status"], f"no equilibrium yet after {game['rounds']} rounds (more epochs)")
+    lines = [f"game: {status}; profile {profile}"]
+    for player, names in game["players"].items():
+        payoff, gain = game["payoffs"].get(player, float("nan")), game["gains"].get(player)
+        check = "" if gain is None else f"; best own move gains {gain:+.4g} (tol {game['tol']:g})"
+        lines.append(f"  {player} (sets {', '.join(names)}): payoff {payoff:.4g}{check}")
+    if game["status"] == "cycle":
+        lines.append("  cycle: " + " -> ".join(
+            "(" + ", ".join(f"{v:.3g}" for v in p.values()) + ")" for p in game["cycle"]
+        ))  # fmt: skip
+    return lines
+
+
 def _value(value: Any) -> str:
     """A number to 4 significant digits; anything else as it is."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)

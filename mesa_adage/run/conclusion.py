@@ -49,12 +49,15 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
     scored: Scored = list(zip(finalists, values, groups, strict=True))
     rollouts = [r for theta, _, group in scored if theta in shown for r in group]
     history = record.table("history.csv") if record else pd.DataFrame()
-    result = RunResult(answer, value, history, tuple(policies), rollouts, parts.data)
+    game = leader.summary().get("game")
+    result = RunResult(answer, value, history, tuple(policies), rollouts, parts.data, game=game)
     # A distribution leader's answer is weights, not a theta: no point is comparable to it.
     in_space = set(answer) == set(experiment.space.names)
+    # Nor to a game's, an equilibrium: a point better for the objective is no better answer.
+    compared = in_space and leader.maximises
     evaluated: list[Evaluated] = [(t, v, "re-rank") for t, v, _ in scored] if in_space else []
     if record is None:
-        return replace(result, search_fell_short=better_point(value, evaluated))
+        return replace(result, search_fell_short=better_point(value, evaluated if compared else []))
     parts.followers.save_answer(record.path)
     profile, profiled = None, []
     if experiment.profile_points and in_space:
@@ -74,6 +77,7 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         evaluated += [(t, v, "uncertainty report") for t, v in rescored]
         result = replace(result, uncertainty=report)
     noise = (result.uncertainty or {}).get("comparison_noise", 0.0)
+    evaluated = evaluated if compared else []
     result = replace(result, search_fell_short=better_point(value, evaluated, noise))
     if parts.posterior is not None and parts.data is not None:
         result = replace(result, posterior=_posterior(parts, policies))
@@ -86,7 +90,7 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         "epochs": epochs,
         "env_steps": parts.followers.env_steps,
         "candidates_evaluated": len(leader.history),
-        **({"search_fell_short": result.search_fell_short} if in_space else {}),
+        **({"search_fell_short": result.search_fell_short} if compared else {}),
         **_skipped(parts),
         **({"posterior": result.posterior} if result.posterior is not None else {}),
         "wall_seconds_this_session": round(seconds, 1),

@@ -129,6 +129,7 @@ class LeaderScheduler:
             )
             policies = self.followers.policies()
             values, groups = self.evaluator.score(thetas, policies)
+            self.leader.observe(thetas, groups)
             self.leader.tell(thetas, values)
             best = groups[values.index(max(values))]
             self._record_epoch(thetas, values, trained, best, time.perf_counter() - t0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mesa_adage.outer.leaders.base import Leader
 from mesa_adage.outer.leaders.distribution import DistributionLeader
+from mesa_adage.outer.leaders.game import Game, Player
 from mesa_adage.outer.leaders.gradient import SPSALeader
 from mesa_adage.outer.leaders.optuna_leader import OptunaLeader
 from mesa_adage.outer.leaders.registry import LEADERS, LeaderFactory, make_leader, register
@@ -13,10 +14,12 @@ from mesa_adage.outer.leaders.search import GridLeader, RandomLeader
 __all__ = [
     "LEADERS",
     "DistributionLeader",
+    "Game",
     "GridLeader",
     "Leader",
     "LeaderFactory",
     "OptunaLeader",
+    "Player",
     "RLLeader",
     "RandomLeader",
     "SPSALeader",

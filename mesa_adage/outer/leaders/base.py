@@ -11,6 +11,7 @@ import numpy as np
 
 from mesa_adage.characteristics import Characteristics, Theta, is_count
 from mesa_adage.inner.checks import format_theta
+from mesa_adage.inner.rollout import Rollout
 from mesa_adage.samplers import Sampler
 
 
@@ -26,7 +27,9 @@ class Leader(ABC):
     values)`` each epoch; at the end ``finalists(k)``, evaluate, ``conclude(thetas, values)``.
     A leader is never handed a function to call back.
 
-    Optional hooks: :meth:`bind` tells the leader where the run lives (for state kept outside
+    Optional hooks: :meth:`observe` hands it the candidates' episodes before :meth:`tell` (a
+    :class:`~mesa_adage.outer.leaders.game.Game` reads each player's payoff from them),
+    :meth:`bind` tells the leader where the run lives (for state kept outside
     the checkpoint, such as an Optuna study), :meth:`training_sampler` lets it choose the theta
     distribution the followers train under next, and :meth:`finalists`, :meth:`conclude` and
     :meth:`summary` let a leader whose answer is not one theta (a distribution leader) give its
@@ -38,6 +41,9 @@ class Leader(ABC):
     """
 
     name: str = "leader"
+    maximises: bool = True
+    """Whether the answer is the best value of the objective found. A game's is an equilibrium
+    instead, so no evaluated point is held against it as a better one."""
 
     def __init__(self, space: Characteristics, seed: int = 0) -> None:
         self.space = space
@@ -69,6 +75,13 @@ class Leader(ABC):
         An empty list says the search is exhausted: the scheduler asks before the epoch's
         follower phase, so the run ends at once, without training the followers again.
         """
+
+    def observe(self, thetas: list[Theta], rollouts: list[list[Rollout]]) -> None:
+        """The episodes of each candidate from the last :meth:`ask`, before :meth:`tell`.
+
+        Empty for a failed candidate. Most leaders need only the values: this does nothing.
+        """
+        return None
 
     def tell(self, thetas: list[Theta], values: list[float]) -> None:
         """Report the objective value of each candidate from the last :meth:`ask`.
