@@ -45,8 +45,7 @@ volatile and crash-prone (:func:`stress`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -301,31 +300,6 @@ def stress() -> Experiment:
     adds ``demand_shock``, the scale of the capacity shock, and traders are trained across both.
     """
     return _experiment("entrance-stress", stress_objective, StressedEntranceModel)
-
-
-def regulation(structure: str = "sequential", points: str | int = 5) -> Experiment:
-    """Two leaders: a regulator who sets the tax against a stress tester who sets turbulence.
-
-    The regulator owns ``tau`` and wants the calm market (:func:`calm_objective`); the stress
-    tester owns ``demand_shock`` and wants the most volatile, crash-prone one
-    (:func:`stress_objective`). ``sequential`` (the default) lets the regulator commit first
-    and the stress tester answer: the tax that does best against the worst turbulence its
-    choice invites, a min-max. ``simultaneous`` looks for a Nash equilibrium instead. The
-    traders, trained across both parameters, adapt to every profile zero-shot.
-
-    Args:
-        structure: ``"sequential"`` or ``"simultaneous"`` (:class:`~mesa_adage.outer.leaders.Game`).
-        points: Values of each leader's parameter on its grid of moves.
-    """
-    from mesa_adage.outer.leaders import Game, Player
-
-    players = (
-        Player("regulator", ("tau",), calm_objective),
-        Player("stress", ("demand_shock",), stress_objective),
-    )
-    game = partial(Game, players=players, structure=structure, points=int(points), tol=1e-3)
-    base = _experiment("entrance-regulation", calm_objective, StressedEntranceModel)
-    return replace(base, leader=game, epochs=8, profile_points=0)
 
 
 def report(run_dir: Path, result: RunResult) -> None:

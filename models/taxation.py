@@ -32,8 +32,8 @@ Parameter values (``TaxParams``): ``alpha = 0.36``, ``delta = 0.08`` (Aiyagari 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from mesa_adage.analysis.reporting import RunResult
 from mesa_adage.examples.agents.household import COLUMNS, Household
 from mesa_adage.inner.model import theta_reporters
 from mesa_adage.inner.policies import Policy
+from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives
 
 TAX_THETA = Characteristics(
@@ -200,6 +201,17 @@ class TaxationModel(AdaptiveModel):
         if self.recording:  # off while MesaVecEnv trains: training reads no collected data
             self.datacollector.collect(self)
 
+    def leader_observation(self) -> np.ndarray:
+        """What a planner inside the episode sees (:mod:`mesa_adage.outer.planner`).
+
+        Per household GDP, capital and revenue; the Gini of income and of wealth; mean hours;
+        the interest rate and the wage. All zero before the first period.
+        """
+        n = len(self.columns["wealth"])
+        per_household = [self.gdp / n, self.capital / n, self.revenue / n]
+        shares = [self.gini_income, self.gini_wealth, self.mean_labour]
+        return np.array([*per_household, *shares, self.interest, self.wage], dtype=float)
+
     def produce_and_tax(self) -> None:
         """Clear the factor markets, tax and rebate, then consume, save and draw new shocks."""
         p, columns = self.params, self.columns  # every household's state, by row
@@ -284,6 +296,40 @@ def policy_design(n_households: int = 100) -> Experiment:
         track=TRACKED,
         report=report,
         profile_points=11,
+    )
+
+
+def revenue(rollouts: Sequence[Rollout]) -> float:
+    """The treasury's payoff: mean tax revenue per period."""
+    return objectives.mean_of("revenue")(rollouts)
+
+
+def fiscal_game(structure: str = "simultaneous", points: str | int = 5) -> Experiment:
+    """Two leaders split the HSV tax: a treasury sets its level, a legislature its progressivity.
+
+    The treasury owns ``tau`` and wants revenue; the legislature owns ``xi`` and wants social
+    welfare (the policy-design objective). Neither controls the whole schedule, so the
+    answer is an equilibrium between them, and its welfare can be held against the joint
+    optimum that ``policy_design`` finds (the cost of splitting the tax). The households,
+    trained across the whole box, adapt to every schedule zero-shot.
+
+    Args:
+        structure: ``"simultaneous"`` (a Nash equilibrium) or ``"sequential"`` (the treasury
+            commits first; :class:`~mesa_adage.outer.leaders.Game`).
+        points: Values of each leader's parameter on its grid of moves.
+    """
+    from mesa_adage.outer.leaders import Game, Player
+
+    welfare = objectives.mean_of("welfare")
+    players = (Player("treasury", ("tau",), revenue), Player("legislature", ("xi",), welfare))
+    game = partial(Game, players=players, structure=structure, points=int(points), tol=1e-3)
+    return replace(
+        policy_design(),
+        name="taxation-fiscal-game",
+        leader=game,
+        epochs=8,
+        timescales=replace(policy_design().timescales, follower_steps=0, final_top_k=1),
+        profile_points=0,
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from mesa_adage.characteristics import Characteristics
 from mesa_adage.outer.statistics import episodes
@@ -195,6 +196,8 @@ def plot_game(game: dict, path: Path) -> None:
             values = [row["profile"][name] for row in log]
             left.plot(rounds, values, "o-", label=f"{name} ({player})")
         right.plot(rounds, [row["payoffs"][player] for row in log], "o-", label=player)
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("round (epoch)")
     left.set_ylabel("theta at the profile scored")
     left.legend(fontsize=8)

@@ -20,12 +20,13 @@ TASKS: dict[str, str] = {
     "calm": "mesa_adage.examples.models.entrance:calm",
     "stress": "mesa_adage.examples.models.entrance:stress",
     "robust": "mesa_adage.examples.models.market_maker:robust",
-    "regulation": "mesa_adage.examples.models.entrance:regulation",
+    "fiscal-game": "mesa_adage.examples.models.taxation:fiscal_game",
 }
 """Short task names and the specs they stand for: calibration (the cobweb market), policy
 design (the taxation economy), scenario generation (the Tobin tax that calms, or stresses, a
 market) and robust learning (a market maker across a distribution of preferences); and beyond
-the paper, a game between two leaders (a regulator's tax against a stress tester's turbulence)."""
+the paper, a game between two leaders (a treasury sets the tax's level, a legislature its
+progressivity)."""
 
 
 def task_spec(name: str) -> str:
