@@ -18,7 +18,7 @@ period and its consumption-equivalent gain over the free market. The planner's s
 (PPO ``n_steps`` 512, batch 128, ``log_std_init`` -1, rewards scaled by 1/10) were set on the
 shipped page households (development), not on these seeds.
 
-    python benchmarks/dynamic_tax.py [--budget 300000]
+    python benchmarks/dynamic_tax.py [--budget 300000] [--households 3000000]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import protocol
 import torch
+from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from mesa_adage import SB3Policy, simulate, train
@@ -51,14 +52,14 @@ PLANNER = {"n_steps": 512, "batch_size": 128, "gamma": 0.99,
            "policy_kwargs": {"log_std_init": -1.0}}  # fmt: skip
 
 
-def households(seed: int) -> SB3Policy:
+def households(seed: int, steps: int) -> SB3Policy:
     """Households trained across the whole box, as ``policy_design``'s warm-up trains them."""
     learner = train(
         partial(taxation.TaxationModel, params=taxation.TaxParams(n_households=100)),
         Household,
         Uniform(),
-        3_000_000,
-        algo="PPO",
+        steps,
+        algo=PPO,
         seed=seed,
         n_copies=4,
         learning_rate=LinearSchedule(1e-3, 1e-4, 1.0),
@@ -111,17 +112,21 @@ def report(seed: int, arm: str, rows: list[dict], base: dict, **extra: object) -
 def main() -> None:
     cli = harness.parser(__doc__)
     cli.add_argument("--budget", type=int, default=300_000, help="model steps per learned tax")
+    cli.add_argument("--households", type=int, default=3_000_000, help="their agent-steps")
     args = cli.parse_args()
     torch.set_num_threads(1)
     held = protocol.heldout("taxation")
-    harness.header("torch single-threaded", f"budget {args.budget} model steps")
+    harness.header(
+        "torch single-threaded",
+        f"budget {args.budget} model steps, households {args.households} agent-steps",
+    )
     params = taxation.TaxParams(n_households=100)
     adaptive = partial(taxation.TaxationModel, params=params)
     frozen = partial(adaptive, observation=Belief(taxation.FREE_MARKET))
     episodes = held["episode_seeds"]
     for seed in held["seeds"]:
         start = time.perf_counter()
-        policy = households(seed)
+        policy = households(seed, args.households)
         trained = time.perf_counter() - start
         base = welfare(adaptive, taxation.FREE_MARKET, policy, episodes)
         scoring = PlannerEnv(
