@@ -18,18 +18,26 @@ from mesa_adage.examples.visualization.browser import ROOT, launch, served
 DOCS = ROOT / "docs"
 
 
-def shoot(page, url: str, path: Path, wait_for: str, steps: int = 0, move: int = -1) -> None:
+def shoot(
+    page,
+    url: str,
+    path: Path,
+    wait_for: str,
+    steps: int = 0,
+    move: int = -1,
+    panel: str = "Change theta now",
+) -> None:
     """Open ``url``, wait for ``wait_for``, press Step 10 ``steps`` times, save a PNG.
 
-    With ``move`` >= 0, theta's slider number ``move`` jumps to 80% of its range after the
-    first two presses, so the charts show the agents adapting.
+    With ``move`` >= 0, slider number ``move`` of the card titled ``panel`` (theta's) jumps to
+    80% of its range after the first two presses, so the charts show the agents adapting.
     """
     page.goto(url)
     page.get_by_text(wait_for).first.wait_for(timeout=60_000)
     for i in range(steps):
         if i == 2 and move >= 0:
-            panel = page.locator(".v-card", has_text="Change theta now")
-            slider = panel.locator(".v-slider").nth(move)
+            card = page.locator(".v-card", has_text=panel)
+            slider = card.locator(".v-slider").nth(move)
             box = slider.bounding_box()
             slider.click(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
             page.wait_for_timeout(500)
@@ -49,6 +57,9 @@ def main() -> None:
         for model_page in PAGES:
             path = DOCS / f"app_{model_page.slug.replace('-', '_')}.png"
             shoot(page, f"{url}/{model_page.slug}", path, "Change theta now", steps=4, move=0)
+        treasury = "Treasury: set the tax level now"
+        game = DOCS / "app_fiscal_game.png"
+        shoot(page, f"{url}/fiscal-game", game, treasury, steps=4, move=0, panel=treasury)
         shoot(page, f"{url}/leader-replay", DOCS / "app_replay.png", "Leader replay")
         shoot(page, f"{url}/side-by-side", DOCS / "app_side_by_side.png", "Step:", steps=3)
         browser.close()

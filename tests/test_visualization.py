@@ -127,7 +127,8 @@ def test_the_app_has_a_route_per_page_plus_home_replay_and_side_by_side():
     from mesa_adage.examples.visualization import app
 
     paths = [r.path for r in app.routes]
-    assert paths == ["/", *[p.slug for p in app.PAGES], "leader-replay", "side-by-side"]
+    pages = [p.slug for p in app.PAGES]
+    assert paths == ["/", *pages, "fiscal-game", "leader-replay", "side-by-side"]
     assert len({p.slug for p in app.PAGES}) == len(app.PAGES)
     rendered(app.HomePage)
 
@@ -139,6 +140,23 @@ def test_the_home_diagram_is_valid_svg_naming_both_layers():
     texts = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
     for words in ("Leader (outer layer)", "Mesa model (inner layer)", "theta", "J_L"):
         assert words in texts
+
+
+def test_the_fiscal_game_page_answers_tau_with_the_legislature_s_best_response():
+    from mesa_adage.examples.models.taxation import fiscal_game
+    from mesa_adage.examples.visualization.fiscal_game_app import Page, best_response
+
+    game = fiscal_game().leader(fiscal_game().space)
+    low, high = best_response(0.2), best_response(0.9)
+    assert [{"xi": xi} for xi in low.xis] == game.moves[1]  # the game's own grid
+    assert low.welfare[low.best] == max(low.welfare) and low.xi > high.xi == 0.0
+
+    rc = rendered(Page)
+    rc.find(v.Btn, children=["Step 10"]).widget.click()
+    rc.find(v.Slider, label="tau").widget.v_model = 0.9  # mid-run
+    rc.find(children=["economy runs at: tau=0.9, xi=0"]).assert_single()
+    shown = rc.find(attributes={"class": "adage-best-response"}).widget.unsafe_innerHTML
+    assert "At tau = 0.90" in shown and "xi = <span class='adage-best-xi'>0</span>" in shown
 
 
 def test_side_by_side_starts_both_models_from_one_seed():
@@ -327,6 +345,39 @@ def test_a_model_page_in_a_real_browser(browser_page, slug):
     step_ten(page, 30)
     step_ten(page, 40)
     assert readout(page) < before, (slug, before, readout(page))  # every readout falls
+    page.close()
+    assert not no_problems(problems), problems
+
+
+@pytest.mark.slow
+def test_the_fiscal_game_page_in_a_real_browser(browser_page):
+    """Moving the treasury's tau mid-run: the legislature answers, the households adapt."""
+    from mesa_adage.examples.visualization.fiscal_game_app import START_TAU, best_response
+
+    page, problems = open_page(browser_page, "fiscal-game")
+    panel = page.locator(".v-card", has_text="Treasury: set the tax level now")
+    panel.wait_for(timeout=60_000)
+    best = page.locator(".adage-best-xi")
+    start = f"{best_response(START_TAU).xi:.3g}"
+    assert best.inner_text() == start
+    step_ten(page, 10)
+    step_ten(page, 20)
+    before = readout(page)
+
+    slider = panel.locator(".v-slider")
+    box = slider.bounding_box()
+    slider.click(position={"x": box["width"] * 0.97, "y": box["height"] / 2})
+    deadline = time.monotonic() + 30
+    while best.inner_text() == start:
+        assert time.monotonic() < deadline, "the best response did not change with tau"
+        page.wait_for_timeout(200)
+    running = panel.get_by_text("economy runs at: ").inner_text()
+    tau = float(re.search(r"tau=([0-9.]+)", running)[1])
+    assert tau > 0.5 and best.inner_text() == f"{best_response(tau).xi:.3g}"
+    assert running.endswith(f"xi={best_response(tau).xi:.3g}")  # the economy runs at it
+    step_ten(page, 30)
+    step_ten(page, 40)
+    assert readout(page) < before  # hours fall under the higher tax
     page.close()
     assert not no_problems(problems), problems
 

@@ -1,4 +1,4 @@
-"""The mesa-adage app: a home page, a page per flagship model, a leader replay, side by side.
+"""The mesa-adage app: home, a page per flagship model, a game, a leader replay, side by side.
 
     solara run visualization/app.py            # from the repository root; http://localhost:8765
 
@@ -13,6 +13,7 @@ import solara
 from mesa_adage.examples.visualization import (
     cobweb_app,
     entrance_app,
+    fiscal_game_app,
     market_maker_app,
     taxation_app,
 )
@@ -56,8 +57,8 @@ def SideBySide() -> None:
 
 @solara.component
 def HomePage() -> None:
-    """ADAGE explained, with a card per model page."""
-    Home(PAGES)
+    """ADAGE explained, with a card per page."""
+    Home([*PAGES, fiscal_game_app.CARD])
 
 
 def model_route(page: ModelPage) -> solara.Route:
@@ -81,6 +82,11 @@ def Layout(children: list | None = None) -> None:
 routes = [
     solara.Route(path="/", component=HomePage, label="Home", layout=Layout),
     *[model_route(page) for page in PAGES],
+    solara.Route(
+        path=fiscal_game_app.CARD.slug,
+        component=fiscal_game_app.Page,
+        label=fiscal_game_app.CARD.title,
+    ),
     solara.Route(path="leader-replay", component=LeaderReplay, label="Leader replay"),
     solara.Route(path="side-by-side", component=SideBySide, label="Side by side"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import solara
 
@@ -35,7 +36,23 @@ TASKS = """
 | calibration | the hidden parameters behind observed prices | cobweb market |
 | scenario generation | a Tobin tax that calms a market, or a stress test | entrance game |
 | robust learning | one market maker that does well for every preference | market maker |
+| a game of two leaders | each leader's best response to the other, an equilibrium | fiscal game |
 """
+
+
+@dataclass(frozen=True)
+class PageCard:
+    """A page's card on the home page, for a page that is not a model's (the fiscal game).
+
+    Attributes:
+        slug: The page's address in the app.
+        title: The page's title.
+        summary: One sentence for the card.
+    """
+
+    slug: str
+    title: str
+    summary: str
 
 
 def _text(x: int, y: int, words: str, size: int = 12, anchor: str = "middle", bold=False) -> str:
@@ -80,8 +97,8 @@ def diagram_svg() -> str:
 
 
 @solara.component
-def Home(pages: Sequence[ModelPage]) -> None:
-    """ADAGE in a few sentences, its diagram, and a card per model page."""
+def Home(pages: Sequence[ModelPage | PageCard]) -> None:
+    """ADAGE in a few sentences, its diagram, and a card per page."""
     solara.Title("mesa-adage")
     with solara.Column(style={"padding": "8px 24px", "max-width": "1300px"}):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
