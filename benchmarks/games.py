@@ -91,7 +91,7 @@ def main() -> None:
             protocol.record(
                 RESULTS, {"seed": seed, "point": name, "theta": theta, **at, "ce_gain": ce}
             )
-            where = f"seed {seed} {name:<14} {harness.label(theta)}"
+            where = f"seed {seed} {name:<14} tau={theta['tau']:.3g}, xi={theta['xi']:.3g}"
             print(f"{where}  welfare {at['welfare']:.2f}  CE {ce:+.2%}")
 
 
