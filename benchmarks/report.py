@@ -663,6 +663,201 @@ def price_statistic_sets(results: Path) -> str:
     return "\n".join(out)
 
 
+# --- section 16: the posterior (posterior.jsonl) ------------------------------------------
+
+
+def _posterior_answers(results: Path) -> list[dict]:
+    """The last answer row of each (variant, data, target): a rerun replaces its rows."""
+    rows = [r for r in _jsonl(results, "posterior.jsonl") if r["kind"] == "answer"]
+    return list({(r["variant"], r["data"], r["index"]): r for r in rows}.values())
+
+
+def _posterior_line(variant: str, data: str, rows: list[dict], checked: int) -> dict:
+    from scipy import stats
+
+    answered = [r for r in rows if r["refused"] is None]
+    line: dict = {"variant": variant, "data": data, "targets": len(rows)}
+    line["refused"] = len(rows) - len(answered)
+    line["warned"] = sum(r["warned"] for r in answered)
+    checks = [r["predictive_check"] for r in answered if r.get("predictive_check")]
+    line["check flagged"] = f"{sum(c['flagged'] for c in checks)}/{len(checks)}"
+    mine = [r for r in rows if r["index"] < checked]
+    flagged = [
+        r
+        for r in mine
+        if r["refused"] or r["warned"] or (r["predictive_check"] or {}).get("flagged")
+    ]
+    line["any flag, checked targets"] = f"{len(flagged)}/{len(mine)}"
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        hits = sum(r["covers"][name] for r in answered)
+        line[f"{short} covers"] = f"{hits}/{len(rows)} ({100 * hits / len(rows):.0f}%)"
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        widths = [100 * r["width"][name] for r in answered]
+        errors = [100 * abs(r["mean"][name] - r["target"][name]) / SPANS[name] for r in answered]
+        line[f"{short} width %"] = round(float(np.mean(widths)), 1) if answered else "-"
+        line[f"{short} err %"] = round(float(np.mean(errors)), 1) if answered else "-"
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        ranks = [r["rank"][name] for r in answered]
+        line[f"{short} rank p"] = f"{stats.kstest(ranks, 'uniform').pvalue:.2g}" if ranks else "-"
+    seconds = [r["seconds"] for r in answered]
+    line["s per answer"] = round(float(np.median(seconds)), 2) if seconds else "-"
+    return line
+
+
+def posterior_coverage(results: Path) -> str:
+    """Section 16: the posterior's coverage, width, error and ranks per variant and data.
+
+    Coverage counts a refused data set as not covered. "not refused or warned" rows keep the
+    answers the estimator gave without a word. "rank p" is a Kolmogorov-Smirnov test of the
+    truth's ranks against the uniform (simulation-based calibration). The predictive check ran
+    on the targets of the first answers only (its cost): "check flagged" counts over the
+    answers it ran on, "any flag" over those targets, a refusal, a warning or the check.
+    """
+    rows = _posterior_answers(results)
+    order = {"model": 0, "reference": 1, "adaptive": 2}
+    lines = []
+    for variant, data in sorted(
+        {(r["variant"], r["data"]) for r in rows}, key=lambda k: (k[0], order[k[1]])
+    ):
+        mine = [r for r in rows if r["variant"] == variant and r["data"] == data]
+        # The check ran on the first targets (benchmarks/posterior.py --check-runs).
+        checked = 1 + max((r["index"] for r in mine if r.get("predictive_check")), default=-1)
+        lines.append(_posterior_line(variant, data, mine, checked))
+        if data != "model":
+            quiet = [r for r in mine if r["refused"] is None and not r["warned"]]
+            if quiet:
+                label = f"{data}, not refused or warned"
+                lines.append(_posterior_line(variant, label, quiet, checked))
+    return harness.markdown(pd.DataFrame(lines))
+
+
+def posterior_speed(results: Path) -> str:
+    """Section 16: the followers' simulations per second, training and answering times."""
+    rows = [r for r in _jsonl(results, "posterior.jsonl") if r["kind"] == "speed"]
+    latest = {r["variant"]: r for r in rows}
+    answers = _posterior_answers(results)
+    lines = []
+    for variant, r in sorted(latest.items()):
+        seconds = [
+            a["seconds"] for a in answers if a["variant"] == variant and a["refused"] is None
+        ]
+        lines.append(
+            {
+                "variant": variant,
+                "simulations": r["simulations"],
+                "episodes each": r["episodes"],
+                "simulate s": round(r["simulate_seconds"], 1),
+                "simulations/s": round(r["simulations_per_second"], 2),
+                "episodes/s": round(r["episodes_per_second"]),
+                "train s": round(r["train_seconds"], 1),
+                "answer s (median, in process)": round(float(np.median(seconds)), 2),
+                "adage posterior s (median)": round(float(np.median(r["cli_seconds"])), 1),
+            }
+        )
+    return harness.markdown(pd.DataFrame(lines))
+
+
+# --- section 17: beyond the paper (games.jsonl, dynamic_tax.jsonl, timescales.jsonl) -------
+
+
+def _heldout_rows(results: Path, name: str) -> list[dict]:
+    """A benchmark's held-out rows made on a clean tree (``provenance.dirty`` false)."""
+    return [r for r in _jsonl(results, name) if not r.get("provenance", {}).get("dirty", True)]
+
+
+def games_equilibria(results: Path) -> str:
+    """Section 17: the fiscal game's outcome per held-out seed and structure."""
+    out = [
+        "| seed | structure | status | rounds | profile (tau, xi) | treasury: revenue "
+        "| legislature: welfare | best own move gains (treasury, legislature) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _heldout_rows(results, "games.jsonl"):
+        if "structure" not in r:
+            continue
+        p, u, g = r["profile"], r["payoffs"], r["gains"]
+        out.append(
+            f"| {r['seed']} | {r['structure']} | {r['status']} | {r['rounds']} | "
+            f"({p['tau']:.3g}, {p['xi']:.3g}) | {u['treasury']:.2f} | {u['legislature']:.2f} | "
+            f"{g['treasury']:+.3g}, {g['legislature']:+.3g} |"
+        )
+    return "\n".join(out)
+
+
+def games_cost(results: Path) -> str:
+    """Section 17: welfare at each point, same households, held-out episodes; mean ± std."""
+    frame = pd.DataFrame([r for r in _heldout_rows(results, "games.jsonl") if "point" in r])
+    out = [
+        "| point | (tau, xi), per seed | welfare | CE gain over the free market | revenue | GDP |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = ["free market", "joint optimum", "simultaneous", "sequential"]
+    for name in order:
+        group = frame[frame["point"] == name]
+        if group.empty:
+            continue
+        thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.3g})" for t in group["theta"])
+
+        def cell(col: str, scale: float = 1.0, fmt: str = ".2f", group=group) -> str:
+            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
+
+        out.append(
+            f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
+            f"{cell('revenue', fmt='.1f')} | {cell('gdp', fmt='.1f')} |"
+        )
+    return "\n".join(out)
+
+
+def dynamic_tax(results: Path) -> str:
+    """Section 17: the dynamic tax against the static optimum and the naive one, per seed."""
+    frame = pd.DataFrame(_heldout_rows(results, "dynamic_tax.jsonl"))
+    out = [
+        "| arm | CE gain over the free market, per seed | mean ± std | welfare | model steps "
+        "| the tax (tau, xi): first and last decision, seed mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    for arm in ("free market", "static best", "dynamic", "naive dynamic"):
+        group = frame[frame["arm"] == arm]
+        if group.empty:
+            continue
+        gains = ", ".join(f"{100 * g:+.2f}%" for g in group["ce_gain"])
+        first = {k: np.mean([p[0][k] for p in group["mean_path"]]) for k in ("tau", "xi")}
+        last = {k: np.mean([p[-1][k] for p in group["mean_path"]]) for k in ("tau", "xi")}
+        steps = group["model_steps"].iloc[0] if "model_steps" in group else float("nan")
+        steps = "-" if pd.isna(steps) else f"{int(steps):,}"
+        out.append(
+            f"| {arm} | {gains} | {100 * group['ce_gain'].mean():+.2f}% ± "
+            f"{100 * group['ce_gain'].std():.2f} | {group['welfare'].mean():.2f} | {steps} | "
+            f"({first['tau']:.2f}, {first['xi']:.2f}) → ({last['tau']:.2f}, {last['xi']:.2f}) |"
+        )
+    return "\n".join(out)
+
+
+def timescales(results: Path) -> str:
+    """Section 17: each split of the budget, mean ± std over the held-out cases run."""
+    frame = pd.DataFrame(_heldout_rows(results, "timescales.jsonl"))
+    out = [
+        "| task | warm-up share | leader epochs | candidates per epoch | cases | quality "
+        "(calibration: mean error, % of range; policy design: CE gain) |",
+        "|---|---|---|---|---|---|",
+    ]
+    if frame.empty:
+        return "\n".join(out)
+    frame["share"] = [s["warmup_share"] for s in frame["setting"]]
+    frame["epochs"] = [s["epochs"] for s in frame["setting"]]
+    for (task, share, epochs), group in frame.groupby(["task", "share", "epochs"], sort=True):
+        if task == "calibration":
+            values = [100 * np.mean(list(e.values())) for e in group["error"]]
+        else:
+            values = [100 * g for g in group["ce_gain"]]
+        spread = f"{np.std(values, ddof=1):.2f}" if len(values) > 1 else "-"
+        out.append(
+            f"| {task} | {share:g} | {epochs} | {36 // epochs} | {len(values)} | "
+            f"{np.mean(values):.2f} ± {spread} |"
+        )
+    return "\n".join(out)
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
     "calibration-settings": calibration_settings,
     "calibration-default": calibration_default,
@@ -692,6 +887,12 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "price-statistics": price_statistics,
     "price-statistic-sets": price_statistic_sets,
     "black-it-versus": black_it_versus,
+    "posterior-coverage": posterior_coverage,
+    "posterior-speed": posterior_speed,
+    "games-equilibria": games_equilibria,
+    "games-cost": games_cost,
+    "dynamic-tax": dynamic_tax,
+    "timescales": timescales,
 }
 """Every generated table: its marker name and the function that makes it from the rows."""
 

@@ -10,15 +10,18 @@ import pytest
 
 from mesa_adage import Characteristics, Param, simulate
 from mesa_adage.analysis.posterior import (
+    PREDICTIVE_SIMULATIONS,
     Estimator,
     PosteriorRequest,
     Summary,
     load_estimator,
+    predictive_check,
     train,
 )
 from mesa_adage.cli import main
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
+from mesa_adage.examples.models.cobweb_market import heuristic_market
 from mesa_adage.run.record import RunRecord
 from tests.specs import tiny_calibration
 
@@ -220,3 +223,33 @@ def test_well_specified_data_are_covered_and_narrowed(run, member):
     # Measured: lam's 90% interval spans 46% (member 0) and 38% (member 1) of its prior range
     # (inertia's 69% and 85%: 3,000 warm-up steps teach the producers little of inertia).
     assert report["interval_share"]["lam"] < 0.6
+
+
+@pytest.mark.slow
+def test_the_run_records_its_predictive_check(run):
+    check = json.loads((run / "summary.json").read_text())["posterior"]["predictive_check"]
+    assert set(check) == {"predictive_p", "distance_ratio", "flagged", "predictive_simulations"}
+    assert check["predictive_simulations"] == PREDICTIVE_SIMULATIONS
+    assert 1 / (PREDICTIVE_SIMULATIONS + 1) <= check["predictive_p"] <= 1
+
+
+@pytest.mark.slow
+def test_the_predictive_check_flags_forecasters_the_followers_are_not(run):
+    """Adaptive-expectations forecasters: data no follower makes, at any theta."""
+    truth = {"lam": 0.7, "inertia": 0.3}
+    estimator, policies = load_estimator(run), RunRecord(run).load_policies("PPO")
+    model = partial(cobweb.CobwebModel, horizon=cobweb.HORIZON)
+    columns = ["episode", "step", *cobweb.SERIES]
+    forecasters = heuristic_market(*truth.values(), "adaptive", list(range(EPISODES)))[columns]
+    samples = estimator.sample(forecasters)
+    check = predictive_check(estimator, samples, forecasters, model, Producer, policies)
+    assert check["flagged"] and check["predictive_p"] == 1 / (PREDICTIVE_SIMULATIONS + 1)
+    played = simulate(model, [truth] * EPISODES, {Producer: policies[0]}, range(EPISODES))
+    followers = pd.concat([r.frame.reset_index().assign(episode=i) for i, r in enumerate(played)])
+    samples = estimator.sample(followers[columns])
+    check = predictive_check(estimator, samples, followers[columns], model, Producer, policies)
+    assert not check["flagged"]
+    # The same estimator, samples and data: the same check.
+    assert check == predictive_check(
+        estimator, samples, followers[columns], model, Producer, policies
+    )

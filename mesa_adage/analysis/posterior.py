@@ -15,6 +15,9 @@ any data set of the same shape without simulating again.
   ``path_mae`` the mean path).
 - **Estimator** (:class:`Estimator`): ``sbi``'s NPE, trained from a seed (same seed, same
   posterior), saved in the run folder's ``posterior/`` with what re-summarises new data.
+- **Check** (:func:`predictive_check`): a posterior predictive check. Data sets simulated at
+  posterior draws are compared with the data; data farther from them than every one of them
+  are flagged: the followers do not make data like these, at any theta the posterior believes.
 
 ``sbi`` is an optional extra (``pip install "mesa-adage[sbi]"``), imported only by the
 functions that need it.
@@ -52,12 +55,14 @@ __all__ = [
     "METHODS",
     "Estimator",
     "MissingExtraError",
+    "PREDICTIVE_SIMULATIONS",
     "PosteriorRequest",
     "Summary",
     "answer_run_folder",
     "load_estimator",
     "posterior_for_run",
     "posterior_lines",
+    "predictive_check",
     "require_sbi",
     "simulate_pairs",
     "train",
@@ -90,8 +95,12 @@ NEGLIGIBLE = 1e-6
 """A summary entry whose spread across the simulations is below this share of the largest
 spread among its series' entries is left out: it carries rounding noise, not information."""
 
+PREDICTIVE_SIMULATIONS = 20
+"""Data sets a posterior predictive check simulates; data farther than all of them are
+flagged, which data the followers make are with probability at most 1 in 21."""
+
 # The streams of the POSTERIOR purpose (derive_seed's ``member``).
-_PRIOR, _EPISODES, _TRAIN, _SAMPLE = range(4)
+_PRIOR, _EPISODES, _TRAIN, _SAMPLE, _CHECK = range(5)
 
 
 class MissingExtraError(ImportError):
@@ -290,7 +299,39 @@ def simulate_pairs(
     lows, highs = _box(space)
     thetas = lows + (highs - lows) * rng.random((simulations, len(space)))
     members = rng.integers(0, len(policies), simulations)
-    first, e = derive_seed(seed, 0, POSTERIOR, _EPISODES), summary.episodes
+    xs = _play(
+        make_model,
+        agent_type,
+        policies,
+        summary,
+        [space.to_dict(theta) for theta in thetas],
+        members,
+        derive_seed(seed, 0, POSTERIOR, _EPISODES),
+        executor=executor,
+        progress=progress,
+    )
+    return thetas, xs, members
+
+
+def _play(
+    make_model: ModelFactory,
+    agent_type: type[mesa.Agent],
+    policies: Sequence[Policy],
+    summary: Summary,
+    thetas: list[Theta],
+    members: np.ndarray,
+    first: int,
+    *,
+    executor: Executor | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """The summaries of data sets at ``thetas``, data set ``i`` played by ``members[i]``.
+
+    Data set ``i``'s episodes are seeded ``first + i * episodes + j``. The tasks are split by
+    the problem alone (at most :data:`BATCH_EPISODES` episodes, of one member), never by the
+    executor.
+    """
+    e = summary.episodes
     per_task = max(1, BATCH_EPISODES // e)
     tasks, places = [], []
     for member in range(len(policies)):
@@ -302,21 +343,21 @@ def simulate_pairs(
                     make_model,
                     agent_type,
                     policies[member],
-                    [space.to_dict(thetas[i]) for i in chunk],
+                    [thetas[i] for i in chunk],
                     [[first + int(i) * e + j for j in range(e)] for i in chunk],
                     summary,
                 )
             )
             places.append(chunk)
-    xs = np.empty((simulations, len(summary.names())))
+    xs = np.empty((len(thetas), len(summary.names())))
     runner = executor or SerialExecutor()
-    with tqdm(total=simulations, desc="  posterior simulations", disable=not progress) as bar:
+    with tqdm(total=len(thetas), desc="  posterior simulations", disable=not progress) as bar:
         done = runner.map(
             _simulate_summaries, tasks, on_result=lambda i, _: bar.update(len(places[i]))
         )
     for chunk, values in zip(places, done, strict=True):
         xs[chunk] = values
-    return thetas, xs, members
+    return xs
 
 
 def _box(space: Characteristics) -> tuple[np.ndarray, np.ndarray]:
@@ -578,6 +619,63 @@ def informative(summary: Summary, xs: np.ndarray) -> np.ndarray:
     return np.flatnonzero(spread > NEGLIGIBLE * largest)
 
 
+def predictive_check(
+    estimator: Estimator,
+    samples: pd.DataFrame,
+    data: pd.DataFrame,
+    make_model: ModelFactory,
+    agent_type: type[mesa.Agent],
+    policies: Sequence[Policy],
+    *,
+    simulations: int = PREDICTIVE_SIMULATIONS,
+    executor: Executor | None = None,
+) -> dict[str, Any]:
+    """A posterior predictive check: could the followers have made ``data``?
+
+    ``simulations`` data sets are played at posterior draws (from ``samples``), each by one
+    member of ``policies`` chosen at random. The data and the simulated sets, summarised as
+    the estimator reads them, are standardised together entry by entry, and each one's
+    distance from their common mean is taken. Had the followers made the data, the data's
+    distance would rank anywhere among the ``simulations + 1``; data farther than every
+    simulation are ``flagged``, a false alarm at most once in ``simulations + 1`` (the
+    posterior was fitted to the data, which only pulls the simulations towards them). NPE
+    can sit confidently inside the prior box on data no theta makes: this checks the data.
+
+    Args:
+        estimator: The estimator that drew ``samples``.
+        samples: Posterior samples for ``data`` (:meth:`Estimator.sample`).
+        data: The data, of the estimator's shape.
+        make_model: The experiment's episode factory.
+        agent_type: The class the followers act for.
+        policies: The follower population.
+        simulations: Data sets to simulate.
+        executor: Where they are played.
+
+    Returns:
+        ``predictive_p`` (the share of the ``simulations + 1`` sets at least as far as the
+        data), ``distance_ratio`` (the data's distance over the simulations' median),
+        ``flagged`` and ``predictive_simulations``; JSON-ready.
+    """
+    summary, keep = estimator.summary, list(estimator.keep)
+    x = summary.vector(summary.check(data, "the data"))[keep]
+    rng = np.random.default_rng(derive_seed(estimator.seed, 0, POSTERIOR, _CHECK))
+    draws = samples.iloc[rng.integers(0, len(samples), simulations)]
+    thetas = [{n: float(row[n]) for n in estimator.names} for _, row in draws.iterrows()]
+    members = rng.integers(0, len(policies), simulations)
+    first = derive_seed(estimator.seed, 1, POSTERIOR, _CHECK)
+    xs = _play(make_model, agent_type, policies, summary, thetas, members, first, executor=executor)
+    every = np.vstack([x[None, :], xs[:, keep]])
+    scale = every.std(axis=0)
+    scale[scale == 0] = 1.0  # an entry that no set moves tells none apart
+    distance = np.linalg.norm((every - every.mean(axis=0)) / scale, axis=1)
+    return {
+        "predictive_p": float(np.mean(distance >= distance[0])),
+        "distance_ratio": round(float(distance[0] / np.median(distance[1:])), 3),
+        "flagged": bool(distance[0] > distance[1:].max()),
+        "predictive_simulations": simulations,
+    }
+
+
 def load_estimator(run_dir: Path) -> Estimator:
     """The estimator of a finished run's folder (``posterior/estimator.pt``), and only there.
 
@@ -648,7 +746,8 @@ def posterior_for_run(
         progress: Show a bar of the simulations.
 
     Returns:
-        The report for ``summary.json`` (:meth:`Estimator.report`), with the simulation time;
+        The report for ``summary.json`` (:meth:`Estimator.report`), with the simulation time
+        and the observed data's :func:`predictive_check`;
         or, when the estimator refuses the observed data (:meth:`Estimator.sample`), the
         method, the simulations and the ``error``.
     """
@@ -677,6 +776,9 @@ def posterior_for_run(
         return {"method": request.method, "simulations": request.simulations, "error": str(err)}
     samples.to_csv(folder / SAMPLES, index=False)
     report = estimator.report(samples, target)
+    report["predictive_check"] = predictive_check(
+        estimator, samples, data, make_model, agent_type, policies, executor=executor
+    )
     box = dict(zip(estimator.names, estimator.box, strict=True))
     plots.plot_pairs(samples, box, target, folder / PAIRPLOT, report["credible_intervals"])
     report["simulate_seconds"] = round(simulate_seconds, 2)
@@ -712,12 +814,26 @@ def posterior_lines(report: Mapping[str, Any]) -> list[str]:
 
 
 def in_prior_warning(report: Mapping[str, Any]) -> list[str]:
-    """A warning when little of the estimator's posterior fell inside the prior box."""
+    """Warnings that the data may lie outside what the followers make.
+
+    One when little of the estimator's posterior fell inside the prior box, one when the
+    :func:`predictive_check` flagged the data.
+    """
+    out = []
     share = report.get("in_prior", 1.0)
-    if share >= LOW_IN_BOX:
-        return []
-    return [
-        f"warning: only {share:.0%} of the estimator's posterior fell inside the prior box: "
-        "the data may lie outside what the model's followers make (mis-specified); read the "
-        "posterior with care"
-    ]
+    if share < LOW_IN_BOX:
+        out.append(
+            f"warning: only {share:.0%} of the estimator's posterior fell inside the prior box: "
+            "the data may lie outside what the model's followers make (mis-specified); read "
+            "the posterior with care"
+        )
+    check = report.get("predictive_check")
+    if check is not None and check["flagged"]:
+        out.append(
+            f"warning: the posterior predictive check failed: the data are farther from the "
+            f"{check['predictive_simulations']} data sets the followers made at posterior draws "
+            f"than every one of them ({check['distance_ratio']:.3g} times their median "
+            "distance): the followers do not make data like these (mis-specified); the "
+            "posterior is not to be trusted"
+        )
+    return out
