@@ -15,8 +15,8 @@ steps for every tax that learns or searches:
 
 Each is scored on the 16 held-out evaluation episodes with households that adapt: welfare per
 period and its consumption-equivalent gain over the free market. The planner's settings
-(PPO ``n_steps`` 512, batch 128, ``log_std_init`` -1, rewards scaled by 1/10) were set on the
-shipped page households (development), not on these seeds.
+(``taxation.PLANNER_SETTINGS``, rewards scaled by 1/10) were set on the shipped page
+households (development), not on these seeds.
 
     python benchmarks/dynamic_tax.py [--budget 300000] [--households 3000000]
 """
@@ -44,12 +44,10 @@ from mesa_adage.samplers import Uniform
 ROLE = "report"
 """The dynamic tax against the static optimum and the naive dynamic tax; chooses nothing."""
 RESULTS = harness.RESULTS / "dynamic_tax.jsonl"
-EVERY = 10
+EVERY = taxation.PLANNER_EVERY
 """Periods between two of the planner's decisions."""
 GRID = 11
 """Values of tau and of xi on the static grid."""
-PLANNER = {"n_steps": 512, "batch_size": 128, "gamma": 0.99,
-           "policy_kwargs": {"log_std_init": -1.0}}  # fmt: skip
 
 
 def households(seed: int, steps: int) -> SB3Policy:
@@ -90,9 +88,9 @@ def best_static(make, policy, budget: int, seed: int) -> tuple[dict, int]:
 
 def planner(make, policy, decisions: int, seed: int) -> tuple[object, float]:
     """A PPO planner trained for ``decisions`` against ``make``'s households; its seconds."""
-    env = PlannerEnv(make, {Household: policy}, ("tau", "xi"), EVERY, lambda m: m.welfare / 10)
+    env = taxation.planner_env(policy, make)
     start = time.perf_counter()
-    model = train_planner(env, decisions, seed=seed, **PLANNER)
+    model = train_planner(env, decisions, seed=seed, **taxation.PLANNER_SETTINGS)
     return model, time.perf_counter() - start
 
 

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -49,6 +49,9 @@ from mesa_adage.inner.model import theta_reporters
 from mesa_adage.inner.policies import Policy
 from mesa_adage.inner.rollout import Rollout
 from mesa_adage.outer import objectives
+
+if TYPE_CHECKING:
+    from mesa_adage.outer.planner import PlannerEnv
 
 TAX_THETA = Characteristics(
     Param("tau", 0.0, 1.0, default=0.0, doc="HSV tax level tau (1 - tau = HSV lambda)"),
@@ -267,6 +270,16 @@ PPO_SETTINGS = {
     "gamma": 0.96,
     "policy_kwargs": {"net_arch": [64, 64], "log_std_init": -1.0},
 }
+PLANNER_EVERY = 10
+"""Periods between two decisions of a planner inside the episode (6 in an episode)."""
+PLANNER_SETTINGS = {
+    "n_steps": 512,
+    "batch_size": 128,
+    "gamma": 0.99,
+    "policy_kwargs": {"log_std_init": -1.0},
+}
+"""PPO settings of a planner that sets the tax inside the episode (set on the page's shipped
+households, the development case; ``benchmarks/dynamic_tax.py``)."""
 TRACKED = ("welfare", "gdp", "gini_income", "gini_wealth", "revenue", "mean_labour")
 
 
@@ -331,6 +344,31 @@ def fiscal_game(structure: str = "simultaneous", points: str | int = 5) -> Exper
         timescales=replace(policy_design().timescales, follower_steps=0, final_top_k=1),
         profile_points=0,
     )
+
+
+def planner_env(
+    policy: Policy, make: Any = None, base: Mapping[str, float] | None = None
+) -> PlannerEnv:
+    """The planner's side of the economy: it sets ``(tau, xi)`` every :data:`PLANNER_EVERY`.
+
+    Args:
+        policy: The households' policy (frozen).
+        make: The episode factory (default: 100 households).
+        base: The tax at the start of each episode (default: the free market).
+
+    Returns:
+        A :class:`~mesa_adage.outer.planner.PlannerEnv` rewarded by welfare per period / 10.
+    """
+    from mesa_adage.outer.planner import PlannerEnv
+
+    make = make or partial(TaxationModel, params=TaxParams(n_households=100))
+    return PlannerEnv(make, {Household: policy}, ("tau", "xi"), PLANNER_EVERY,
+                      _welfare_tenth, base=base)  # fmt: skip
+
+
+def _welfare_tenth(model: TaxationModel) -> float:
+    """A planner's reward for one period: social welfare, scaled to about 1 a decision."""
+    return model.welfare / 10
 
 
 def final_state(

@@ -65,6 +65,26 @@ def test_theta_panel_changes_theta_mid_run_and_households_see_it():
     assert np.mean(model.households.get("hours")) < hours_before
 
 
+def test_the_taxation_page_plays_the_shipped_dynamic_tax_every_10_periods():
+    from mesa_adage.examples.models import taxation
+    from mesa_adage.examples.visualization.components import trained_planner
+    from mesa_adage.examples.visualization.taxation_app import TaxationPage
+
+    static = TaxationPage(tau=0.1, xi=0.1, households=50, seed=2)
+    model = TaxationPage(tau=0.1, xi=0.1, households=50, seed=2, dynamic=1)
+    planner, seen = trained_planner("taxation_planner"), []
+    for step in range(25):
+        if step % taxation.PLANNER_EVERY == 0:  # what the planner will see, then its move
+            obs = model.planner.observation(model)
+            seen.append(model.planner.theta_of(planner.predict(obs, deterministic=True)[0]))
+        model.step()
+        static.step()
+        assert dict(model.theta) == pytest.approx(seen[-1])  # held between decisions
+    assert len(seen) == 3 and dict(static.theta) == {"tau": 0.1, "xi": 0.1}
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert frame["tau"].iloc[0] == pytest.approx(seen[0]["tau"])  # the households saw it
+
+
 SLIDERS = {  # page: starting theta, the slider and its new value, the column, the steps
     "market maker quotes tighter when omega rises": (
         "market_maker_app.MarketMakerPage",

@@ -17,16 +17,30 @@ POLICIES = Path(__file__).parent / "policies"
 
 
 @functools.cache
-def trained_policy(name: str) -> SB3Policy:
-    """The shipped policy ``visualization/policies/<name>.zip``.
+def trained_planner(name: str) -> PPO:
+    """The shipped planner ``visualization/policies/<name>.zip`` (an SB3 model; ``predict``).
 
     Raises:
         FileNotFoundError: If it is missing, saying how to rebuild it.
     """
+    return PPO.load(_shipped(name), device="cpu")
+
+
+def _shipped(name: str) -> Path:
     path = POLICIES / f"{name}.zip"
     if not path.exists():
         raise FileNotFoundError(
             f"{path} is missing; rebuild the page policies with "
             "`python visualization/train_policies.py`"
         )
-    return SB3Policy(PPO.load(path, device="cpu"))
+    return path
+
+
+@functools.cache
+def trained_policy(name: str) -> SB3Policy:
+    """The shipped policy ``visualization/policies/<name>.zip``.
+
+    Raises:
+        FileNotFoundError: If it is missing, saying how to rebuild it.
+    """
+    return SB3Policy(PPO.load(_shipped(name), device="cpu"))

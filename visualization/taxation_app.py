@@ -16,8 +16,9 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from mesa_adage.examples.agents.household import Household
+from mesa_adage.examples.models import taxation
 from mesa_adage.examples.models.taxation import TaxationModel, TaxParams, hsv_tax
-from mesa_adage.examples.visualization.components import trained_policy
+from mesa_adage.examples.visualization.components import trained_planner, trained_policy
 from mesa_adage.examples.visualization.page import (
     Chart,
     Knob,
@@ -29,16 +30,44 @@ from mesa_adage.examples.visualization.page import (
 
 
 class TaxationPage(TaxationModel):
-    """The taxation economy with the shipped household policy and no episode end."""
+    """The taxation economy with the shipped household policy and no episode end.
 
-    def __init__(self, tau: float = 0.2, xi: float = 0.18, households: int = 100, seed: int = 0):
+    With ``dynamic`` on, the shipped planner (``policies/taxation_planner.zip``, trained on
+    these households) sets the tax every :data:`~mesa_adage.examples.models.taxation.PLANNER_EVERY`
+    periods, seeing the economy as it did in training.
+    """
+
+    def __init__(
+        self,
+        tau: float = 0.2,
+        xi: float = 0.18,
+        households: int = 100,
+        seed: int = 0,
+        dynamic: float = 0,
+    ):
+        households_policy = trained_policy("taxation")
         super().__init__(
             {"tau": tau, "xi": xi},
             params=TaxParams(n_households=int(households)),
             horizon=10**9,
-            policies={Household: trained_policy("taxation")},
+            policies={Household: households_policy},
             seed=seed,
         )
+        self.planner = None
+        if dynamic:
+            self.planner = taxation.planner_env(households_policy, make=self._same_economy)
+            self._act = trained_planner("taxation_planner")
+
+    def _same_economy(self, theta=None, seed=0) -> TaxationModel:
+        """A 60-period economy of this page's size: the planner's frame of time."""
+        return TaxationModel(theta, params=self.params, seed=seed)
+
+    def step(self) -> None:
+        done = self.steps - 1  # Mesa counts the step in progress before it runs
+        if self.planner is not None and done % taxation.PLANNER_EVERY == 0:
+            act = self._act.predict
+            self.planner.decide(self, lambda obs: act(obs, deterministic=True)[0], steps=done)
+        super().step()
 
 
 @solara.component
@@ -75,13 +104,17 @@ PAGE = ModelPage(
         "theta now*, then press Step 10: hours fall within a few periods, and GDP with them, "
         "while revenue first rises. **Look for:** the welfare chart, which the leader "
         "maximises: `adage run policy-design` found a low, progressive tax "
-        "(tau about 0.1, xi about 0.2)."
+        "(tau about 0.1, xi about 0.2). **Dynamic tax:** set the side panel's *dynamic tax* "
+        "to 1 and Reset: a planner trained inside the episode (`mesa_adage.outer.planner`) "
+        "then sets tau and xi every 10 periods from what it sees of the economy; the first "
+        "chart of theta shows its moves."
     ),
     build=TaxationPage,
     knobs={
         "tau": Knob("starting tax level tau", 0.2, 0.0, 1.0, 0.01),
         "xi": Knob("starting progressivity xi", 0.18, 0.0, 0.5, 0.01),
         "households": Knob("households", 100, 20, 1000, 20),
+        "dynamic": Knob("dynamic tax: 1 = a learned planner sets it every 10 periods", 0, 0, 1, 1),
     },
     charts=(
         Chart("social welfare (sum of utilities)", {"welfare": "welfare"}, "utility per period"),

@@ -1,7 +1,8 @@
 """Train the small theta-conditioned policies the pages ship with.
 
     python visualization/train_policies.py            # both
-    python visualization/train_policies.py cobweb     # cobweb, taxation, market_maker, entrance
+    python visualization/train_policies.py cobweb     # cobweb, taxation, taxation_planner,
+                                                      # market_maker, entrance
 
 The pages load ``visualization/policies/<model>.zip``; this script rebuilds them (a few
 minutes on 2 cores) with fixed seeds.
@@ -16,12 +17,13 @@ from pathlib import Path
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
 
-from mesa_adage import Uniform, train
+from mesa_adage import train
 from mesa_adage.examples.agents.household import Household
 from mesa_adage.examples.agents.market_maker import MarketMaker
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.agents.trader import Trader
 from mesa_adage.examples.models import cobweb, entrance, market_maker, taxation
+from mesa_adage.samplers import Uniform
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -60,6 +62,16 @@ def train_taxation() -> None:
     households.save(POLICIES / "taxation.zip")
 
 
+def train_taxation_planner() -> None:
+    """The taxation page's dynamic tax: a planner trained on the page's own households."""
+    from mesa_adage.examples.visualization.components import trained_policy
+    from mesa_adage.outer.planner import train_planner
+
+    env = taxation.planner_env(trained_policy("taxation"))
+    planner = train_planner(env, 30_000, seed=0, **taxation.PLANNER_SETTINGS)
+    planner.save(POLICIES / "taxation_planner.zip")
+
+
 def train_market_maker() -> None:
     """The market maker's policy of the market-making page, across the whole range of omega."""
     maker = train(
@@ -92,6 +104,7 @@ def train_entrance() -> None:
 TRAINERS = {
     "cobweb": train_cobweb,
     "taxation": train_taxation,
+    "taxation_planner": train_taxation_planner,
     "market_maker": train_market_maker,
     "entrance": train_entrance,
 }

@@ -810,10 +810,10 @@ def posterior_lines(report: Mapping[str, Any]) -> list[str]:
     for name, (low, high) in report["credible_intervals"].items():
         mean, std = report["mean"][name], report["std"][name]
         lines.append(f"{name:<12}{mean:>10.4g}{std:>10.4g}  [{low:.4g}, {high:.4g}]")
-    return lines + in_prior_warning(report)
+    return lines + posterior_warnings(report)
 
 
-def in_prior_warning(report: Mapping[str, Any]) -> list[str]:
+def posterior_warnings(report: Mapping[str, Any]) -> list[str]:
     """Warnings that the data may lie outside what the followers make.
 
     One when little of the estimator's posterior fell inside the prior box, one when the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mesa_adage.analysis.posterior import in_prior_warning
+from mesa_adage.analysis.posterior import posterior_warnings
 from mesa_adage.analysis.shortfall import shortfall_warning
 from mesa_adage.analysis.uncertainty import uncertainty_lines
 from mesa_adage.characteristics import Characteristics, Theta
@@ -51,7 +51,7 @@ def result_table(
         notes.insert(
             0, f"posterior ({post['method']}, {post['simulations']} simulations): mean {means}"
         )
-        notes[1:1] = in_prior_warning(post)
+        notes[1:1] = posterior_warnings(post)
     elif "error" in post:
         notes.insert(0, f"warning: no posterior: {post['error']}")
     lines = [head.rstrip()]

@@ -85,7 +85,7 @@ class PlannerEnv(gym.Env):
         self.base: Theta = space.validate(dict(base or {}))
         self.horizon = probe.horizon
         self._mine = [space.index(name) for name in self.owns]
-        size = len(self._observe(probe))
+        size = len(self.observation(probe))
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (len(self.owns),), dtype=np.float32)
         self.model: AdaptiveModel = probe
@@ -106,7 +106,16 @@ class PlannerEnv(gym.Env):
         """The action that sets the planner's part to ``theta``'s (inverse of :meth:`theta_of`)."""
         return self.space.to_unit(self.space.validate({**self.base, **theta}))[self._mine]
 
-    def _observe(self, model: AdaptiveModel) -> np.ndarray:
+    def observation(self, model: AdaptiveModel, steps: int | None = None) -> np.ndarray:
+        """What the planner sees of ``model``: its state, its own theta, the episode's time left.
+
+        Args:
+            model: The model, between two steps.
+            steps: The steps done so far (default ``model.steps``; inside ``step()`` Mesa has
+                already counted the step in progress). A model that runs past the horizon (a
+                page's endless economy) counts the time left of its current stretch of
+                ``horizon`` steps.
+        """
         state = np.asarray(model.leader_observation(), dtype=np.float32).reshape(-1)  # type: ignore[attr-defined]
         if not np.isfinite(state).all():
             raise ValueError(
@@ -114,8 +123,19 @@ class PlannerEnv(gym.Env):
                 f"{model.steps}, theta {format_theta(model.theta)}: {state.tolist()}"
             )
         mine = self.space.to_unit(model.theta)[self._mine].astype(np.float32)
-        left = 1.0 - model.steps / self.horizon
+        done = model.steps if steps is None else steps
+        left = 1.0 - (done % self.horizon) / self.horizon
         return np.concatenate([state, mine, [np.float32(left)]])
+
+    def decide(
+        self,
+        model: AdaptiveModel,
+        act: Callable[[np.ndarray], np.ndarray],
+        steps: int | None = None,
+    ) -> None:
+        """Set ``model``'s theta (the planner's part) from ``act`` on its :meth:`observation`."""
+        theta = self.theta_of(act(self.observation(model, steps)))
+        model.set_characteristics(theta, mid_episode=True)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -125,7 +145,7 @@ class PlannerEnv(gym.Env):
         episode = int(self.np_random.integers(0, 2**31 - 1))
         self.model = self.make_model(theta=dict(self.base), seed=episode)
         self.model.policies = dict(self.policies)
-        return self._observe(self.model), {"seed": episode}
+        return self.observation(self.model), {"seed": episode}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Set the planner's theta, then run ``every`` model steps (fewer at the end)."""
@@ -138,7 +158,7 @@ class PlannerEnv(gym.Env):
                 break
             model.tick()
             total += float(self.reward(model))
-        return self._observe(model), total, bool(model.done), False, {"theta": part}
+        return self.observation(model), total, bool(model.done), False, {"theta": part}
 
 
 def train_planner(
@@ -175,7 +195,7 @@ def play_planner(
     for seed in seeds:
         env.model = env.make_model(theta=dict(env.base), seed=int(seed))
         env.model.policies = dict(env.policies)
-        obs, total, thetas, done = env._observe(env.model), 0.0, [], False
+        obs, total, thetas, done = env.observation(env.model), 0.0, [], False
         while not done:
             action = env.action_of(env.base) if act is None else act(obs)
             obs, reward, done, _, info = env.step(action)
