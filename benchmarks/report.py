@@ -48,6 +48,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import harness
@@ -188,6 +189,11 @@ def follower_response(results: Path) -> str:
 # --- section 5: taxation (taxation_compare.jsonl, taxation_zeroshot.jsonl) -----------------
 
 
+def _mean_std(group: pd.DataFrame, col: str, scale: float = 1.0, fmt: str = ".2f") -> str:
+    """A column's mean ± std over the group's rows (seeds), scaled and formatted."""
+    return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
+
+
 def taxation_policies(results: Path) -> str:
     """Section 5: the four policies, GP leader, mean ± std over seeds."""
     everything = pd.DataFrame(_jsonl(results, "taxation_compare.jsonl"))
@@ -200,9 +206,7 @@ def taxation_policies(results: Path) -> str:
     for name, group in frame.groupby("policy", sort=True):
         thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
 
-        def cell(col: str, scale: float = 1.0, fmt: str = ".2f", group=group) -> str:
-            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
-
+        cell = partial(_mean_std, group)
         out.append(
             f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
             f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
@@ -798,9 +802,7 @@ def games_cost(results: Path) -> str:
             continue
         thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.3g})" for t in group["theta"])
 
-        def cell(col: str, scale: float = 1.0, fmt: str = ".2f", group=group) -> str:
-            return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
-
+        cell = partial(_mean_std, group)
         out.append(
             f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
             f"{cell('revenue', fmt='.1f')} | {cell('gdp', fmt='.1f')} |"

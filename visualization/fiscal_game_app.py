@@ -28,7 +28,8 @@ from mesa_adage.examples.agents.household import Household
 from mesa_adage.examples.models.taxation import TaxationModel, fiscal_game
 from mesa_adage.examples.visualization.components import trained_policy
 from mesa_adage.examples.visualization.home import PageCard
-from mesa_adage.examples.visualization.page import WINDOW, Readout, ReadoutText, recent_mean
+from mesa_adage.examples.visualization.page import WINDOW, ReadoutText
+from mesa_adage.examples.visualization.taxation_app import PAGE as TAXATION
 from mesa_adage.examples.visualization.taxation_app import TaxationPage
 from mesa_adage.outer.leaders import Game
 from mesa_adage.viz import (
@@ -204,11 +205,9 @@ CHARTS = (
         {"tau": "tau (treasury)", "xi": "xi (legislature)"},
         "parameter value",
     ),
-    Chart("social welfare (sum of utilities)", {"welfare": "welfare"}, "utility per period"),
-    Chart("output and tax revenue", {"gdp": "GDP", "revenue": "revenue"}, "goods per period"),
-    Chart("hours worked", {"mean_labour": "mean hours"}, "share of time endowment"),
+    *(c for c in TAXATION.charts if c.title != "inequality"),  # welfare, output, hours
 )
-READOUT = Readout("mean hours, last 10 steps", recent_mean("mean_labour"), "falls as tau rises")
+READOUT = TAXATION.readout
 
 
 @solara.component
