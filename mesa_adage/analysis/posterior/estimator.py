@@ -1,0 +1,337 @@
+"""The estimator: ``sbi``'s neural posterior estimation, trained, sampled, saved and loaded."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mesa_adage.analysis.posterior._streams import SAMPLE, TRAIN
+from mesa_adage.analysis.posterior.simulations import box_bounds
+from mesa_adage.analysis.posterior.summary import Summary, informative
+from mesa_adage.characteristics import Characteristics
+from mesa_adage.seeds import POSTERIOR, derive_seed
+
+FOLDER = "posterior"
+"""The run folder's sub-folder of the posterior."""
+ESTIMATOR = "estimator.pt"
+"""The estimator's file in :data:`FOLDER`."""
+LEVEL = 0.9
+"""Probability of the credible intervals (the 5th to the 95th percentile)."""
+DRAWS = 4000
+"""Posterior samples drawn for a data set."""
+FORMAT = 1
+"""Version of the estimator file's layout."""
+RESTARTS = 4
+"""Trainings from different seeds; the one with the best validation loss is kept. One
+training in four to eight failed (intervals over half the range where the others gave a
+tenth) and its validation loss showed it."""
+MIN_IN_BOX = 0.01
+"""Below this share of the estimator's posterior inside the prior box, data are refused."""
+LOW_IN_BOX = 0.5
+"""Below this share, the answer warns that the data may lie outside what the model makes."""
+
+
+class MissingExtraError(ImportError):
+    """The ``sbi`` extra is not installed."""
+
+
+def require_sbi() -> Any:
+    """The ``sbi`` package, imported now.
+
+    Raises:
+        MissingExtraError: If it is not installed, naming the extra that installs it.
+    """
+    try:
+        return importlib.import_module("sbi")
+    except ImportError as err:
+        raise MissingExtraError(
+            f"the posterior needs the sbi package ({err}); install it with: "
+            'pip install "mesa-adage[sbi]"'
+        ) from None
+
+
+@dataclass
+class Estimator:
+    """A trained posterior: ``sbi``'s NPE and what it needs to answer new data.
+
+    Attributes:
+        posterior: The ``sbi`` posterior (a ``DirectPosterior``).
+        names: Parameter names, in the order of the posterior's dimensions.
+        box: Each parameter's ``(low, high)``: the uniform prior.
+        summary: How data are summarised, and which data fit.
+        keep: The summary's entries the estimator reads (:data:`NEGLIGIBLE` ones are not).
+        simulations: Simulated data sets it was trained on.
+        seed: Seed of the training (and of the samples it draws by default).
+        train_seconds: Wall time of the training.
+    """
+
+    posterior: Any
+    names: tuple[str, ...]
+    box: tuple[tuple[float, float], ...]
+    summary: Summary
+    keep: tuple[int, ...]
+    simulations: int
+    seed: int
+    train_seconds: float
+
+    def sample(
+        self,
+        data: pd.DataFrame,
+        where: str = "data",
+        *,
+        draws: int = DRAWS,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Posterior samples of theta given observed ``data``, one column per parameter.
+
+        Args:
+            data: Observed data of the estimator's shape (:meth:`Summary.check`).
+            where: What names the data in an error.
+            draws: Samples to draw.
+            seed: Seed of the samples (default the estimator's): same seed, same samples.
+
+        Raises:
+            ValueError: If the data do not fit (:meth:`Summary.check`), or less than
+                :data:`MIN_IN_BOX` of the estimator's posterior lies inside the prior box.
+        """
+        x = self.summary.vector(self.summary.check(data, where))[list(self.keep)]
+        sampling = derive_seed(self.seed if seed is None else seed, 0, POSTERIOR, SAMPLE)
+        low, high = (torch.tensor(b, dtype=torch.float32) for b in zip(*self.box, strict=True))
+        kept, share = [], 1.0
+        with torch.random.fork_rng(), torch.no_grad():  # sbi draws from torch's generator
+            torch.manual_seed(sampling)
+            observed = torch.as_tensor(x, dtype=torch.float32)
+            # Rejection outside the box, done here: sbi's own loops without end when the
+            # estimator puts almost no mass in the box (data the model cannot make).
+            while sum(len(k) for k in kept) < draws:
+                with warnings.catch_warnings():  # sbi warns of the leak counted here
+                    warnings.filterwarnings("ignore", message=".*lie outside the prior support")
+                    drawn = self.posterior.sample(
+                        (draws,), x=observed, reject_outside_prior=False, show_progress_bars=False
+                    )
+                inside = ((drawn >= low) & (drawn <= high)).all(dim=1)
+                if not kept:
+                    share = float(inside.float().mean())
+                    if share < MIN_IN_BOX:
+                        raise ValueError(
+                            f"{where}: only {share:.2%} of the estimator's posterior lies inside "
+                            f"the prior box {dict(zip(self.names, self.box, strict=True))}: the "
+                            "data lie outside what the model's followers make (another kind "
+                            "of producer, or other data), and the posterior would be an "
+                            "extrapolation"
+                        )
+                kept.append(drawn[inside])
+        samples = torch.cat(kept)[:draws].detach().numpy().astype(float)
+        frame = pd.DataFrame(samples, columns=list(self.names))
+        frame.attrs["in_prior"] = share
+        return frame
+
+    def report(
+        self, samples: pd.DataFrame, target: Mapping[str, float] | None = None
+    ) -> dict[str, Any]:
+        """Per parameter the posterior mean, median, std and :data:`LEVEL` credible interval.
+
+        With a known ``target``, whether each interval covers it. JSON-ready.
+        """
+        tail = 100 * (1 - LEVEL) / 2
+        out: dict[str, Any] = {"method": "npe", "level": LEVEL, "draws": len(samples)}
+        out["mean"] = {n: float(samples[n].mean()) for n in self.names}
+        out["median"] = {n: float(samples[n].median()) for n in self.names}
+        out["std"] = {n: float(samples[n].std()) for n in self.names}
+        out["credible_intervals"] = {
+            n: [float(v) for v in np.percentile(samples[n], [tail, 100 - tail])] for n in self.names
+        }
+        out["interval_share"] = {
+            n: round((high - low) / (self.box[i][1] - self.box[i][0]), 4)
+            for i, (n, (low, high)) in enumerate(out["credible_intervals"].items())
+        }
+        if target is not None:
+            out["covers_target"] = {
+                n: bool(low <= target[n] <= high)
+                for n, (low, high) in out["credible_intervals"].items()
+            }
+        out["summary_entries"] = len(self.keep)
+        out["in_prior"] = round(float(samples.attrs.get("in_prior", 1.0)), 4)
+        out.update(simulations=self.simulations, seed=self.seed)
+        out["train_seconds"] = round(self.train_seconds, 2)
+        return out
+
+    def save(self, folder: Path) -> Path:
+        """Write the estimator to ``folder/estimator.pt`` (made if missing); its path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        sbi = require_sbi()
+        path = folder / ESTIMATOR
+        tmp = path.with_name(path.name + ".tmp")
+        state = {
+            "format": FORMAT,
+            "sbi": sbi.__version__,
+            "posterior": self.posterior,
+            "names": list(self.names),
+            "box": [list(b) for b in self.box],
+            "summary": {**asdict(self.summary)},
+            "keep": list(self.keep),
+            "simulations": self.simulations,
+            "seed": self.seed,
+            "train_seconds": self.train_seconds,
+        }
+        torch.save(state, tmp)
+        tmp.replace(path)
+        return path
+
+
+class _Untracked:
+    """An ``sbi`` tracker that keeps nothing.
+
+    By default ``sbi`` writes TensorBoard logs to ``./sbi-logs`` of whatever folder the user
+    is in.
+    """
+
+    log_dir = None
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Drop a metric."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Drop metrics."""
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Drop parameters."""
+
+    def add_figure(self, name: str, figure: Any, step: int | None = None) -> None:
+        """Drop a figure."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+
+def train(
+    space: Characteristics,
+    summary: Summary,
+    thetas: np.ndarray,
+    xs: np.ndarray,
+    seed: int,
+    *,
+    restarts: int = RESTARTS,
+) -> Estimator:
+    """Train ``sbi``'s NPE on ``(theta, summary)`` pairs.
+
+    The density estimator is a masked autoregressive flow (a mixture of Gaussians for a
+    single parameter), trained ``restarts`` times from derived seeds; the one with the best
+    validation loss is kept. Summary entries that do not vary are left out
+    (:func:`informative`).
+
+    Training runs on torch's generator seeded from ``seed`` (the caller's generator is left
+    as it was), so the same pairs and seed give the same estimator.
+
+    Raises:
+        MissingExtraError: If ``sbi`` is missing (naming the extra).
+        ValueError: If a summary is not finite.
+    """
+    require_sbi()
+    from sbi.inference import NPE
+    from sbi.utils import BoxUniform
+
+    bad = ~np.isfinite(xs).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} of {len(xs)} simulated summaries are not finite (first at theta "
+            f"{space.to_dict(thetas[np.flatnonzero(bad)[0]])}); the followers' episodes "
+            "must give finite statistics"
+        )
+    keep = informative(summary, xs)
+    if not len(keep):
+        raise ValueError(
+            f"none of the {xs.shape[1]} summary entries varies across the {len(xs)} "
+            "simulations: the followers' data do not depend on theta"
+        )
+    lows, highs = box_bounds(space)
+    start = time.perf_counter()
+    best: tuple[float, Any] | None = None
+    for restart in range(restarts):
+        with torch.random.fork_rng():
+            torch.manual_seed(derive_seed(seed, restart, POSTERIOR, TRAIN))
+            prior = BoxUniform(
+                low=torch.as_tensor(lows, dtype=torch.float32),
+                high=torch.as_tensor(highs, dtype=torch.float32),
+            )
+            # A flow over one dimension is a Gaussian; a mixture can be skewed or bimodal.
+            family = "maf" if len(space) > 1 else "mdn"
+            inference = NPE(
+                prior=prior,
+                density_estimator=family,
+                tracker=_Untracked(),
+                show_progress_bars=False,
+            )
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                # sbi prints that training converged, and warns of summaries that do not vary
+                # (a series that settles to a constant): z-scoring maps them to zero.
+                warnings.filterwarnings("ignore", message="Data has constant values")
+                inference.append_simulations(
+                    torch.as_tensor(thetas, dtype=torch.float32),
+                    torch.as_tensor(xs[:, keep], dtype=torch.float32),
+                )
+                estimator = inference.train(show_train_summary=False)
+        loss = float(inference.summary["best_validation_loss"][-1])
+        if best is None or loss < best[0]:
+            best = (loss, inference.build_posterior(estimator))
+    assert best is not None
+    posterior = best[1]
+    return Estimator(
+        posterior,
+        tuple(space.names),
+        tuple(zip(lows.tolist(), highs.tolist(), strict=True)),
+        summary,
+        tuple(int(i) for i in keep),
+        len(thetas),
+        seed,
+        time.perf_counter() - start,
+    )
+
+
+def load_estimator(run_dir: Path) -> Estimator:
+    """The estimator of a finished run's folder (``posterior/estimator.pt``), and only there.
+
+    Raises:
+        FileNotFoundError: If the folder holds none (naming how to make one).
+        ValueError: If the file is damaged or of another layout.
+        MissingExtraError: If ``sbi`` is missing (naming the extra).
+    """
+    path = Path(run_dir) / FOLDER / ESTIMATOR
+    if not path.is_file():
+        what = "is not a folder" if not Path(run_dir).is_dir() else f"holds no {FOLDER}/{ESTIMATOR}"
+        raise FileNotFoundError(
+            f"RUN_DIR {str(run_dir)!r} {what}: it has no posterior; make one with adage run "
+            "SPEC --posterior npe (pass that run's folder)"
+        )
+    require_sbi()
+    try:
+        # The estimator is a pickled sbi object: it is read only from the run folder named.
+        state = torch.load(path, weights_only=False)
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ValueError(f"its layout is not format {FORMAT}")
+        return Estimator(
+            state["posterior"],
+            tuple(state["names"]),
+            tuple((float(a), float(b)) for a, b in state["box"]),
+            Summary(**{**state["summary"], "columns": tuple(state["summary"]["columns"])}),
+            tuple(int(i) for i in state["keep"]),
+            int(state["simulations"]),
+            int(state["seed"]),
+            float(state["train_seconds"]),
+        )
+    except Exception as err:  # unpickling raises many kinds for a damaged file
+        raise ValueError(
+            f"{path} cannot be loaded as a posterior estimator ({type(err).__name__}: {err}); "
+            "it is damaged or was not written by adage run --posterior: make it again"
+        ) from None
