@@ -28,13 +28,13 @@ from functools import partial
 
 import harness
 import numpy as np
-import pandas as pd
 import protocol
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import LinearSchedule
+from taxation import GRID, grid_optimum, outcomes
 
-from mesa_adage import SB3Policy, simulate, train
+from mesa_adage import SB3Policy, train
 from mesa_adage.examples.agents.household import Household
 from mesa_adage.examples.models import taxation
 from mesa_adage.inner.observation import Belief
@@ -46,8 +46,6 @@ ROLE = "report"
 RESULTS = harness.RESULTS / "dynamic_tax.jsonl"
 EVERY = taxation.PLANNER_EVERY
 """Periods between two of the planner's decisions."""
-GRID = 11
-"""Values of tau and of xi on the static grid."""
 
 
 def households(seed: int, steps: int) -> SB3Policy:
@@ -66,24 +64,11 @@ def households(seed: int, steps: int) -> SB3Policy:
     return SB3Policy(learner)
 
 
-def welfare(make, theta: dict, policy, seeds: list[int]) -> dict[str, float]:
-    """Per-period means of welfare and its parts at a static ``theta``."""
-    frame = pd.concat(
-        r.frame for r in simulate(make, [theta] * len(seeds), {Household: policy}, seeds)
-    )
-    return {
-        c: float(frame[c].mean()) for c in ("welfare", "consumption_utility", "labour_disutility")
-    }
-
-
 def best_static(make, policy, budget: int, seed: int) -> tuple[dict, int]:
     """The grid point of highest welfare, and the model steps spent finding it."""
     episodes = max(1, budget // (GRID * GRID * 60))
     seeds = [seed * 1000 + i for i in range(episodes)]
-    axis = {p.name: np.linspace(p.low, p.high, GRID) for p in taxation.TAX_THETA.params}
-    grid = [{"tau": float(t), "xi": float(x)} for t in axis["tau"] for x in axis["xi"]]
-    scored = [(welfare(make, theta, policy, seeds)["welfare"], theta) for theta in grid]
-    return max(scored, key=lambda sv: sv[0])[1], GRID * GRID * episodes * 60
+    return grid_optimum(make, policy, seeds, GRID), GRID * GRID * episodes * 60
 
 
 def planner(make, policy, decisions: int, seed: int) -> tuple[object, float]:
@@ -126,7 +111,7 @@ def main() -> None:
         start = time.perf_counter()
         policy = households(seed, args.households)
         trained = time.perf_counter() - start
-        base = welfare(adaptive, taxation.FREE_MARKET, policy, episodes)
+        base = outcomes(adaptive, taxation.FREE_MARKET, policy, episodes)
         scoring = PlannerEnv(
             adaptive, {Household: policy}, ("tau", "xi"), EVERY, lambda m: m.welfare
         )

@@ -23,28 +23,17 @@ import json
 import time
 
 import harness
-import numpy as np
-import pandas as pd
 import protocol
 import torch
+from taxation import grid_optimum, outcomes
 
-from mesa_adage import LeaderScheduler, simulate
-from mesa_adage.examples.agents.household import Household
+from mesa_adage import LeaderScheduler
 from mesa_adage.examples.models import taxation
 
 ROLE = "report"
 """The fiscal game's equilibria and their welfare cost; chooses nothing."""
 RESULTS = harness.RESULTS / "games.jsonl"
 RUNS = protocol.HELDOUT_RUNS / "games"
-GRID = 11
-
-
-def scores(make, policy, theta: dict, episodes: list[int]) -> dict[str, float]:
-    """Per-period means of welfare, its parts and revenue at ``theta``."""
-    rollouts = simulate(make, [theta] * len(episodes), {Household: policy}, episodes)
-    frame = pd.concat(r.frame for r in rollouts)
-    columns = ("welfare", "consumption_utility", "labour_disutility", "revenue", "gdp")
-    return {c: float(frame[c].mean()) for c in columns}
 
 
 def main() -> None:
@@ -71,11 +60,9 @@ def main() -> None:
             results[structure] = (result, time.perf_counter() - start)
         policy = results["simultaneous"][0].policy
         make = taxation.fiscal_game().make_model
-        free = scores(make, policy, taxation.FREE_MARKET, episodes)
-        axis = np.linspace(0.0, 1.0, GRID), np.linspace(0.0, 0.5, GRID)
-        grid = [{"tau": float(t), "xi": float(x)} for t in axis[0] for x in axis[1]]
+        free = outcomes(make, taxation.FREE_MARKET, policy, episodes)
         choosing = [seed * 1000 + i for i in range(8)]  # not the held-out episodes
-        joint = max(grid, key=lambda th: scores(make, policy, th, choosing)["welfare"])
+        joint = grid_optimum(make, policy, choosing)
         points = {"joint optimum": joint, "free market": taxation.FREE_MARKET}
         for structure, (_, seconds) in results.items():
             game = json.loads((folders[structure] / "summary.json").read_text())["game"]
@@ -86,7 +73,7 @@ def main() -> None:
                    "seconds": round(seconds, 1)}  # fmt: skip
             protocol.record(RESULTS, row)
         for name, theta in points.items():
-            at = scores(make, policy, theta, episodes)
+            at = outcomes(make, theta, policy, episodes)
             ce = taxation.consumption_equivalent(at, free)
             protocol.record(
                 RESULTS, {"seed": seed, "point": name, "theta": theta, **at, "ce_gain": ce}
