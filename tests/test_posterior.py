@@ -15,6 +15,7 @@ from mesa_adage.analysis.posterior import (
     PosteriorRequest,
     Summary,
     load_estimator,
+    load_simulations,
     predictive_check,
     train,
 )
@@ -171,7 +172,15 @@ def run(tmp_path_factory):
 @pytest.mark.slow
 def test_the_run_writes_its_posterior(run):
     folder = run / "posterior"
-    assert {p.name for p in folder.iterdir()} == {"estimator.pt", "samples.csv", "pairplot.png"}
+    assert {p.name for p in folder.iterdir()} == {
+        "estimator.pt",
+        "samples.csv",
+        "pairplot.png",
+        "simulations.npz",
+    }
+    thetas, xs, members = load_simulations(run)
+    assert thetas.shape == (SIMULATIONS, 2) and len(xs) == len(members) == SIMULATIONS
+    assert set(members) <= {0, 1}
     summary = json.loads((run / "summary.json").read_text())
     post = summary["posterior"]
     assert post["simulations"] == SIMULATIONS and post["level"] == 0.9

@@ -30,12 +30,24 @@ LEVEL = 0.9
 """Probability of the credible intervals (the 5th to the 95th percentile)."""
 DRAWS = 4000
 """Posterior samples drawn for a data set."""
-FORMAT = 1
-"""Version of the estimator file's layout."""
+FORMAT = 2
+"""Version of the estimator file's layout (1: no widening, read as widening 1)."""
 RESTARTS = 4
-"""Trainings from different seeds; the one with the best validation loss is kept. One
-training in four to eight failed (intervals over half the range where the others gave a
-tenth) and its validation loss showed it."""
+"""Trainings from different seeds. One training in four to eight failed (intervals over half
+the range where the others gave a tenth) and its validation loss showed it."""
+COMBINES = ("best", "ensemble")
+"""How the restarts make one posterior: the one with the best validation loss, or all of
+them as an equal mixture (an ensemble, wider where they disagree)."""
+COMBINE = "best"
+"""The default of :func:`train`'s ``combine``."""
+CALIBRATION = 0.0
+"""The default share of the simulations :func:`train` holds out to measure the widening."""
+WIDENINGS = np.round(np.arange(0.5, 3.0001, 0.05), 2)
+"""The widening factors tried, each scaling the draws' distance from their median."""
+CALIBRATION_DRAWS = 500
+"""Posterior samples per held-out simulation when the widening is measured."""
+MAX_BATCHES = 200
+"""Batches of draws :meth:`Estimator.sample` takes at most to keep enough inside the box."""
 MIN_IN_BOX = 0.01
 """Below this share of the estimator's posterior inside the prior box, data are refused."""
 LOW_IN_BOX = 0.5
@@ -74,6 +86,8 @@ class Estimator:
         simulations: Simulated data sets it was trained on.
         seed: Seed of the training (and of the samples it draws by default).
         train_seconds: Wall time of the training.
+        widen: Per parameter, the factor that scales each draw's distance from the draws'
+            median (:func:`train`'s calibration); empty for none.
     """
 
     posterior: Any
@@ -84,6 +98,7 @@ class Estimator:
     simulations: int
     seed: int
     train_seconds: float
+    widen: tuple[float, ...] = ()
 
     def sample(
         self,
@@ -106,23 +121,40 @@ class Estimator:
                 :data:`MIN_IN_BOX` of the estimator's posterior lies inside the prior box.
         """
         x = self.summary.vector(self.summary.check(data, where))[list(self.keep)]
-        sampling = derive_seed(self.seed if seed is None else seed, 0, POSTERIOR, SAMPLE)
+        drawn, share = self.draw(x, draws, self.seed if seed is None else seed, where)
+        frame = pd.DataFrame(drawn, columns=list(self.names))
+        frame.attrs["in_prior"] = share
+        return frame
+
+    def draw(self, x: np.ndarray, draws: int, seed: int, where: str) -> tuple[np.ndarray, float]:
+        """``draws`` samples inside the box given a summary ``x`` (of the kept entries).
+
+        Returns:
+            The samples ``(draws, parameters)`` and the share of the estimator's own posterior
+            (before widening) inside the box.
+
+        Raises:
+            ValueError: If less than :data:`MIN_IN_BOX` of it lies inside the box.
+        """
         low, high = (torch.tensor(b, dtype=torch.float32) for b in zip(*self.box, strict=True))
-        kept, share = [], 1.0
+        widen = torch.tensor(self.widen or [1.0] * len(self.names), dtype=torch.float32)
+        kept: list[torch.Tensor] = []
+        share, center = 1.0, None
         with torch.random.fork_rng(), torch.no_grad():  # sbi draws from torch's generator
-            torch.manual_seed(sampling)
+            torch.manual_seed(derive_seed(seed, 0, POSTERIOR, SAMPLE))
             observed = torch.as_tensor(x, dtype=torch.float32)
             # Rejection outside the box, done here: sbi's own loops without end when the
             # estimator puts almost no mass in the box (data the model cannot make).
-            while sum(len(k) for k in kept) < draws:
+            for _ in range(MAX_BATCHES):
+                if sum(len(k) for k in kept) >= draws:
+                    break
                 with warnings.catch_warnings():  # sbi warns of the leak counted here
                     warnings.filterwarnings("ignore", message=".*lie outside the prior support")
                     drawn = self.posterior.sample(
                         (draws,), x=observed, reject_outside_prior=False, show_progress_bars=False
-                    )
-                inside = ((drawn >= low) & (drawn <= high)).all(dim=1)
-                if not kept:
-                    share = float(inside.float().mean())
+                    ).reshape(draws, -1)
+                if center is None:
+                    share = float(((drawn >= low) & (drawn <= high)).all(dim=1).float().mean())
                     if share < MIN_IN_BOX:
                         raise ValueError(
                             f"{where}: only {share:.2%} of the estimator's posterior lies inside "
@@ -131,11 +163,17 @@ class Estimator:
                             "of producer, or other data), and the posterior would be an "
                             "extrapolation"
                         )
-                kept.append(drawn[inside])
-        samples = torch.cat(kept)[:draws].detach().numpy().astype(float)
-        frame = pd.DataFrame(samples, columns=list(self.names))
-        frame.attrs["in_prior"] = share
-        return frame
+                    center = drawn.median(dim=0).values
+                drawn = center + widen * (drawn - center)
+                kept.append(drawn[((drawn >= low) & (drawn <= high)).all(dim=1)])
+            else:
+                raise ValueError(
+                    f"{where}: fewer than {draws} of {MAX_BATCHES * draws} widened draws fell "
+                    "inside the prior box"
+                )
+            pooled = torch.cat(kept)  # an ensemble's draws come grouped by member: shuffle
+            pooled = pooled[torch.randperm(len(pooled))][:draws]
+        return pooled.numpy().astype(float), share
 
     def report(
         self, samples: pd.DataFrame, target: Mapping[str, float] | None = None
@@ -165,6 +203,7 @@ class Estimator:
         out["in_prior"] = round(float(samples.attrs.get("in_prior", 1.0)), 4)
         out.update(simulations=self.simulations, seed=self.seed)
         out["train_seconds"] = round(self.train_seconds, 2)
+        out["widen"] = dict(zip(self.names, self.widen or [1.0] * len(self.names), strict=True))
         return out
 
     def save(self, folder: Path) -> Path:
@@ -184,6 +223,7 @@ class Estimator:
             "simulations": self.simulations,
             "seed": self.seed,
             "train_seconds": self.train_seconds,
+            "widen": list(self.widen),
         }
         torch.save(state, tmp)
         tmp.replace(path)
@@ -223,25 +263,37 @@ def train(
     seed: int,
     *,
     restarts: int = RESTARTS,
+    combine: str = COMBINE,
+    calibration: float = CALIBRATION,
 ) -> Estimator:
     """Train ``sbi``'s NPE on ``(theta, summary)`` pairs.
 
     The density estimator is a masked autoregressive flow (a mixture of Gaussians for a
-    single parameter), trained ``restarts`` times from derived seeds; the one with the best
-    validation loss is kept. Summary entries that do not vary are left out
+    single parameter), trained ``restarts`` times from derived seeds and combined as
+    ``combine`` says (:data:`COMBINES`). Summary entries that do not vary are left out
     (:func:`informative`).
+
+    With ``calibration`` > 0, that share of the pairs is held out first: an estimator trained
+    on the rest answers each held-out summary, and per parameter the smallest factor of
+    :data:`WIDENINGS` whose widened :data:`LEVEL` intervals cover that share of the held-out
+    thetas is kept (a coverage measured on data the followers make, the only data the
+    estimator is calibrated for). The estimator returned is trained on every pair.
 
     Training runs on torch's generator seeded from ``seed`` (the caller's generator is left
     as it was), so the same pairs and seed give the same estimator.
 
     Raises:
         MissingExtraError: If ``sbi`` is missing (naming the extra).
-        ValueError: If a summary is not finite.
+        ValueError: If a summary is not finite, or ``combine`` or ``calibration`` is not
+            allowed.
     """
     require_sbi()
-    from sbi.inference import NPE
-    from sbi.utils import BoxUniform
-
+    if combine not in COMBINES:
+        raise ValueError(f"combine {combine!r} is unknown; allowed are {list(COMBINES)}")
+    if not 0.0 <= calibration < 0.5:
+        raise ValueError(
+            f"calibration {calibration!r} must be a share of the simulations in [0, 0.5)"
+        )
     bad = ~np.isfinite(xs).all(axis=1)
     if bad.any():
         raise ValueError(
@@ -257,7 +309,43 @@ def train(
         )
     lows, highs = box_bounds(space)
     start = time.perf_counter()
-    best: tuple[float, Any] | None = None
+
+    def estimator(posterior: Any, pairs: int, widen: tuple[float, ...] = ()) -> Estimator:
+        box = tuple(zip(lows.tolist(), highs.tolist(), strict=True))
+        kept = tuple(int(i) for i in keep)
+        elapsed = time.perf_counter() - start
+        return Estimator(
+            posterior, tuple(space.names), box, summary, kept, pairs, seed, elapsed, widen
+        )
+
+    widen: tuple[float, ...] = ()
+    held = round(calibration * len(thetas))
+    if held:
+        order = np.random.default_rng(derive_seed(seed, 1, POSTERIOR, TRAIN)).permutation(
+            len(thetas)
+        )
+        fit, out = order[held:], order[:held]
+        first = _fit(space, thetas[fit], xs[fit][:, keep], seed, restarts, combine)
+        widen = _widening(estimator(first, len(fit)), thetas[out], xs[out][:, keep])
+    posterior = _fit(space, thetas, xs[:, keep], seed, restarts, combine)
+    return estimator(posterior, len(thetas), widen)
+
+
+def _fit(
+    space: Characteristics,
+    thetas: np.ndarray,
+    xs: np.ndarray,
+    seed: int,
+    restarts: int,
+    combine: str,
+) -> Any:
+    """``restarts`` NPE trainings on the pairs, combined as ``combine`` says: an sbi posterior."""
+    from sbi.inference import NPE
+    from sbi.inference.posteriors.ensemble_posterior import EnsemblePosterior
+    from sbi.utils import BoxUniform
+
+    lows, highs = box_bounds(space)
+    fitted: list[tuple[float, Any]] = []
     for restart in range(restarts):
         with torch.random.fork_rng():
             torch.manual_seed(derive_seed(seed, restart, POSTERIOR, TRAIN))
@@ -279,24 +367,46 @@ def train(
                 warnings.filterwarnings("ignore", message="Data has constant values")
                 inference.append_simulations(
                     torch.as_tensor(thetas, dtype=torch.float32),
-                    torch.as_tensor(xs[:, keep], dtype=torch.float32),
+                    torch.as_tensor(xs, dtype=torch.float32),
                 )
-                estimator = inference.train(show_train_summary=False)
+                density = inference.train(show_train_summary=False)
         loss = float(inference.summary["best_validation_loss"][-1])
-        if best is None or loss < best[0]:
-            best = (loss, inference.build_posterior(estimator))
-    assert best is not None
-    posterior = best[1]
-    return Estimator(
-        posterior,
-        tuple(space.names),
-        tuple(zip(lows.tolist(), highs.tolist(), strict=True)),
-        summary,
-        tuple(int(i) for i in keep),
-        len(thetas),
-        seed,
-        time.perf_counter() - start,
-    )
+        fitted.append((loss, inference.build_posterior(density)))
+    if combine == "best" or restarts == 1:
+        return min(fitted, key=lambda pair: pair[0])[1]
+    return EnsemblePosterior([posterior for _, posterior in fitted])
+
+
+def _widening(estimator: Estimator, thetas: np.ndarray, xs: np.ndarray) -> tuple[float, ...]:
+    """Per parameter, the smallest :data:`WIDENINGS` factor that makes the intervals cover.
+
+    The widened :data:`LEVEL` intervals of ``estimator``'s answers to ``xs`` must cover a
+    :data:`LEVEL` share of ``thetas``; the largest factor if none does.
+    """
+    tail = 100 * (1 - LEVEL) / 2
+    centers, lows, highs = [], [], []
+    for i, x in enumerate(xs):
+        try:
+            drawn, _ = estimator.draw(x, CALIBRATION_DRAWS, estimator.seed + 1 + i, "a simulation")
+        except ValueError:  # its mass lies outside the box: it counts as not covered
+            drawn = np.full((1, len(estimator.names)), np.nan)
+        centers.append(np.median(drawn, axis=0))
+        low, high = np.percentile(drawn, [tail, 100 - tail], axis=0)
+        lows.append(low)
+        highs.append(high)
+    center, low, high = np.array(centers), np.array(lows), np.array(highs)
+    widen = []
+    for j in range(len(estimator.names)):
+        factor = WIDENINGS[-1]
+        for w in WIDENINGS:
+            inside = (center[:, j] + w * (low[:, j] - center[:, j]) <= thetas[:, j]) & (
+                thetas[:, j] <= center[:, j] + w * (high[:, j] - center[:, j])
+            )
+            if inside.mean() >= LEVEL:
+                factor = w
+                break
+        widen.append(float(factor))
+    return tuple(widen)
 
 
 def load_estimator(run_dir: Path) -> Estimator:
@@ -318,8 +428,8 @@ def load_estimator(run_dir: Path) -> Estimator:
     try:
         # The estimator is a pickled sbi object: it is read only from the run folder named.
         state = torch.load(path, weights_only=False)
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(f"its layout is not format {FORMAT}")
+        if not isinstance(state, dict) or state.get("format") not in (1, FORMAT):
+            raise ValueError(f"its layout is not format 1 or {FORMAT}")
         return Estimator(
             state["posterior"],
             tuple(state["names"]),
@@ -329,6 +439,7 @@ def load_estimator(run_dir: Path) -> Estimator:
             int(state["simulations"]),
             int(state["seed"]),
             float(state["train_seconds"]),
+            tuple(float(w) for w in state.get("widen", ())),
         )
     except Exception as err:  # unpickling raises many kinds for a damaged file
         raise ValueError(

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import numpy as np
 import pandas as pd
 
 from mesa_adage.analysis.posterior.check import predictive_check
 from mesa_adage.analysis.posterior.estimator import (
     DRAWS,
+    FOLDER,
     LOW_IN_BOX,
     load_estimator,
     train,
@@ -32,6 +34,9 @@ DEFAULT_SIMULATIONS = 500
 """Simulated data sets the estimator trains on unless the user says otherwise."""
 SAMPLES, PAIRPLOT = "samples.csv", "pairplot.png"
 """The files beside the estimator: the observed data's posterior samples and their plot."""
+SIMULATIONS = "simulations.npz"
+"""The simulated pairs the estimator trained on (``thetas``, ``summaries``, ``members``): a
+new estimator can be trained from them without simulating again."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def posterior_for_run(
 
     summary = Summary.of(objective)
     start = time.perf_counter()
-    thetas, xs, _ = simulate_pairs(
+    thetas, xs, members = simulate_pairs(
         space,
         make_model,
         agent_type,
@@ -113,8 +118,9 @@ def posterior_for_run(
         progress=progress,
     )
     simulate_seconds = time.perf_counter() - start
-    estimator = train(space, summary, thetas, xs, seed)
     folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / SIMULATIONS, thetas=thetas, summaries=xs, members=members)
+    estimator = train(space, summary, thetas, xs, seed)
     estimator.save(folder)  # kept even when these data are refused: it answers others
     try:
         samples = estimator.sample(data, "the run's observed data")
@@ -129,6 +135,22 @@ def posterior_for_run(
     plots.plot_pairs(samples, box, target, folder / PAIRPLOT, report["credible_intervals"])
     report["simulate_seconds"] = round(simulate_seconds, 2)
     return report
+
+
+def load_simulations(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thetas, summaries and members a run's estimator trained on (:data:`SIMULATIONS`).
+
+    Raises:
+        FileNotFoundError: If the run folder holds none (runs before they were kept).
+    """
+    path = Path(run_dir) / FOLDER / SIMULATIONS
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"RUN_DIR {str(run_dir)!r} holds no {FOLDER}/{SIMULATIONS}: its posterior was made "
+            "before the simulations were kept; make it again with adage run SPEC --posterior npe"
+        )
+    with np.load(path) as saved:
+        return saved["thetas"], saved["summaries"], saved["members"]
 
 
 def answer_run_folder(
