@@ -198,12 +198,12 @@ def fair_runs(seed: int, folder: Path, quick: bool) -> dict[str, tuple[object, f
     return done
 
 
-def fair(development: bool, quick: bool) -> None:
-    """Every tax scored with households trained alike (uniform over the box), and with ADAGE's.
+def fair_set(development: bool, quick: bool) -> tuple[list[int], list[int], Path, Path]:
+    """``fair``'s seeds, evaluation episodes, results file and run folder.
 
     Args:
         development: Read the development set (and write apart); otherwise the held-out set.
-        quick: A smoke run at a tiny budget on the first development seed.
+        quick: A smoke run at a tiny budget on the first development seed, two episodes.
     """
     if quick and not development:
         raise ValueError("--quick is a smoke run: it reads the development set (--development)")
@@ -216,6 +216,17 @@ def fair(development: bool, quick: bool) -> None:
     seeds, episodes = sets["seeds"], sets["episode_seeds"]
     if quick:
         seeds, episodes = seeds[:1], episodes[:2]
+    return seeds, episodes, results, folder
+
+
+def choosing(seed: int, quick: bool) -> list[int]:
+    """The episodes the grid's points are scored on: apart from the evaluation episodes."""
+    return [seed * 1000 + i for i in range(2 if quick else 8)]
+
+
+def fair(development: bool, quick: bool) -> None:
+    """Every tax scored with households trained alike (uniform over the box), and with ADAGE's."""
+    seeds, episodes, results, folder = fair_set(development, quick)
     harness.header("torch single-threaded", "quick" if quick else "full budget")
     for seed in seeds:
         done = fair_runs(seed, folder, quick)
@@ -225,7 +236,6 @@ def fair(development: bool, quick: bool) -> None:
                    "search_fell_short": result.search_fell_short}  # fmt: skip
             protocol.record(results, row)
         make = taxation.policy_design().make_model
-        choosing = [seed * 1000 + i for i in range(2 if quick else 8)]  # not the episodes
         candidates, points = (8, 3) if quick else (48, GRID)
         adage, uniform = done["adage"][0], done["uniform"][0]
         for label, policy in (("uniform", uniform.policy), ("adage run", adage.policy)):
@@ -236,14 +246,52 @@ def fair(development: bool, quick: bool) -> None:
                 "(d) ADAGE": adage.theta,
             }
             if label == "uniform":
-                taxes["(e) ADAGE, uniform households"] = uniform.theta
-                taxes["(f) best of the grid"] = grid_optimum(make, policy, choosing, points)
+                found = grid_optimum(make, policy, choosing(seed, quick), points)
+                taxes |= {"(e) ADAGE, uniform households": uniform.theta}
+                taxes |= {"(f) best of the grid": found}
             outs = {name: outcomes(make, theta, policy, episodes) for name, theta in taxes.items()}
             for name, theta in taxes.items():
                 ce = taxation.consumption_equivalent(outs[name], outs["(a) free market"])
                 row = {"seed": seed, "households": label, "policy": name, "theta": theta,
                        **outs[name], "ce_gain": ce}  # fmt: skip
                 protocol.record(results, row)
+
+
+def own_households(development: bool, quick: bool, steps: int) -> None:
+    """The second fair reading: each tax scored with households trained at that tax alone.
+
+    After ``fair``, on its seeds: for the free market, the US schedule, ADAGE's answer and the
+    uniform households' grid optimum, a specialist population trained ``steps`` agent-steps at
+    that fixed tax (as ``zeroshot``'s specialists, from scratch), scored on the same episodes;
+    the CE gain is over the free market's own specialists.
+    """
+    seeds, episodes, results, folder = fair_set(development, quick)
+    harness.header("torch single-threaded", f"specialists {steps} agent-steps")
+    make = taxation.policy_design().make_model
+    kwargs = {**taxation.PPO_SETTINGS, "learning_rate": LinearSchedule(1e-3, 1e-4, 1.0)}
+    for seed in seeds:
+        answer = json.loads((folder / f"adage-seed{seed}" / "summary.json").read_text())["theta"]
+        uniform = PPO.load(folder / f"uniform-seed{seed}" / "policy.zip", device="cpu")
+        grid = grid_optimum(make, SB3Policy(uniform), choosing(seed, quick), 3 if quick else GRID)
+        taxes = {
+            "(a) free market": taxation.FREE_MARKET,
+            "(b) US HSV": taxation.US_SCHEDULE,
+            "(d) ADAGE": answer,
+            "(f) best of the grid": grid,
+        }
+        outs, spent = {}, {}
+        for name, theta in taxes.items():
+            start = time.perf_counter()
+            learner = train(
+                make, Household, Fixed(theta), steps, algo=PPO, seed=seed, n_copies=4, **kwargs
+            )
+            outs[name] = outcomes(make, theta, SB3Policy(learner), episodes)
+            spent[name] = round(time.perf_counter() - start, 1)
+        for name, theta in taxes.items():
+            ce = taxation.consumption_equivalent(outs[name], outs["(a) free market"])
+            row = {"seed": seed, "households": "own", "policy": name, "theta": theta,
+                   **outs[name], "ce_gain": ce, "steps": steps, "seconds": spent[name]}  # fmt: skip
+            protocol.record(results, row)
 
 
 def zeroshot(steps: int, seed: int = 0) -> None:
@@ -280,11 +328,16 @@ def main() -> None:
     parser.add_argument("mode", choices=["run", "compare", "fair", "zeroshot", "table"])
     harness.add_seeds(parser, [0, 1, 2], help="run, compare: the seeds (fair reads its set's)")
     parser.add_argument("--leader", default="gp")
-    parser.add_argument("--steps", type=int, default=3_000_000, help="zeroshot: training steps")
+    parser.add_argument(
+        "--steps", type=int, default=3_000_000, help="zeroshot, fair --own: training steps"
+    )
     parser.add_argument(
         "--development", action="store_true", help="fair: the development seeds, not held-out"
     )
     harness.add_quick(parser, "fair --development: one seed, two episodes, a tiny budget")
+    parser.add_argument(
+        "--own", action="store_true", help="fair, after it: each tax with its own households"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.mode == "run":
@@ -294,6 +347,8 @@ def main() -> None:
         print(harness.tables(*names))
     elif args.mode == "compare":
         compare(args.seeds, args.leader)
+    elif args.mode == "fair" and args.own:
+        own_households(args.development, args.quick, 20_000 if args.quick else args.steps)
     elif args.mode == "fair":
         fair(args.development, args.quick)
     else:
