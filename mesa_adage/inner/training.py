@@ -9,6 +9,7 @@ references).
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import stable_baselines3
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.type_aliases import Schedule
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -109,6 +111,19 @@ class Progress(BaseCallback):
         return True
 
 
+def quiet(algo: BaseAlgorithm) -> BaseAlgorithm:
+    """``algo`` with a logger that writes no files.
+
+    SB3's default logger makes an empty ``SB3-<time>`` folder in the temp directory at every
+    ``learn`` call: thousands over a run of many phases. With ``verbose`` >= 1 it still prints;
+    with a ``tensorboard_log`` SB3's own logger is kept.
+    """
+    if getattr(algo, "tensorboard_log", None) is None:
+        formats = [HumanOutputFormat(sys.stdout)] if algo.verbose >= 1 else []
+        algo.set_logger(Logger(folder=None, output_formats=formats))
+    return algo
+
+
 def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome:
     """Run one :class:`TrainTask`: warm-start (or create) the algorithm and train it.
 
@@ -129,7 +144,9 @@ def learn(task: TrainTask, callback: BaseCallback | None = None) -> TrainOutcome
         start = algo.num_timesteps - done
         saver = snapshot.Snapshots(task.snapshot, key, env, start, task.snapshot_seconds)
         callbacks.append(saver)
-    algo.learn(task.steps - done, reset_num_timesteps=False, callback=CallbackList(callbacks))
+    quiet(algo).learn(
+        task.steps - done, reset_num_timesteps=False, callback=CallbackList(callbacks)
+    )
     buffer = io.BytesIO()
     algo.save(buffer)
     weights = {k: v.detach().clone() for k, v in algo.policy.state_dict().items()}
@@ -193,4 +210,4 @@ def train(
             slots_per_copy=slots_per_copy,
         )
         model = algo("MlpPolicy", env, seed=seed, device="cpu", **algo_kwargs)
-        return model.learn(steps)
+        return quiet(model).learn(steps)

@@ -32,7 +32,7 @@ from mesa_adage.inner.checks import format_theta
 from mesa_adage.inner.model import AdaptiveModel
 from mesa_adage.inner.policies import Policy
 from mesa_adage.inner.rollout import ModelFactory
-from mesa_adage.inner.training import algorithm
+from mesa_adage.inner.training import algorithm, quiet
 
 StepReward = Callable[[AdaptiveModel], float]
 """The planner's reward for one model step, read from the model after it (``m.welfare``)."""
@@ -177,7 +177,7 @@ def train_planner(
         raise ValueError(f"planner steps={steps!r} must be a positive integer (decisions)")
     env.reset(seed=seed)
     model = algorithm(algo)("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **algo_kwargs)
-    model.learn(total_timesteps=steps)
+    quiet(model).learn(total_timesteps=steps)
     return model
 
 

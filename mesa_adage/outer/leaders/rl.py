@@ -20,10 +20,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from mesa_adage.characteristics import Characteristics, Theta
+from mesa_adage.inner.training import quiet
 from mesa_adage.outer.leaders.base import Leader
 
 
@@ -83,8 +83,7 @@ class RLLeader(Leader):
             device="cpu",
             policy_kwargs={"net_arch": [16], "log_std_init": self.log_std_init},
         )
-        self.agent.set_logger(configure(None, []))  # PPO's update records to a logger
-        return self.agent
+        return quiet(self.agent)  # PPO's update records to a logger
 
     @property
     def incumbent(self) -> Theta:
@@ -141,4 +140,4 @@ class RLLeader(Leader):
             env = self._build(int(state["candidates"])).get_env()
             buffer = io.BytesIO(base64.b64decode(state["agent"]))
             self.agent = PPO.load(buffer, env=env, device="cpu")
-            self.agent.set_logger(configure(None, []))
+            quiet(self.agent)
