@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from mesa_adage import Characteristics, Param, simulate
 from mesa_adage.analysis.posterior import (
@@ -19,6 +20,7 @@ from mesa_adage.analysis.posterior import (
     predictive_check,
     train,
 )
+from mesa_adage.analysis.posterior.estimator import _widening
 from mesa_adage.cli import main
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
@@ -87,6 +89,54 @@ def test_the_estimator_file_round_trips_and_a_damaged_one_is_named(toy, tmp_path
     (tmp_path / "posterior" / "estimator.pt").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match=r"estimator\.pt cannot be loaded"):
         load_estimator(tmp_path)
+
+
+class Gaussian:
+    """A stand-in for sbi's posterior: theta ~ x + N(0, spread), by torch's generator."""
+
+    def __init__(self, spread):
+        self.spread = spread
+
+    def sample(self, shape, x, **_):
+        return x.reshape(1, -1) + self.spread * torch.randn(*shape, 1)
+
+
+def stand_in(spread, widen=()):
+    line = Summary(("y",), ("mean",), episodes=1, steps=1)
+    return Estimator(Gaussian(spread), ("a",), ((-10.0, 10.0),), line, (0,), 0, 0, 0.0, widen)
+
+
+@pytest.mark.parametrize(("spread", "factor"), [(0.5, 2.0), (1.0, 1.0), (2.0, 0.5)])
+def test_the_widening_makes_the_intervals_cover_what_they_claim(spread, factor):
+    # The truth is x + N(0, 1): a posterior of spread 0.5 claims 90% for intervals that
+    # cover about 59%; twice as wide, they cover 90%.
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(-3, 3, (400, 1))
+    thetas = xs + rng.standard_normal((400, 1))
+    (found,) = _widening(stand_in(spread), thetas, xs)
+    assert found == pytest.approx(factor, abs=0.15)
+
+
+def test_a_widened_estimator_draws_wider_intervals_about_the_same_median():
+    data = pd.DataFrame({"y": [1.0]})
+    plain, wide = stand_in(0.5).sample(data), stand_in(0.5, (2.0,)).sample(data)
+    assert wide["a"].median() == pytest.approx(plain["a"].median(), abs=0.05)
+    ratio = np.subtract(*np.percentile(wide["a"], [95, 5])) / np.subtract(
+        *np.percentile(plain["a"], [95, 5])
+    )
+    assert ratio == pytest.approx(2.0, abs=0.1)
+
+
+def test_bad_training_options_are_refused(toy):
+    thetas, xs, _ = toy
+    with pytest.raises(
+        ValueError, match=r"combine 'mean' is unknown; allowed are \['best', 'ensemble'\]"
+    ):
+        train(BOX, TOY, thetas, xs, seed=0, combine="mean")
+    with pytest.raises(
+        ValueError, match=r"calibration 0.7 must be a share of the simulations in \[0, 0.5\)"
+    ):
+        train(BOX, TOY, thetas, xs, seed=0, calibration=0.7)
 
 
 @pytest.mark.parametrize(
