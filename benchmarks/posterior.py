@@ -51,12 +51,14 @@ import pandas as pd
 import protocol
 import torch
 
-from mesa_adage import SB3Policy, simulate
+from mesa_adage import Characteristics, Param, SB3Policy, simulate
 from mesa_adage.analysis.posterior import (
     LOW_IN_BOX,
     Estimator,
     load_estimator,
+    load_simulations,
     predictive_check,
+    train,
 )
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
@@ -76,6 +78,22 @@ BINS = 10
 """Bins of a rank histogram: 60 ranks give 6 a bin when uniform."""
 CLI_REPEATS = 3
 """Timed calls of ``adage posterior`` per run (each a fresh process)."""
+
+
+def space_of(estimator: Estimator) -> Characteristics:
+    """The characteristics an estimator's box spans."""
+    return Characteristics(
+        *(Param(n, lo, hi) for n, (lo, hi) in zip(estimator.names, estimator.box, strict=True))
+    )
+
+
+def current_estimator(run_dir: Path, **options: Any) -> Estimator:
+    """The run's estimator as this commit trains it: from the run's saved simulations, with
+    ``train``'s defaults unless ``options`` say otherwise (the run's own ``estimator.pt`` may
+    predate them)."""
+    shipped = load_estimator(run_dir)
+    thetas, xs, _ = load_simulations(run_dir)
+    return train(space_of(shipped), shipped.summary, thetas, xs, shipped.seed, **options)
 
 
 def variant(estimator: Estimator) -> str:
@@ -184,7 +202,7 @@ def run(args: Any) -> None:
     harness.header("torch single-threaded", f"runs {[str(r) for r in args.run_dirs]}")
     heldout = protocol.heldout("cobweb")["runs"]
     for run_dir in args.run_dirs:
-        estimator = load_estimator(run_dir)
+        estimator = current_estimator(run_dir)
         record = RunRecord(run_dir)
         config = record.read_config("RUN_DIR", "pass a run folder")
         followers = record.load_policies(config["algo"])
@@ -195,6 +213,7 @@ def run(args: Any) -> None:
             "episodes": estimator.summary.episodes,
             "followers": len(followers),
             "warmup_steps": config["timescales"]["warmup_steps"],
+            "widen": list(estimator.widen),
         }
         for kind in args.data:
             count = args.reference_runs if kind == "reference" else args.runs
