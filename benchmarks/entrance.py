@@ -136,10 +136,14 @@ def run(seed: int, episodes: list[int], runs: Path, quick: bool) -> dict:
         "stress_evaluations": len(loud.leader.history),
         "stress_fell_short": stress_result.search_fell_short,
         "budget": {
+            "leaders": {"calm": calm_spec.leader, "stress": stress_spec.leader},
             "epochs": calm_spec.epochs,
             "candidates": ts.candidates,
             "final_top_k": ts.final_top_k,
-            "profile_points": calm_spec.profile_points,
+            "profile_points": {
+                "calm": calm_spec.profile_points,
+                "stress": stress_spec.profile_points,
+            },
             "warmup_steps": ts.warmup_steps,
         },
         "specialist_learning_rate": [ts.follower_lr, ts.follower_lr_final],
