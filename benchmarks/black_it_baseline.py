@@ -28,7 +28,8 @@ lives in its own environment and this script imports nothing from ``mesa_adage``
 The episodes of one evaluation are concatenated into one long series (black-it's data are
 one series per column), so its moments (mean, std, skew, kurtosis, autocorrelations at lags
 1-5, of the levels and of the absolute changes) see the transients after every shock.
-Results are appended to ``benchmarks/results/black_it.jsonl``.
+Results are appended to ``benchmarks/results/black_it.jsonl``. ``--data CSV`` calibrates one
+data set and prints its answer as JSON instead (``benchmarks/fourway.py`` calls it so).
 """
 
 from __future__ import annotations
@@ -91,6 +92,18 @@ def episode_moments(horizon: int):
 
 
 def calibrate(folder: Path, seed: int, moments: str) -> dict:
+    """black-it on a run folder's ``observed.csv``."""
+    return calibrate_frame(pd.read_csv(folder / "observed.csv"), seed, moments)
+
+
+def calibrate_frame(
+    data: pd.DataFrame,
+    seed: int,
+    moments: str,
+    batches: int = BATCHES,
+    batch_size: int = BATCH_SIZE,
+) -> dict:
+    """black-it on one data set (``episode``, ``step`` and series columns): its answer."""
     # imported here so that --help works without black-it, which lives in its own environment
     from black_it.calibrator import Calibrator
     from black_it.loss_functions.msm import MethodOfMomentsLoss
@@ -99,7 +112,6 @@ def calibrate(folder: Path, seed: int, moments: str) -> dict:
     from black_it.samplers.random_forest import RandomForestSampler
     from black_it.utils.time_series import get_mom_ts_1d
 
-    data = pd.read_csv(folder / "observed.csv")
     columns = [c for c in data.columns if c not in ("episode", "step")]
     episodes = data["episode"].nunique()
     horizon = len(data) // episodes
@@ -115,9 +127,9 @@ def calibrate(folder: Path, seed: int, moments: str) -> dict:
         parameters_precision=[0.0001, 0.0001],
         ensemble_size=1,
         samplers=[
-            HaltonSampler(batch_size=BATCH_SIZE),
-            RandomForestSampler(batch_size=BATCH_SIZE),
-            BestBatchSampler(batch_size=BATCH_SIZE),
+            HaltonSampler(batch_size=batch_size),
+            RandomForestSampler(batch_size=batch_size),
+            BestBatchSampler(batch_size=batch_size),
         ],
         random_state=seed,
         n_jobs=1,
@@ -125,7 +137,7 @@ def calibrate(folder: Path, seed: int, moments: str) -> dict:
     )
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        params, losses = calibrator.calibrate(BATCHES)
+        params, losses = calibrator.calibrate(batches)
     return {
         "theta": {"lam": float(params[0][0]), "inertia": float(params[0][1])},
         "loss": float(losses[0]),
@@ -145,7 +157,21 @@ def main() -> None:
         default="black-it",
         help="black-it's 18 moments of the concatenated series, or ADAGE's per-episode ones",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="calibrate this one CSV instead, and print the answer as JSON (recording nothing: "
+        "benchmarks/fourway.py records it)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="with --data: black-it's seed")
+    parser.add_argument("--batches", type=int, default=BATCHES, help="with --data")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="with --data")
     args = parser.parse_args()
+    if args.data is not None:
+        frame = pd.read_csv(args.data)
+        found = calibrate_frame(frame, args.seed, args.moments, args.batches, args.batch_size)
+        print(json.dumps(found))
+        return
     done = {r["job"] for r in harness.read_rows(args.results) if r["moments"] == args.moments}
     folders = sorted(
         f
