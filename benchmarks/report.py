@@ -186,7 +186,7 @@ def follower_response(results: Path) -> str:
     return harness.markdown(pd.DataFrame(rows))
 
 
-# --- section 5: taxation (taxation_compare.jsonl, taxation_zeroshot.jsonl) -----------------
+# --- section 5: taxation (taxation_fair.jsonl, taxation_compare.jsonl, taxation_zeroshot) --
 
 
 def _mean_std(group: pd.DataFrame, col: str, scale: float = 1.0, fmt: str = ".2f") -> str:
@@ -194,25 +194,113 @@ def _mean_std(group: pd.DataFrame, col: str, scale: float = 1.0, fmt: str = ".2f
     return f"{group[col].mean() * scale:{fmt}} ± {group[col].std() * scale:{fmt}}"
 
 
+_POLICY_HEADER = [
+    "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
+    "| Gini wealth | revenue | hours |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _policy_line(name: str, group: pd.DataFrame) -> str:
+    """One policy's row: its tax per seed, then each outcome's mean ± std over the seeds."""
+    thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
+    cell = partial(_mean_std, group)
+    return (
+        f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
+        f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
+        f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
+        f"{cell('mean_labour', fmt='.3f')} |"
+    )
+
+
+FAIR_HOUSEHOLDS = {
+    "uniform": "households trained uniformly over the box, the same for every tax",
+    "own": "each tax's own households, trained at that tax alone",
+    "adage run": "the ADAGE run's own households (half of their last 3M steps near its tax)",
+}
+"""``taxation.py fair``'s household sets, in the order the tables show them."""
+FAIR_POLICIES = (
+    "(b) US HSV",
+    "(d) ADAGE",
+    "(e) ADAGE, uniform households",
+    "(f) best of the grid",
+)
+"""The taxes of the per-seed table (all but the free market, their base, and the naive tax)."""
+
+
+def _fair_frame(results: Path) -> pd.DataFrame:
+    """``taxation.py fair``'s scores; the specialists (``own``) at their largest budget only.
+
+    A smaller budget tried first stays in the rows, and RESULTS.md says what it gave.
+    """
+    rows = [r for r in _heldout_rows(results, "taxation_fair.jsonl") if "policy" in r]
+    frame = pd.DataFrame(rows)
+    if "steps" in frame:
+        own = frame["households"] == "own"
+        frame = frame[~own | (frame["steps"] == frame.loc[own, "steps"].max())]
+    return frame
+
+
+def _households(frame: pd.DataFrame, households: str) -> str:
+    """A household set's label, with the specialists' training steps from their rows."""
+    label = FAIR_HOUSEHOLDS[households]
+    if households == "own":
+        label += f" ({int(frame['steps'].iloc[0]):,} agent-steps from scratch)"
+    return label
+
+
+def taxation_fair(results: Path) -> str:
+    """Section 5: every tax under each household set, held-out seeds; mean ± std."""
+    frame = _fair_frame(results)
+    out = list(_POLICY_HEADER)
+    for households in FAIR_HOUSEHOLDS:
+        chosen = frame[frame["households"] == households] if not frame.empty else frame
+        if chosen.empty:
+            continue
+        out.append(f"| **{_households(chosen, households)}** | | | | | | | | |")
+        for name, group in chosen.groupby("policy", sort=True):
+            out.append(_policy_line(name, group))
+    return "\n".join(out)
+
+
+def taxation_fair_seeds(results: Path) -> str:
+    """Section 5: per held-out seed and household set, each tax's CE gain over (a)."""
+    frame = _fair_frame(results)
+    out = [
+        "| seed | households | " + " | ".join(FAIR_POLICIES) + " | (d) - (b), points |",
+        "|---|---|" + "---|" * len(FAIR_POLICIES) + "---|",
+    ]
+    if frame.empty:
+        return "\n".join(out)
+    gains: dict[str, list[dict[str, float]]] = {h: [] for h in FAIR_HOUSEHOLDS}
+    for seed in frame["seed"].unique():
+        for households in FAIR_HOUSEHOLDS:
+            group = frame[(frame["seed"] == seed) & (frame["households"] == households)]
+            if group.empty:
+                continue
+            ce = {r.policy: 100 * r.ce_gain for r in group.itertuples()}
+            ce["gap"] = ce["(d) ADAGE"] - ce["(b) US HSV"]
+            gains[households].append(ce)
+            cells = [f"{ce[p]:+.2f}%" if p in ce else "-" for p in FAIR_POLICIES]
+            out.append(f"| {seed} | {households} | {' | '.join(cells)} | {ce['gap']:+.2f} |")
+    for households, seeds in gains.items():
+        if len(seeds) < 2:
+            continue
+        cells = []
+        for column in (*FAIR_POLICIES, "gap"):
+            v = [ce[column] for ce in seeds if column in ce]
+            cells.append(f"{np.mean(v):+.2f} ± {np.std(v, ddof=1):.2f}" if v else "-")
+        out.append(f"| mean ± std | {households} | {' | '.join(cells)} |")
+    return "\n".join(out)
+
+
 def taxation_policies(results: Path) -> str:
-    """Section 5: the four policies, GP leader, mean ± std over seeds."""
+    """Section 5: the four policies, GP leader, each run's own households; mean ± std."""
     everything = pd.DataFrame(_jsonl(results, "taxation_compare.jsonl"))
     frame = everything[everything["leader"] == "gp"]
-    out = [
-        "| policy | theta (tau, xi), per seed | welfare | CE gain over (a) | GDP | Gini income "
-        "| Gini wealth | revenue | hours |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    out = list(_POLICY_HEADER)
     for name, group in frame.groupby("policy", sort=True):
-        thetas = "; ".join(f"({t['tau']:.2f}, {t['xi']:.2f})" for t in group["theta"])
-
-        cell = partial(_mean_std, group)
-        out.append(
-            f"| {name} | {thetas} | {cell('welfare')} | {cell('ce_gain', 100)}% | "
-            f"{cell('gdp', fmt='.1f')} | {cell('gini_income', fmt='.3f')} | "
-            f"{cell('gini_wealth', fmt='.3f')} | {cell('revenue', fmt='.1f')} | "
-            f"{cell('mean_labour', fmt='.3f')} |"
-        )
+        out.append(_policy_line(name, group))
     return "\n".join(out)
 
 
@@ -868,6 +956,8 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "classical-settings": classical_settings,
     "classical-targets": classical_targets,
     "classical-runs": classical_runs,
+    "taxation-fair": taxation_fair,
+    "taxation-fair-seeds": taxation_fair_seeds,
     "taxation-policies": taxation_policies,
     "taxation-rl": taxation_rl,
     "taxation-rl-before": taxation_rl_before,
