@@ -15,6 +15,7 @@ from mesa_adage.analysis.evaluation import evaluate_run_folder, parse_range
 from mesa_adage.analysis.posterior import (
     DEFAULT_SIMULATIONS,
     DRAWS,
+    KINDS,
     METHODS,
     MissingExtraError,
     PosteriorRequest,
@@ -147,6 +148,15 @@ def parser() -> argparse.ArgumentParser:
         type=integer(20),
         metavar="N",
         help=f"simulated data sets the posterior trains on (default {DEFAULT_SIMULATIONS})",
+    )
+    run.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar="NAME=KIND(A,B)",
+        help=f"the posterior's prior of one characteristic, KIND one of {', '.join(KINDS)} "
+        "(truncated to its range), e.g. lam=normal(0.6,0.1); repeat per characteristic; the "
+        "rest stay uniform over their range",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     post = sub.add_parser(
@@ -287,12 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         posterior = None
         if args.posterior is not None:
             simulations = args.posterior_simulations or DEFAULT_SIMULATIONS
-            posterior = PosteriorRequest(args.posterior, simulations)
-        elif args.posterior_simulations is not None:
-            raise ValueError(
-                f"--posterior-simulations {args.posterior_simulations} needs --posterior "
-                f"(one of {list(METHODS)})"
+            posterior = PosteriorRequest(args.posterior, simulations, tuple(args.prior))
+        elif args.posterior_simulations is not None or args.prior:
+            given = (
+                f"--posterior-simulations {args.posterior_simulations}"
+                if args.posterior_simulations is not None
+                else f"--prior {args.prior[0]}"
             )
+            raise ValueError(f"{given} needs --posterior (one of {list(METHODS)})")
         experiment = build_experiment(args.spec, args.target_theta, args.data, args.set)
         followers = [f"followers={args.followers}"] if args.followers is not None else []
         timescales = timescale_options(experiment.timescales, args.timescale + followers)

@@ -132,6 +132,7 @@ def assemble(
                 "give run_dir"
             )
         require_sbi()
+        posterior.prior_over(experiment.space)
     spec = experiment.leader if leader is None else leader
     kwargs = dict(experiment.leader_kwargs) if leader is None else {}
     where = {"storage": storage} if storage is not None else {}

@@ -19,7 +19,7 @@ any data set of the same shape without simulating again.
   posterior draws are compared with the data; data farther from them than every one of them
   are flagged: the followers do not make data like these, at any theta the posterior believes.
 
-Modules: :mod:`.summary`, :mod:`.simulations`, :mod:`.estimator`, :mod:`.check` and
+Modules: :mod:`.summary`, :mod:`.prior`, :mod:`.simulations`, :mod:`.estimator`, :mod:`.check` and
 :mod:`.run_folder` (what `adage run --posterior` and `adage posterior` call).
 
 ``sbi`` is an optional extra (``pip install "mesa-adage[sbi]"``), imported only by the
@@ -39,6 +39,7 @@ from mesa_adage.analysis.posterior.estimator import (
     require_sbi,
     train,
 )
+from mesa_adage.analysis.posterior.prior import KINDS, Prior
 from mesa_adage.analysis.posterior.run_folder import (
     DEFAULT_SIMULATIONS,
     METHODS,
@@ -61,9 +62,11 @@ __all__ = [
     "METHODS",
     "MIN_IN_BOX",
     "PREDICTIVE_SIMULATIONS",
+    "KINDS",
     "Estimator",
     "MissingExtraError",
     "PosteriorRequest",
+    "Prior",
     "Summary",
     "answer_run_folder",
     "informative",

@@ -20,6 +20,7 @@ from mesa_adage.analysis.posterior.estimator import (
     load_estimator,
     train,
 )
+from mesa_adage.analysis.posterior.prior import Prior
 from mesa_adage.analysis.posterior.simulations import simulate_pairs
 from mesa_adage.analysis.posterior.summary import Summary
 from mesa_adage.characteristics import Characteristics, Theta
@@ -46,6 +47,8 @@ class PosteriorRequest:
     Attributes:
         method: One of :data:`METHODS`.
         simulations: Simulated data sets to train on.
+        prior: ``--prior NAME=KIND(A,B)`` options (:class:`~.prior.Prior`); none: uniform
+            over the box. Checked against the characteristics by :meth:`prior_over`.
 
     Raises:
         ValueError: Naming the option, the value and what is allowed.
@@ -53,6 +56,15 @@ class PosteriorRequest:
 
     method: str = "npe"
     simulations: int = DEFAULT_SIMULATIONS
+    prior: tuple[str, ...] = ()
+
+    def prior_over(self, space: Characteristics) -> Prior:
+        """The prior these options describe over ``space``.
+
+        Raises:
+            ValueError: Naming the option and what is allowed (:meth:`Prior.parse`).
+        """
+        return Prior.parse(self.prior, space)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -106,6 +118,7 @@ def posterior_for_run(
 
     summary = Summary.of(objective)
     start = time.perf_counter()
+    prior = request.prior_over(space)
     thetas, xs, members = simulate_pairs(
         space,
         make_model,
@@ -116,6 +129,7 @@ def posterior_for_run(
         seed,
         executor=executor,
         progress=progress,
+        prior=prior,
     )
     simulate_seconds = time.perf_counter() - start
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,6 +142,7 @@ def posterior_for_run(
         return {"method": request.method, "simulations": request.simulations, "error": str(err)}
     samples.to_csv(folder / SAMPLES, index=False)
     report = estimator.report(samples, target)
+    report["prior"] = prior.describe(space)
     report["predictive_check"] = predictive_check(
         estimator, samples, data, make_model, agent_type, policies, executor=executor
     )

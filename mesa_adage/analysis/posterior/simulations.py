@@ -9,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mesa_adage.analysis.posterior._streams import EPISODES, PRIOR
+from mesa_adage.analysis.posterior.prior import Prior
 from mesa_adage.analysis.posterior.summary import Summary
 from mesa_adage.characteristics import Characteristics, Theta
 from mesa_adage.inner.policies import Policy
@@ -62,15 +63,16 @@ def simulate_pairs(
     *,
     executor: Executor | None = None,
     progress: bool = False,
+    prior: Prior | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw theta from the box (uniform), simulate a data set at each, summarise it.
+    """Draw theta from the prior, simulate a data set at each, summarise it.
 
     Every data set has ``summary.episodes`` episodes on seeds of its own, all played by one
     member of ``policies`` chosen at random. The tasks are split by the problem alone (at
     most :data:`BATCH_EPISODES` episodes, of one member), never by the executor.
 
     Args:
-        space: The characteristics; the prior is uniform over their box.
+        space: The characteristics, whose box holds every draw.
         make_model: Episode factory (its horizon must be the data's episode length).
         agent_type: The class the policies act for.
         policies: The follower population.
@@ -79,14 +81,14 @@ def simulate_pairs(
         seed: Seed of the draws and the episodes.
         executor: Where the tasks run.
         progress: Show a bar of the simulations.
+        prior: The prior (default uniform over the box).
 
     Returns:
         Thetas ``(simulations, parameters)``, summaries ``(simulations, len(summary.names()))``
         and the member that played each.
     """
     rng = np.random.default_rng(derive_seed(seed, 0, POSTERIOR, PRIOR))
-    lows, highs = box_bounds(space)
-    thetas = lows + (highs - lows) * rng.random((simulations, len(space)))
+    thetas = (prior or Prior()).draw(space, rng, simulations)
     members = rng.integers(0, len(policies), simulations)
     xs = play(
         make_model,
