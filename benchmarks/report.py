@@ -439,9 +439,76 @@ def generalization_cobweb(results: Path) -> str:
 
 # --- section 9: the entrance game (entrance.jsonl) ----------------------------------------
 
+ENTRANCE_WITHIN = 5.0
+"""Issue 22's bar: an answer within 5% of the dense grid's optimum."""
 
-def _entrance(results: Path) -> list[dict]:
-    return sorted(_jsonl(results, "entrance.jsonl"), key=lambda r: r["seed"])
+
+def _entrance(results: Path, which: str = "heldout") -> list[dict]:
+    """The entrance rows of one kind, by seed.
+
+    ``"heldout"``: held-out rows from a clean tree, the headline. ``"development"``: rows of
+    ``entrance.py --development``. ``"earlier"``: the rows of seeds 61-63, made before the
+    held-out protocol (3 epochs of 3 candidates; retrained traders at SB3's constant 3e-4).
+    """
+    rows = _jsonl(results, "entrance.jsonl")
+    if which == "heldout":
+        rows = [r for r in rows if r.get("set") == "heldout"]
+        rows = [r for r in rows if not r.get("provenance", {}).get("dirty", True)]
+    elif which == "development":
+        rows = [r for r in rows if r.get("set") == "development"]
+    else:
+        rows = [r for r in rows if "set" not in r]
+    return sorted(rows, key=lambda r: r["seed"])
+
+
+def _gap(answer: float, best: float) -> float:
+    """How far the answer falls short of the grid's best, in % of the best (both maximised)."""
+    return 100.0 * (best - answer) / abs(best)
+
+
+def _fell_short(finding: dict | None) -> str:
+    if finding is None:
+        return "no"
+    theta = ", ".join(f"{k} {v:.3f}" for k, v in finding["better_theta"].items())
+    return f"yes: {finding['source']} {theta} at {finding['better_objective']:.3f}"
+
+
+def _entrance_gaps(results: Path, which: str) -> str:
+    out = [
+        "| seed | task | answer | objective | dense grid's best | objective | gap | "
+        "within 5% | the run flagged a shortfall |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _entrance(results, which):
+        calm_best = max(r["grid"], key=lambda g: g["calm"])
+        stress_best = max(r["stress_grid"], key=lambda g: g["stress"])
+        cases = (
+            ("calm", f"tau {r['calm_tau']:.3f}", r["at_calm"]["calm"],
+             f"tau {calm_best['tau']:.2f} (of {len(r['grid'])})", calm_best["calm"],
+             r["calm_fell_short"]),
+            ("stress", f"{r['stress_theta']['tau']:.3f}, {r['stress_theta']['demand_shock']:.2f}",
+             r["at_stress"]["stress"],
+             f"{stress_best['tau']:.1f}, {stress_best['demand_shock']:.1f} "
+             f"(of {len(r['stress_grid'])})", stress_best["stress"], r["stress_fell_short"]),
+        )  # fmt: skip
+        for task, answer, value, best, best_value, finding in cases:
+            gap = _gap(value, best_value)
+            out.append(
+                f"| {r['seed']} | {task} | {answer} | {value:.3f} | {best} | {best_value:.3f} | "
+                f"{gap:+.1f}% | {'yes' if gap <= ENTRANCE_WITHIN else 'no'} | "
+                f"{_fell_short(finding)} |"
+            )
+    return "\n".join(out)
+
+
+def entrance_heldout(results: Path) -> str:
+    """Section 9, the headline: calm and stress answers against dense grids, held-out seeds."""
+    return _entrance_gaps(results, "heldout")
+
+
+def entrance_development(results: Path) -> str:
+    """Section 9: the same on the fresh development seeds, where the budget was sized."""
+    return _entrance_gaps(results, "development")
 
 
 def _volatility_cells(o: dict) -> str:
@@ -451,13 +518,12 @@ def _volatility_cells(o: dict) -> str:
     )
 
 
-def entrance_volatility(results: Path) -> str:
-    """Section 9: no tax, the calm leader's tax and the grid's best, per seed."""
+def _entrance_volatility(results: Path, which: str) -> str:
     out = [
         "| seed | tau | volatility | MAPC | volume | crashes /100 | calm objective |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in _entrance(results):
+    for r in _entrance(results, which):
         best = max(r["grid"], key=lambda g: g["calm"])
         out += [
             f"| {r['seed']} | 0 (no tax) | {_volatility_cells(r['baseline'])} |",
@@ -469,25 +535,68 @@ def entrance_volatility(results: Path) -> str:
     return "\n".join(out)
 
 
-def entrance_grid(results: Path) -> str:
-    """Section 9: the whole grid along tau for the first seed."""
+def entrance_volatility(results: Path) -> str:
+    """Section 9: no tax, the calm leader's tax and the grid's best, per held-out seed."""
+    return _entrance_volatility(results, "heldout")
+
+
+def entrance_volatility_earlier(results: Path) -> str:
+    """Section 9: the same on the earlier development seeds 61-63."""
+    return _entrance_volatility(results, "earlier")
+
+
+def _entrance_grid(row: dict) -> str:
     out = [
         "| tau | volatility | MAPC | volume | crashes /100 | calm objective |",
         "|---|---|---|---|---|---|",
     ]
-    for g in _entrance(results)[0]["grid"]:
+    for g in row["grid"]:
         out.append(f"| {g['tau']:.3f} | {_volatility_cells(g)} |")
     return "\n".join(out)
 
 
-def entrance_stress(results: Path) -> str:
-    """Section 9: the stress scenario against the default (tau 0, demand shock 1)."""
+def entrance_grid(results: Path) -> str:
+    """Section 9: volume and the calm objective along the dense tau grid, each held-out seed."""
+    rows = _entrance(results, "heldout")
+    out = [
+        "| tau | " + " | ".join(f"{r['seed']} volume | {r['seed']} objective" for r in rows) + " |",
+        "|---|" + "---|---|" * len(rows),
+    ]
+    for i, tau in enumerate(g["tau"] for g in rows[0]["grid"]):
+        cells = [f"{r['grid'][i]['volume']:.1f} | {r['grid'][i]['calm']:.3f}" for r in rows]
+        out.append(f"| {tau:.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def entrance_grid_earlier(results: Path) -> str:
+    """Section 9: the whole (16-point) grid along tau for the earlier seed 61."""
+    return _entrance_grid(_entrance(results, "earlier")[0])
+
+
+def entrance_stress_grid(results: Path) -> str:
+    """Section 9: the stress objective over the 6 x 6 grid for the lowest held-out seed."""
+    row = _entrance(results, "heldout")[0]
+    table = pd.DataFrame(row["stress_grid"]).pivot(
+        index="tau", columns="demand_shock", values="stress"
+    )
+    out = [
+        f"| seed {row['seed']}: tau \\ demand_shock | "
+        + " | ".join(f"{d:g}" for d in table.columns)
+        + " |",
+        "|---|" + "---|" * len(table.columns),
+    ]
+    for tau, values in table.iterrows():
+        out.append(f"| {tau:g} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+    return "\n".join(out)
+
+
+def _entrance_stress(results: Path, which: str) -> str:
     out = [
         "| seed | stress theta (tau, demand_shock) | stress objective: default / answer "
         "| volatility | crashes /100 |",
         "|---|---|---|---|---|",
     ]
-    for r in _entrance(results):
+    for r in _entrance(results, which):
         theta, base, at = r["stress_theta"], r["stress_baseline"], r["at_stress"]
         rise = 100 * (at["stress"] / base["stress"] - 1)
         out.append(
@@ -499,11 +608,20 @@ def entrance_stress(results: Path) -> str:
     return "\n".join(out)
 
 
-def entrance_zero_shot(results: Path) -> str:
-    """Section 9: conditional traders against traders retrained at one tau."""
+def entrance_stress(results: Path) -> str:
+    """Section 9: the stress scenario against the default (tau 0, demand shock 1), held out."""
+    return _entrance_stress(results, "heldout")
+
+
+def entrance_stress_earlier(results: Path) -> str:
+    """Section 9: the same on the earlier development seeds 61-63."""
+    return _entrance_stress(results, "earlier")
+
+
+def _entrance_zero_shot(results: Path, which: str) -> str:
     out = ["| seed | tau | policy | return | volatility | volume |", "|---|---|---|---|---|---|"]
     names = {"conditional": "conditional (zero-shot)", "retrained": "retrained there"}
-    for r in _entrance(results):
+    for r in _entrance(results, which):
         for pair in r["zero_shot"]:
             for key, name in names.items():
                 o = pair[key]
@@ -512,6 +630,21 @@ def entrance_zero_shot(results: Path) -> str:
                     f"{o['volatility']:.3f} | {o['volume']:.1f} |"
                 )
     return "\n".join(out)
+
+
+def entrance_zero_shot(results: Path) -> str:
+    """Section 9: conditional traders against traders retrained at one tau, same schedule."""
+    return _entrance_zero_shot(results, "heldout")
+
+
+def entrance_zero_shot_development(results: Path) -> str:
+    """Section 9: the same comparison, same schedule, on the fresh development seeds."""
+    return _entrance_zero_shot(results, "development")
+
+
+def entrance_zero_shot_earlier(results: Path) -> str:
+    """Section 9: the earlier comparison (seeds 61-63), retrained at a constant 3e-4."""
+    return _entrance_zero_shot(results, "earlier")
 
 
 # --- section 12: the soak (soak*.json) ----------------------------------------------------
@@ -968,10 +1101,18 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "market-maker-margin": market_maker_margin,
     "generalization-market-maker": generalization_market_maker,
     "generalization-cobweb": generalization_cobweb,
+    "entrance-heldout": entrance_heldout,
+    "entrance-development": entrance_development,
     "entrance-volatility": entrance_volatility,
+    "entrance-volatility-earlier": entrance_volatility_earlier,
     "entrance-grid": entrance_grid,
+    "entrance-grid-earlier": entrance_grid_earlier,
+    "entrance-stress-grid": entrance_stress_grid,
     "entrance-stress": entrance_stress,
+    "entrance-stress-earlier": entrance_stress_earlier,
     "entrance-zero-shot": entrance_zero_shot,
+    "entrance-zero-shot-development": entrance_zero_shot_development,
+    "entrance-zero-shot-earlier": entrance_zero_shot_earlier,
     "soak": soak,
     "training-throughput": training_throughput,
     "trust-summary": trust_summary,

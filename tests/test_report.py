@@ -99,9 +99,9 @@ def test_check_exits_1_naming_each_drifted_table(copy, capsys):
     args = ["--check", "--results", str(results), "--results-md", str(results_md)]
     assert report.main(args) == 1
     out, err = capsys.readouterr()
-    assert "entrance-stress: differs from its rows" in out
+    assert "entrance-stress-earlier: differs from its rows" in out
     assert "-| 62 | 0.213, 1.62 |" in out and "+| 62 | 0.212, 1.62 |" in out
-    assert "entrance-stress" in err
+    assert "entrance-stress-earlier" in err
 
 
 def test_check_refuses_a_marker_it_does_not_make(copy):
