@@ -301,10 +301,10 @@ def calm() -> Experiment:
     """The Tobin tax that calms the market: least volatility with volume above the floor.
 
     The best ``tau`` sits at a cliff: just beyond it the volume falls under the floor and the
-    penalty dwarfs the rest. A GP fitted across the cliff never searched next to it (16% short
-    of a dense grid on a development seed); TPE, which samples around its best points, came
-    within 0.4-10%. The profile is as dense as that grid (steps of 0.02), so a run that stops
-    short of the edge says so (``search_fell_short``).
+    penalty dwarfs the rest. A GP fitted across the cliff did not search next to it on the
+    development seeds; TPE, which samples around its best points, came closer (RESULTS
+    section 9). The profile is as dense as that section's grid (steps of 0.02), so a run that
+    stops short of the edge says so (``search_fell_short``).
     """
     return _experiment("entrance-calm", calm_objective, EntranceModel, "tpe", 26)
 
