@@ -34,6 +34,9 @@ from tests.specs import tiny_calibration
 BOX = Characteristics(Param("loc", 0.0, 1.0), Param("scale", 0.1, 1.0))
 """Data are ``loc + scale * noise``: the mean tells ``loc``, the spread ``scale``."""
 TOY = Summary(("y",), ("mean", "std"), episodes=8, steps=10)
+FAST = {"restarts": 1, "folds": 0}
+"""One training, no widening: the toy's tests are of the estimator itself (the widening has
+its own tests below, and the cobweb run's tests use the defaults)."""
 
 
 def toy_data(loc, scale, rng):
@@ -48,7 +51,7 @@ def toy():
     rng = np.random.default_rng(0)
     thetas = rng.uniform([0.0, 0.1], [1.0, 1.0], (300, 2))
     xs = np.stack([TOY.vector(TOY.check(toy_data(*t, rng), "toy")) for t in thetas])
-    return thetas, xs, train(BOX, TOY, thetas, xs, seed=0, restarts=1)
+    return thetas, xs, train(BOX, TOY, thetas, xs, seed=0, **FAST)
 
 
 def test_a_toy_posterior_learns_the_known_answer(toy):
@@ -75,7 +78,7 @@ def test_a_toy_posterior_learns_the_known_answer(toy):
 def test_same_seed_same_posterior(toy):
     thetas, xs, estimator = toy
     data = toy_data(0.6, 0.3, np.random.default_rng(2))
-    again = train(BOX, TOY, thetas, xs, seed=0, restarts=1)
+    again = train(BOX, TOY, thetas, xs, seed=0, **FAST)
     pd.testing.assert_frame_equal(estimator.sample(data), again.sample(data))
     assert not estimator.sample(data).equals(estimator.sample(data, seed=1))
 
@@ -193,7 +196,7 @@ def test_the_prior_moves_the_posterior_where_bayes_puts_it():
     for name, given in (("box", Prior()), ("sharp", prior)):
         thetas = given.draw(BOX, rng, 300)
         xs = np.stack([TOY.vector(TOY.check(toy_data(*t, rng), "toy")) for t in thetas])
-        estimator = train(BOX, TOY, thetas, xs, seed=0, restarts=1)
+        estimator = train(BOX, TOY, thetas, xs, seed=0, **FAST)
         means[name] = estimator.sample(data, draws=2000)["loc"].mean()
     assert abs(means["box"] - y_bar) < 0.05, (means, y_bar)
     assert abs(means["sharp"] - exact) < 0.03, (means, exact)
