@@ -982,6 +982,78 @@ def posterior_speed(results: Path) -> str:
     return harness.markdown(pd.DataFrame(lines))
 
 
+FOURWAY_ARMS = {
+    "gp": "GP + bootstrap (today)",
+    "posterior": "NPE on the followers",
+    "posterior/shipped": "NPE on the followers, the run's own estimator.pt",
+    "heuristic": "NPE on the heuristic cobweb",
+    "black-it": "black-it, heuristic cobweb",
+}
+"""``fourway.py``'s arms, in the table's order, and their labels. ``posterior/shipped`` is the
+posterior arm answered by the run folder's own estimator (``--estimator shipped``), not one
+trained by the row's commit."""
+
+
+def _fourway_arm(row: dict) -> str:
+    shipped = row["arm"] == "posterior" and row["one_off"].get("estimator") == "shipped"
+    return "posterior/shipped" if shipped else row["arm"]
+
+
+def _fourway_line(arm: str, label: str, rows: list[dict]) -> dict:
+    answered = [r for r in rows if r["refused"] is None]
+    line: dict = {"arm": FOURWAY_ARMS[arm], "data": label, "targets": len(rows)}
+    line["refused"] = len(rows) - len(answered)
+    warned = [r["warned"] for r in answered if r["warned"] is not None]
+    line["warned"] = sum(warned) if warned else "-"
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        errors = [r["error_pct"][name] for r in answered]
+        line[f"{short} err %"] = round(float(np.mean(errors)), 1) if errors else "-"
+    intervals = [r for r in answered if r["covers"] is not None]
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        if not intervals:
+            line[f"{short} covers"] = "no interval"
+            continue
+        hits = sum(r["covers"][name] for r in intervals)
+        line[f"{short} covers"] = f"{hits}/{len(rows)}"
+    for name, short in (("lam", "lam"), ("inertia", "eta")):
+        widths = [r["width_pct"][name] for r in intervals]
+        line[f"{short} width %"] = round(float(np.mean(widths)), 1) if widths else "-"
+    line["s per answer"] = round(float(np.median([r["seconds"] for r in rows])), 2)
+    line["one-off s"] = round(float(np.median([r["one_off_seconds"] for r in rows])), 1)
+    line["episodes per answer"] = int(np.median([r["episodes_per_answer"] for r in rows]))
+    line["one-off episodes"] = int(np.median([r["episodes_one_off"] for r in rows]))
+    return line
+
+
+def fourway(results: Path) -> str:
+    """Section 16: four calibrations of the same held-out data sets, side by side.
+
+    Rows made on a clean tree only, the last of each (arm, variant, data, target); the
+    posterior arm answered by the run's own estimator is an arm of its own. "warned": an NPE
+    answer with less than half its posterior inside the prior box. Coverage
+    counts a refused data set as not covered; errors and widths are over the answered ones.
+    When the GP arm answered fewer targets than the others, each arm is shown on those
+    targets too. The GP's episodes per answer are an upper bound (``fourway.py``).
+    """
+    rows = [r for r in _heldout_rows(results, "fourway.jsonl") if r["set"] == "heldout"]
+    latest = {(_fourway_arm(r), r["variant"], r["data"], r["index"]): r for r in rows}
+    lines = []
+    for variant, data in sorted({(r["variant"], r["data"]) for r in latest.values()}):
+        mine = [r for r in latest.values() if r["variant"] == variant and r["data"] == data]
+        label = f"{variant}, {data} learners" if data == "reference" else f"{variant}, {data}"
+        gp = {r["index"] for r in mine if r["arm"] == "gp"}
+        for arm in FOURWAY_ARMS:
+            own = [r for r in mine if _fourway_arm(r) == arm]
+            if own:
+                lines.append(_fourway_line(arm, label, sorted(own, key=lambda r: r["index"])))
+        if gp and len(mine) > len(gp) * len({_fourway_arm(r) for r in mine}):
+            for arm in FOURWAY_ARMS:
+                same = [r for r in mine if _fourway_arm(r) == arm and r["index"] in gp]
+                if same:
+                    lines.append(_fourway_line(arm, f"{label}, the GP's {len(gp)}", same))
+    return harness.markdown(pd.DataFrame(lines))
+
+
 # --- section 17: beyond the paper (games.jsonl, dynamic_tax.jsonl, timescales.jsonl) -------
 
 
@@ -1122,6 +1194,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "black-it-versus": black_it_versus,
     "posterior-coverage": posterior_coverage,
     "posterior-speed": posterior_speed,
+    "fourway": fourway,
     "games-equilibria": games_equilibria,
     "games-cost": games_cost,
     "dynamic-tax": dynamic_tax,
