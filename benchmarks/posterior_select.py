@@ -88,50 +88,33 @@ def run(args: Any) -> None:
 
 
 def table() -> str:
-    """Coverage, width and rank uniformity per variant, and the variant the rule chooses."""
-    from scipy import stats
+    """The variants' table (``report.py``'s ``posterior-select``) and the rule's choice."""
+    import report
 
     rows = harness.read_rows(RESULTS)
     latest = {(r["variant"], r["combine"], setting(r), r["index"]): r for r in rows}
     groups: dict[tuple, list[dict]] = {}
     for (variant, combine, widening, _), row in latest.items():
-        groups.setdefault((combine, widening, variant), []).append(row)
-    lines = [
-        "| combine | widening | data | runs | widen | lam covers | inertia covers | "
-        "lam width % | inertia width % | lam rank p | inertia rank p |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+        if not widening.startswith("share"):  # the first pass answered to the first rule
+            groups.setdefault((combine, widening, variant), []).append(row)
     scores: dict[tuple, list[float]] = {}
     widths: dict[tuple, list[float]] = {}
-    for (combine, widening, variant), mine in sorted(groups.items()):
-        answered = [r for r in mine if r["refused"] is None]
-        cells = []
+    for (combine, widening, _), mine in groups.items():
         for name in ("lam", "inertia"):
-            share = sum(r["covers"][name] for r in answered) / len(mine)
-            scores.setdefault((combine, widening), []).append(share)
-            cells.append(f"{sum(r['covers'][name] for r in answered)}/{len(mine)}")
-        width = [100 * np.mean([r["width"][n] for r in answered]) for n in ("lam", "inertia")]
-        widths.setdefault((combine, widening), []).extend(width)
-        ranks = [
-            stats.kstest([r["rank"][n] for r in answered], "uniform").pvalue
-            for n in ("lam", "inertia")
-        ]
-        widen = ", ".join(f"{w:g}" for w in mine[0]["widen"]) or "-"
-        lines.append(
-            f"| {combine} | {widening} | {variant} | {len(mine)} | {widen} | "
-            f"{cells[0]} | {cells[1]} | {width[0]:.1f} | {width[1]:.1f} | "
-            f"{ranks[0]:.2g} | {ranks[1]:.2g} |"
-        )
-    current = {k: v for k, v in scores.items() if "share" not in k[1]}  # not the first pass
-    qualified = [k for k, v in current.items() if min(v) >= FLOOR]
+            hits = sum(r["covers"][name] for r in mine if r["refused"] is None)
+            scores.setdefault((combine, widening), []).append(hits / len(mine))
+            widths.setdefault((combine, widening), []).extend(
+                r["width"][name] for r in mine if r["refused"] is None
+            )
+    qualified = [k for k, v in scores.items() if min(v) >= FLOOR]
     if qualified:
         chosen = min(qualified, key=lambda k: np.mean(widths[k]))
         why = "covers at least 85% everywhere, narrowest"
     else:
-        chosen = min(current, key=lambda k: max(abs(v - 0.9) for v in current[k]))
+        chosen = min(scores, key=lambda k: max(abs(v - 0.9) for v in scores[k]))
         why = "none covers 85% everywhere; nearest 90% at its worst"
-    lines.append(f"\nchosen: combine={chosen[0]}, widening={chosen[1]} ({why})")
-    return "\n".join(lines)
+    choice = f"chosen: combine={chosen[0]}, widening={chosen[1]} ({why})"
+    return report.posterior_select(harness.RESULTS) + "\n\n" + choice
 
 
 def main() -> None:

@@ -891,17 +891,25 @@ def price_statistic_sets(results: Path) -> str:
 # --- section 16: the posterior (posterior.jsonl) ------------------------------------------
 
 
+def _estimator(row: dict) -> str:
+    """Which estimator answered: widened by its cross-fitted factors, or the first, unwidened."""
+    widen = row.get("widen") or []
+    return "widened " + ", ".join(f"{w:g}" for w in widen) if widen else "unwidened (earlier)"
+
+
 def _posterior_answers(results: Path) -> list[dict]:
-    """The last answer row of each (variant, data, target): a rerun replaces its rows."""
+    """The last answer row of each (estimator, variant, data, target): a rerun replaces its rows."""
     rows = [r for r in _jsonl(results, "posterior.jsonl") if r["kind"] == "answer"]
-    return list({(r["variant"], r["data"], r["index"]): r for r in rows}.values())
+    key = lambda r: (_estimator(r), r["variant"], r["data"], r["index"])  # noqa: E731
+    return list({key(r): r for r in rows}.values())
 
 
 def _posterior_line(variant: str, data: str, rows: list[dict], checked: int) -> dict:
     from scipy import stats
 
     answered = [r for r in rows if r["refused"] is None]
-    line: dict = {"variant": variant, "data": data, "targets": len(rows)}
+    line: dict = {"estimator": _estimator(rows[0]), "variant": variant, "data": data}
+    line["targets"] = len(rows)
     line["refused"] = len(rows) - len(answered)
     line["warned"] = sum(r["warned"] for r in answered)
     checks = [r["predictive_check"] for r in answered if r.get("predictive_check")]
@@ -930,21 +938,28 @@ def _posterior_line(variant: str, data: str, rows: list[dict], checked: int) -> 
 
 
 def posterior_coverage(results: Path) -> str:
-    """Section 16: the posterior's coverage, width, error and ranks per variant and data.
+    """Section 16: the posterior's coverage, width, error and ranks per estimator, variant, data.
 
-    Coverage counts a refused data set as not covered. "not refused or warned" rows keep the
-    answers the estimator gave without a word. "rank p" is a Kolmogorov-Smirnov test of the
-    truth's ranks against the uniform (simulation-based calibration). The predictive check ran
-    on the targets of the first answers only (its cost): "check flagged" counts over the
-    answers it ran on, "any flag" over those targets, a refusal, a warning or the check.
+    The widened estimator (the current default) comes first; the unwidened one is the first
+    measurement. Coverage counts a refused data set as not covered. "not refused or warned"
+    rows keep the answers the estimator gave without a word. "rank p" is a Kolmogorov-Smirnov
+    test of the truth's ranks against the uniform (simulation-based calibration). The
+    predictive check ran on the targets of the first answers only (its cost): "check flagged"
+    counts over the answers it ran on, "any flag" over those targets, a refusal, a warning or
+    the check.
     """
     rows = _posterior_answers(results)
     order = {"model": 0, "reference": 1, "adaptive": 2}
     lines = []
-    for variant, data in sorted(
-        {(r["variant"], r["data"]) for r in rows}, key=lambda k: (k[0], order[k[1]])
+    groups = {(_estimator(r), r["variant"], r["data"]) for r in rows}
+    for estimator, variant, data in sorted(
+        groups, key=lambda k: (k[0].startswith("unwidened"), k[1], order[k[2]])
     ):
-        mine = [r for r in rows if r["variant"] == variant and r["data"] == data]
+        mine = [
+            r
+            for r in rows
+            if _estimator(r) == estimator and r["variant"] == variant and r["data"] == data
+        ]
         # The check ran on the first targets (benchmarks/posterior.py --check-runs).
         checked = 1 + max((r["index"] for r in mine if r.get("predictive_check")), default=-1)
         lines.append(_posterior_line(variant, data, mine, checked))
@@ -979,6 +994,47 @@ def posterior_speed(results: Path) -> str:
                 "adage posterior s (median)": round(float(np.median(r["cli_seconds"])), 1),
             }
         )
+    return harness.markdown(pd.DataFrame(lines))
+
+
+def _widening_setting(row: dict) -> str:
+    """How a ``posterior_select.py`` row's estimator was widened."""
+    if row.get("calibration"):
+        return f"a share of {row['calibration']:g} held out"
+    return f"{row['folds']} folds" if row.get("folds") else "none"
+
+
+def posterior_select(results: Path) -> str:
+    """Section 16: the estimator variants on the development targets (``posterior_select.py``).
+
+    Coverage counts a refused data set as not covered; "rank p" is a Kolmogorov-Smirnov test
+    of the truth's ranks against the uniform; "train s" is one training's wall time.
+    """
+    from scipy import stats
+
+    rows = _jsonl(results, "posterior_select.jsonl")
+    key = lambda r: (r["variant"], r["combine"], _widening_setting(r), r["index"])  # noqa: E731
+    latest = {key(r): r for r in rows}
+    groups: dict[tuple, list[dict]] = {}
+    for (variant, combine, widening, _), row in latest.items():
+        groups.setdefault((variant, combine, widening), []).append(row)
+    lines = []
+    for (variant, combine, widening), mine in sorted(groups.items()):
+        answered = [r for r in mine if r["refused"] is None]
+        line: dict = {"data": variant, "restarts": combine, "widening": widening}
+        line["targets"] = len(mine)
+        line["factors"] = ", ".join(f"{w:g}" for w in mine[0]["widen"]) or "-"
+        for name, short in (("lam", "lam"), ("inertia", "eta")):
+            hits = sum(r["covers"][name] for r in answered)
+            line[f"{short} covers"] = f"{hits}/{len(mine)}"
+        for name, short in (("lam", "lam"), ("inertia", "eta")):
+            width = np.mean([100 * r["width"][name] for r in answered])
+            line[f"{short} width %"] = round(float(width), 1)
+        for name, short in (("lam", "lam"), ("inertia", "eta")):
+            ranks = [r["rank"][name] for r in answered]
+            line[f"{short} rank p"] = f"{stats.kstest(ranks, 'uniform').pvalue:.2g}"
+        line["train s"] = mine[0]["train_seconds"]
+        lines.append(line)
     return harness.markdown(pd.DataFrame(lines))
 
 
@@ -1194,6 +1250,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "black-it-versus": black_it_versus,
     "posterior-coverage": posterior_coverage,
     "posterior-speed": posterior_speed,
+    "posterior-select": posterior_select,
     "fourway": fourway,
     "games-equilibria": games_equilibria,
     "games-cost": games_cost,
