@@ -21,7 +21,7 @@ from mesa_adage.analysis.posterior import (
     predictive_check,
     train,
 )
-from mesa_adage.analysis.posterior.estimator import _intervals, _widening
+from mesa_adage.analysis.posterior.widening import answer_bounds, widening_factors
 from mesa_adage.cli import main
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
@@ -117,7 +117,7 @@ def test_the_widening_makes_the_intervals_cover_what_they_claim(spread, factor):
     rng = np.random.default_rng(0)
     xs = rng.uniform(-3, 3, (400, 1))
     thetas = xs + rng.standard_normal((400, 1))
-    (found,) = _widening(*_intervals(stand_in(spread), xs), thetas)
+    (found,) = widening_factors(*answer_bounds(stand_in(spread), xs, 0.9), thetas, 0.9)
     assert found == pytest.approx(factor, abs=0.15)
 
 

@@ -19,8 +19,9 @@ any data set of the same shape without simulating again.
   posterior draws are compared with the data; data farther from them than every one of them
   are flagged: the followers do not make data like these, at any theta the posterior believes.
 
-Modules: :mod:`.summary`, :mod:`.prior`, :mod:`.simulations`, :mod:`.estimator`, :mod:`.check` and
-:mod:`.run_folder` (what `adage run --posterior` and `adage posterior` call).
+Modules: :mod:`.summary`, :mod:`.prior`, :mod:`.simulations`, :mod:`.estimator`,
+:mod:`.widening`, :mod:`.check` and :mod:`.run_folder` (what `adage run --posterior` and
+`adage posterior` call).
 
 ``sbi`` is an optional extra (``pip install "mesa-adage[sbi]"``), imported only by the
 functions that need it.

@@ -19,6 +19,7 @@ import torch
 from mesa_adage.analysis.posterior._streams import SAMPLE, TRAIN
 from mesa_adage.analysis.posterior.simulations import box_bounds
 from mesa_adage.analysis.posterior.summary import Summary, informative
+from mesa_adage.analysis.posterior.widening import answer_bounds, widening_factors
 from mesa_adage.characteristics import Characteristics, is_count
 from mesa_adage.seeds import POSTERIOR, derive_seed
 
@@ -45,10 +46,6 @@ FOLDS = 5
 """The default of :func:`train`'s ``folds``, cross-fitting folds that measure the widening
 (fewer when there are under ten simulations a fold; none under twenty). Without it the 90%
 intervals of the cobweb calibration covered 80% (benchmarks/posterior_select.py)."""
-WIDENINGS = np.round(np.arange(0.5, 3.0001, 0.05), 2)
-"""The widening factors tried, each scaling the draws' distance from their median."""
-CALIBRATION_DRAWS = 500
-"""Posterior samples per held-out simulation when the widening is measured."""
 MAX_BATCHES = 200
 """Batches of draws :meth:`Estimator.sample` takes at most to keep enough inside the box."""
 MIN_IN_BOX = 0.01
@@ -280,7 +277,7 @@ def train(
     claim, measured by cross-fitting: the pairs are split into ``folds`` parts, and an
     estimator trained on the other parts answers each part's summaries, so every simulation
     is answered once by an estimator that never saw it. Per parameter, the smallest
-    :data:`WIDENINGS` factor whose widened :data:`LEVEL` intervals cover a :data:`LEVEL`
+    :data:`~.widening.WIDENINGS` factor whose widened :data:`LEVEL` intervals cover a :data:`LEVEL`
     share of those thetas is kept (a coverage measured on data the followers make, the data
     the estimator is calibrated for). The estimator returned is trained on every pair.
 
@@ -333,9 +330,9 @@ def train(
         for out in parts:
             fit = np.setdiff1d(np.arange(len(thetas)), out)
             first = _fit(space, thetas[fit], xs[fit][:, keep], seed, restarts, combine)
-            answered.append(_intervals(estimator(first, len(fit)), xs[out][:, keep]))
+            answered.append(answer_bounds(estimator(first, len(fit)), xs[out][:, keep], LEVEL))
         center, low, high = (np.concatenate(a) for a in zip(*answered, strict=True))
-        widen = _widening(center, low, high, thetas[np.concatenate(parts)])
+        widen = widening_factors(center, low, high, thetas[np.concatenate(parts)], LEVEL)
     posterior = _fit(space, thetas, xs[:, keep], seed, restarts, combine)
     return estimator(posterior, len(thetas), widen)
 
@@ -384,46 +381,6 @@ def _fit(
     if combine == "best" or restarts == 1:
         return min(fitted, key=lambda pair: pair[0])[1]
     return EnsemblePosterior([posterior for _, posterior in fitted])
-
-
-def _intervals(estimator: Estimator, xs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The median and :data:`LEVEL` interval bounds of ``estimator``'s answer to each of ``xs``.
-
-    An answer refused (its mass outside the box) is NaN, and so never covers.
-    """
-    tail = 100 * (1 - LEVEL) / 2
-    rows = []
-    for i, x in enumerate(xs):
-        try:
-            drawn, _ = estimator.draw(x, CALIBRATION_DRAWS, estimator.seed + 1 + i, "a simulation")
-        except ValueError:
-            drawn = np.full((1, len(estimator.names)), np.nan)
-        bounds = np.percentile(drawn, [tail, 100 - tail], axis=0)
-        rows.append(np.stack([np.median(drawn, axis=0), *bounds]))
-    center, low, high = np.stack(rows).transpose(1, 0, 2)
-    return center, low, high
-
-
-def _widening(
-    center: np.ndarray, low: np.ndarray, high: np.ndarray, thetas: np.ndarray
-) -> tuple[float, ...]:
-    """Per parameter, the smallest :data:`WIDENINGS` factor that makes the intervals cover.
-
-    The intervals ``[low, high]`` about ``center`` (one row per answer), each widened by the
-    factor, must cover a :data:`LEVEL` share of ``thetas``; the largest factor if none does.
-    """
-    widen = []
-    for j in range(thetas.shape[1]):
-        factor = WIDENINGS[-1]
-        for w in WIDENINGS:
-            inside = (center[:, j] + w * (low[:, j] - center[:, j]) <= thetas[:, j]) & (
-                thetas[:, j] <= center[:, j] + w * (high[:, j] - center[:, j])
-            )
-            if inside.mean() >= LEVEL:
-                factor = w
-                break
-        widen.append(float(factor))
-    return tuple(widen)
 
 
 def load_estimator(run_dir: Path) -> Estimator:
