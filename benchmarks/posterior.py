@@ -214,6 +214,7 @@ def run(args: Any) -> None:
             "followers": len(followers),
             "warmup_steps": config["timescales"]["warmup_steps"],
             "widen": list(estimator.widen),
+            "interval_kind": estimator.interval,
         }
         for kind in args.data:
             count = args.reference_runs if kind == "reference" else args.runs

@@ -892,9 +892,18 @@ def price_statistic_sets(results: Path) -> str:
 
 
 def _estimator(row: dict) -> str:
-    """Which estimator answered: widened by its cross-fitted factors, or the first, unwidened."""
+    """Which estimator answered: its interval kind widened by its cross-fitted factors, or
+    the first, unwidened (central intervals)."""
     widen = row.get("widen") or []
-    return "widened " + ", ".join(f"{w:g}" for w in widen) if widen else "unwidened (earlier)"
+    if not widen:
+        return "unwidened (earlier)"
+    return f"{row.get('interval_kind', 'central')}, widened " + ", ".join(f"{w:g}" for w in widen)
+
+
+FIRST_RUNS = 60
+"""The held-out runs the first posterior estimators were measured on."""
+ESTIMATORS = ("shortest", "central", "unwidened")
+"""The table's order of estimators: the current default first, the first measurement last."""
 
 
 def _posterior_answers(results: Path) -> list[dict]:
@@ -953,7 +962,7 @@ def posterior_coverage(results: Path) -> str:
     lines = []
     groups = {(_estimator(r), r["variant"], r["data"]) for r in rows}
     for estimator, variant, data in sorted(
-        groups, key=lambda k: (k[0].startswith("unwidened"), k[1], order[k[2]])
+        groups, key=lambda k: (ESTIMATORS.index(k[0].split(",")[0].split()[0]), k[1], order[k[2]])
     ):
         mine = [
             r
@@ -963,6 +972,9 @@ def posterior_coverage(results: Path) -> str:
         # The check ran on the first targets (benchmarks/posterior.py --check-runs).
         checked = 1 + max((r["index"] for r in mine if r.get("predictive_check")), default=-1)
         lines.append(_posterior_line(variant, data, mine, checked))
+        if len(mine) > FIRST_RUNS:  # comparable with the estimators measured on the first 60
+            first = [r for r in mine if r["index"] < FIRST_RUNS]
+            lines.append(_posterior_line(variant, f"{data}, runs 1-{FIRST_RUNS}", first, checked))
         if data != "model":
             quiet = [r for r in mine if r["refused"] is None and not r["warned"]]
             if quiet:
@@ -997,6 +1009,28 @@ def posterior_speed(results: Path) -> str:
     return harness.markdown(pd.DataFrame(lines))
 
 
+def posterior_crossfit(results: Path) -> str:
+    """Section 16: the cross-fitted answers to a run's own simulations, per interval kind.
+
+    Each of the run's simulations (theta from the prior) is answered by the fold's estimator
+    that never saw it, its interval widened by the estimator's factors; "edge" counts the
+    truths in the outer tenth of their range (``posterior_select.py``'s ``EDGE``).
+    """
+    rows = _jsonl(results, "posterior_crossfit.jsonl")
+    latest = {(r["variant"], r["interval_kind"]): r for r in rows}
+    lines = []
+    for (variant, interval), r in sorted(latest.items()):
+        line: dict = {"data": variant, "interval": interval, "simulations": r["simulations"]}
+        line["factors"] = ", ".join(f"{w:g}" for w in r["widen"])
+        for name, short in (("lam", "lam"), ("inertia", "eta")):
+            own = r[name]
+            line[f"{short} covers"] = f"{own['covers']}/{r['simulations']}"
+            line[f"{short} covers near an edge"] = f"{own['edge_covers']}/{own['edge']}"
+            line[f"{short} width %"] = round(100 * own["width"], 1)
+        lines.append(line)
+    return harness.markdown(pd.DataFrame(lines))
+
+
 def _widening_setting(row: dict) -> str:
     """How a ``posterior_select.py`` row's estimator was widened."""
     if row.get("calibration"):
@@ -1013,15 +1047,17 @@ def posterior_select(results: Path) -> str:
     from scipy import stats
 
     rows = _jsonl(results, "posterior_select.jsonl")
-    key = lambda r: (r["variant"], r["combine"], _widening_setting(r), r["index"])  # noqa: E731
+    interval = lambda r: r.get("interval_kind", "central")  # noqa: E731
+    key = lambda r: (r["variant"], r["combine"], _widening_setting(r), interval(r), r["index"])  # noqa: E731
     latest = {key(r): r for r in rows}
     groups: dict[tuple, list[dict]] = {}
-    for (variant, combine, widening, _), row in latest.items():
-        groups.setdefault((variant, combine, widening), []).append(row)
+    for (variant, combine, widening, kind, _), row in latest.items():
+        groups.setdefault((variant, combine, widening, kind), []).append(row)
     lines = []
-    for (variant, combine, widening), mine in sorted(groups.items()):
+    for (variant, combine, widening, kind), mine in sorted(groups.items()):
         answered = [r for r in mine if r["refused"] is None]
         line: dict = {"data": variant, "restarts": combine, "widening": widening}
+        line["interval"] = kind
         line["targets"] = len(mine)
         line["factors"] = ", ".join(f"{w:g}" for w in mine[0]["widen"]) or "-"
         for name, short in (("lam", "lam"), ("inertia", "eta")):
@@ -1251,6 +1287,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "posterior-coverage": posterior_coverage,
     "posterior-speed": posterior_speed,
     "posterior-select": posterior_select,
+    "posterior-crossfit": posterior_crossfit,
     "fourway": fourway,
     "games-equilibria": games_equilibria,
     "games-cost": games_cost,

@@ -21,7 +21,7 @@ from mesa_adage.analysis.posterior import (
     predictive_check,
     train,
 )
-from mesa_adage.analysis.posterior.widening import answer_bounds, widening_factors
+from mesa_adage.analysis.posterior.widening import answer_bounds, credible_bounds, widening_factors
 from mesa_adage.cli import main
 from mesa_adage.examples.agents.producer import Producer
 from mesa_adage.examples.models import cobweb
@@ -131,12 +131,33 @@ def test_a_widened_estimator_draws_wider_intervals_about_the_same_median():
     assert ratio == pytest.approx(2.0, abs=0.1)
 
 
+def test_the_shortest_interval_holds_the_densest_draws_and_reaches_an_edge():
+    rng = np.random.default_rng(0)
+    # A posterior pressed against the box's edge at 0 (a half-normal): the central interval
+    # cuts off the edge, which the shortest one holds.
+    draws = np.abs(rng.standard_normal((20_000, 1)))
+    (low,), (high,) = credible_bounds(draws, 0.9, "shortest")
+    assert low == pytest.approx(0.0, abs=0.01) and high == pytest.approx(1.645, abs=0.05)
+    (c_low,), (c_high,) = credible_bounds(draws, 0.9, "central")
+    assert c_low == pytest.approx(0.063, abs=0.01) and c_high == pytest.approx(1.96, abs=0.05)
+    assert np.mean((draws >= low) & (draws <= high)) == pytest.approx(0.9, abs=0.001)
+    # Symmetric draws: the two kinds agree.
+    normal = rng.standard_normal((20_000, 2))
+    for kind in ("central", "shortest"):
+        bounds = np.array(credible_bounds(normal, 0.9, kind))
+        np.testing.assert_allclose(bounds, [[-1.645] * 2, [1.645] * 2], atol=0.05)
+    with pytest.raises(ValueError, match=r"interval 'hdi' is unknown; allowed are \['central'"):
+        credible_bounds(normal, 0.9, "hdi")
+
+
 def test_bad_training_options_are_refused(toy):
     thetas, xs, _ = toy
     with pytest.raises(
         ValueError, match=r"combine 'mean' is unknown; allowed are \['best', 'ensemble'\]"
     ):
         train(BOX, TOY, thetas, xs, seed=0, combine="mean")
+    with pytest.raises(ValueError, match=r"interval 'hdi' is unknown; allowed are"):
+        train(BOX, TOY, thetas, xs, seed=0, interval="hdi")
     for folds in (1, 31, 2.5):
         with pytest.raises(ValueError, match=f"folds {folds} must be 0 .no widening. or an int"):
             train(BOX, TOY, thetas, xs, seed=0, folds=folds)

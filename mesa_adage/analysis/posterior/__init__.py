@@ -31,6 +31,7 @@ from mesa_adage.analysis.posterior.check import PREDICTIVE_SIMULATIONS, predicti
 from mesa_adage.analysis.posterior.estimator import (
     DRAWS,
     FOLDER,
+    INTERVAL,
     LEVEL,
     LOW_IN_BOX,
     MIN_IN_BOX,
@@ -53,11 +54,14 @@ from mesa_adage.analysis.posterior.run_folder import (
 )
 from mesa_adage.analysis.posterior.simulations import simulate_pairs
 from mesa_adage.analysis.posterior.summary import Summary, informative
+from mesa_adage.analysis.posterior.widening import INTERVALS, credible_bounds
 
 __all__ = [
     "DEFAULT_SIMULATIONS",
     "DRAWS",
     "FOLDER",
+    "INTERVAL",
+    "INTERVALS",
     "LEVEL",
     "LOW_IN_BOX",
     "METHODS",
@@ -70,6 +74,7 @@ __all__ = [
     "Prior",
     "Summary",
     "answer_run_folder",
+    "credible_bounds",
     "informative",
     "load_estimator",
     "load_simulations",

@@ -8,7 +8,7 @@ import io
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,12 @@ import torch
 from mesa_adage.analysis.posterior._streams import SAMPLE, TRAIN
 from mesa_adage.analysis.posterior.simulations import box_bounds
 from mesa_adage.analysis.posterior.summary import Summary, informative
-from mesa_adage.analysis.posterior.widening import answer_bounds, widening_factors
+from mesa_adage.analysis.posterior.widening import (
+    INTERVALS,
+    answer_bounds,
+    credible_bounds,
+    widening_factors,
+)
 from mesa_adage.characteristics import Characteristics, is_count
 from mesa_adage.seeds import POSTERIOR, derive_seed
 
@@ -28,11 +33,16 @@ FOLDER = "posterior"
 ESTIMATOR = "estimator.pt"
 """The estimator's file in :data:`FOLDER`."""
 LEVEL = 0.9
-"""Probability of the credible intervals (the 5th to the 95th percentile)."""
+"""Probability of the credible intervals."""
+INTERVAL = "shortest"
+"""The default of :func:`train`'s ``interval`` (:data:`~.widening.INTERVALS`): on the cobweb
+run's simulations the shortest interval covered as often on average, was narrower, and held
+truths near the box's edges more often (benchmarks/posterior_select.py)."""
 DRAWS = 4000
 """Posterior samples drawn for a data set."""
-FORMAT = 2
-"""Version of the estimator file's layout (1: no widening, read as widening 1)."""
+FORMAT = 3
+"""Version of the estimator file's layout (1: no widening, read as widening 1; 1 and 2:
+central intervals, no cross-fitted answers)."""
 RESTARTS = 4
 """Trainings from different seeds. One training in four to eight failed (intervals over half
 the range where the others gave a tenth) and its validation loss showed it."""
@@ -88,6 +98,10 @@ class Estimator:
         train_seconds: Wall time of the training.
         widen: Per parameter, the factor that scales each draw's distance from the draws'
             median (:func:`train`'s ``folds``); empty for none.
+        interval: The kind of credible interval (:data:`~.widening.INTERVALS`).
+        cross_fitted: Each simulation's answer by the fold's estimator that never saw it,
+            ``(simulations, 3, parameters)``: median, interval's low and high bounds, before
+            widening; None without folds.
     """
 
     posterior: Any
@@ -99,6 +113,8 @@ class Estimator:
     seed: int
     train_seconds: float
     widen: tuple[float, ...] = ()
+    interval: str = INTERVAL
+    cross_fitted: np.ndarray | None = None
 
     def sample(
         self,
@@ -182,13 +198,14 @@ class Estimator:
 
         With a known ``target``, whether each interval covers it. JSON-ready.
         """
-        tail = 100 * (1 - LEVEL) / 2
         out: dict[str, Any] = {"method": "npe", "level": LEVEL, "draws": len(samples)}
+        out["interval"] = self.interval
         out["mean"] = {n: float(samples[n].mean()) for n in self.names}
         out["median"] = {n: float(samples[n].median()) for n in self.names}
         out["std"] = {n: float(samples[n].std()) for n in self.names}
+        low, high = credible_bounds(samples[list(self.names)].to_numpy(), LEVEL, self.interval)
         out["credible_intervals"] = {
-            n: [float(v) for v in np.percentile(samples[n], [tail, 100 - tail])] for n in self.names
+            n: [float(low[i]), float(high[i])] for i, n in enumerate(self.names)
         }
         out["interval_share"] = {
             n: round((high - low) / (self.box[i][1] - self.box[i][0]), 4)
@@ -224,6 +241,8 @@ class Estimator:
             "seed": self.seed,
             "train_seconds": self.train_seconds,
             "widen": list(self.widen),
+            "interval": self.interval,
+            "cross_fitted": self.cross_fitted,
         }
         torch.save(state, tmp)
         tmp.replace(path)
@@ -265,6 +284,7 @@ def train(
     restarts: int = RESTARTS,
     combine: str = COMBINE,
     folds: int | None = None,
+    interval: str = INTERVAL,
 ) -> Estimator:
     """Train ``sbi``'s NPE on ``(theta, summary)`` pairs.
 
@@ -277,20 +297,24 @@ def train(
     claim, measured by cross-fitting: the pairs are split into ``folds`` parts, and an
     estimator trained on the other parts answers each part's summaries, so every simulation
     is answered once by an estimator that never saw it. Per parameter, the smallest
-    :data:`~.widening.WIDENINGS` factor whose widened :data:`LEVEL` intervals cover a :data:`LEVEL`
-    share of those thetas is kept (a coverage measured on data the followers make, the data
-    the estimator is calibrated for). The estimator returned is trained on every pair.
+    :data:`~.widening.WIDENINGS` factor whose widened :data:`LEVEL` intervals (of the kind
+    ``interval``) cover a :data:`LEVEL` share of those thetas is kept (a coverage measured on
+    data the followers make, the data the estimator is calibrated for). The estimator returned
+    is trained on every pair, and keeps the cross-fitted answers (``cross_fitted``).
 
     Training runs on torch's generator seeded from ``seed`` (the caller's generator is left
     as it was), so the same pairs and seed give the same estimator.
 
     Raises:
         MissingExtraError: If ``sbi`` is missing (naming the extra).
-        ValueError: If a summary is not finite, or ``combine`` or ``folds`` is not allowed.
+        ValueError: If a summary is not finite, or ``combine``, ``folds`` or ``interval`` is
+            not allowed.
     """
     require_sbi()
     if combine not in COMBINES:
         raise ValueError(f"combine {combine!r} is unknown; allowed are {list(COMBINES)}")
+    if interval not in INTERVALS:
+        raise ValueError(f"interval {interval!r} is unknown; allowed are {list(INTERVALS)}")
     if folds is None:
         folds = min(FOLDS, len(thetas) // 10) if len(thetas) >= 20 else 0
     if not (is_count(folds) and (folds == 0 or 2 <= folds <= len(thetas) // 10)):
@@ -314,27 +338,27 @@ def train(
     lows, highs = box_bounds(space)
     start = time.perf_counter()
 
-    def estimator(posterior: Any, pairs: int, widen: tuple[float, ...] = ()) -> Estimator:
+    def estimator(posterior: Any, pairs: int) -> Estimator:
         box = tuple(zip(lows.tolist(), highs.tolist(), strict=True))
         kept = tuple(int(i) for i in keep)
         elapsed = time.perf_counter() - start
-        return Estimator(
-            posterior, tuple(space.names), box, summary, kept, pairs, seed, elapsed, widen
-        )
+        names = tuple(space.names)
+        return Estimator(posterior, names, box, summary, kept, pairs, seed, elapsed, (), interval)
 
     widen: tuple[float, ...] = ()
+    answers = None
     if folds:
         rng = np.random.default_rng(derive_seed(seed, 1, POSTERIOR, TRAIN))
         parts = np.array_split(rng.permutation(len(thetas)), folds)
-        answered = []
+        answers = np.empty((len(thetas), 3, thetas.shape[1]))
         for out in parts:
             fit = np.setdiff1d(np.arange(len(thetas)), out)
             first = _fit(space, thetas[fit], xs[fit][:, keep], seed, restarts, combine)
-            answered.append(answer_bounds(estimator(first, len(fit)), xs[out][:, keep], LEVEL))
-        center, low, high = (np.concatenate(a) for a in zip(*answered, strict=True))
-        widen = widening_factors(center, low, high, thetas[np.concatenate(parts)], LEVEL)
+            bounds = answer_bounds(estimator(first, len(fit)), xs[out][:, keep], LEVEL)
+            answers[out] = np.stack(bounds, axis=1)
+        widen = widening_factors(*answers.transpose(1, 0, 2), thetas, LEVEL)
     posterior = _fit(space, thetas, xs[:, keep], seed, restarts, combine)
-    return estimator(posterior, len(thetas), widen)
+    return replace(estimator(posterior, len(thetas)), widen=widen, cross_fitted=answers)
 
 
 def _fit(
@@ -402,8 +426,8 @@ def load_estimator(run_dir: Path) -> Estimator:
     try:
         # The estimator is a pickled sbi object: it is read only from the run folder named.
         state = torch.load(path, weights_only=False)
-        if not isinstance(state, dict) or state.get("format") not in (1, FORMAT):
-            raise ValueError(f"its layout is not format 1 or {FORMAT}")
+        if not isinstance(state, dict) or state.get("format") not in range(1, FORMAT + 1):
+            raise ValueError(f"its layout is not format 1 to {FORMAT}")
         return Estimator(
             state["posterior"],
             tuple(state["names"]),
@@ -414,6 +438,8 @@ def load_estimator(run_dir: Path) -> Estimator:
             int(state["seed"]),
             float(state["train_seconds"]),
             tuple(float(w) for w in state.get("widen", ())),
+            state.get("interval", "central"),
+            state.get("cross_fitted"),
         )
     except Exception as err:  # unpickling raises many kinds for a damaged file
         raise ValueError(
