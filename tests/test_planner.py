@@ -84,19 +84,35 @@ def test_a_model_that_shows_the_planner_nothing_is_refused():
         PlannerEnv(partial(Toy, horizon=4), {Guesser: echo}, ("target",), 2, switch)
 
 
-def test_a_learned_planner_beats_every_static_theta():
-    """Half the episode wants the guesses high, half low: only a planner that moves can serve both.
+OVER_BEST_STATIC = 0.08
+"""What the learning test asserts of :func:`planner_gain`: about half the gain measured on its
+seed (RESULTS.md section 3, table ``learning-margins``)."""
 
-    Scored on 16 fresh episodes; the best static target (a grid of 33) scores -0.25 a step at
-    best, a planner that switches at half time can reach 0. Measured on this seed: -0.088 after
-    10,000 decisions (after 3,000 it switched between the bounds and scored -0.25).
+
+def planner_gain(seed: int) -> dict[str, float]:
+    """A planner's reward a step over the best static target's, after 10,000 decisions trained
+    from ``seed``, on 16 fresh episodes.
+
+    The learning test and ``benchmarks/learning_margins.py`` both measure with this.
     """
     planner = env()
-    model = train_planner(planner, 10_000, seed=0, n_steps=128, batch_size=64)
+    model = train_planner(planner, 10_000, seed=seed, n_steps=128, batch_size=64)
     learned = play_planner(planner, lambda o: model.predict(o, deterministic=True)[0], range(16))
     best_static = max(
         np.mean([r["reward"] for r in play_planner(env(base={"target": t}), None, range(16))])
         for t in np.linspace(-0.8, 0.8, 33)
     )
-    dynamic = np.mean([r["reward"] for r in learned])
-    assert dynamic > best_static + 0.08, (dynamic, best_static)
+    dynamic = float(np.mean([r["reward"] for r in learned]))
+    best_static = float(best_static)
+    return {"planner": dynamic, "best static": best_static, "over best": dynamic - best_static}
+
+
+def test_a_learned_planner_beats_every_static_theta():
+    """Half the episode wants the guesses high, half low: only a planner that moves can serve both.
+
+    The best static target (of a grid of 33) scores -0.25 a step at best (0.5 off either half),
+    a planner that switches at half time can reach 0. After 3,000 decisions this seed's planner
+    still switched between the bounds and scored no better than static.
+    """
+    measured = planner_gain(0)
+    assert measured["over best"] > OVER_BEST_STATIC, measured
