@@ -107,6 +107,13 @@ CASES = {
         (0,),
         (Check("gain", "GIVING_GAIN"),),
     ),
+    "wolf_sheep": Case(
+        "tests/test_adapt.py::test_sheep_learn_to_outlive_random_ones",
+        _by_seed("sheep_gain"),
+        (0,),
+        (Check("gain", "SHEEP_GAIN"),),
+        slow=True,
+    ),
     "market_maker": Case(
         "tests/test_market_maker.py::"
         "test_a_briefly_trained_conditional_maker_beats_random_quotes_at_every_omega",

@@ -53,7 +53,7 @@ def test_producer_rejects_actions_outside_its_space():
         m.step()
 
 
-OVER_RANDOM, OVER_UNTRAINED = 30.0, 0.4
+OVER_RANDOM, OVER_UNTRAINED = 15.0, 0.4
 """What the learning test asserts of :func:`forecaster_rewards`: about half the gains measured
 on its seed (RESULTS.md section 3, table ``learning-margins``)."""
 
