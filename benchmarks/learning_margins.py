@@ -7,7 +7,7 @@ records one row per test and seed: the measured values, the threshold the test a
 from the test's module), the margin (measured minus threshold, on the side the test asserts)
 and, where the measured value is a gain over a baseline, the margin over the threshold.
 
-    python benchmarks/learning_margins.py                  # every test: about 10 minutes
+    python benchmarks/learning_margins.py                  # every test: about a minute
     python benchmarks/learning_margins.py --quick          # the default suite's tests only
     python benchmarks/learning_margins.py --only adapt planner
 

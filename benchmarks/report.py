@@ -12,8 +12,6 @@ named here; no number in a generated table comes from anywhere but a row.
 
 Not yet generated (hand-written in RESULTS.md, outside markers, each with a sentence saying so):
 
-- Section 3, the learning tests' margins: not yet generated: no rows (measured by hand from
-  the tests' own training; no script writes them).
 - Section 4, batched inference: not yet generated: no rows (``inference.py`` writes them from
   now on).
 - Section 6, the demo's split and the ``--executor auto`` pair: not yet generated: no rows for
@@ -184,6 +182,39 @@ def follower_response(results: Path) -> str:
             }
         )
     return harness.markdown(pd.DataFrame(rows))
+
+
+# --- section 3: the learning tests (learning_margins.jsonl) -------------------------------
+
+
+def _short(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def learning_margins(results: Path) -> str:
+    """Section 3: each learning test's assertions against what its own training measured.
+
+    The latest row of each test and seed made from a clean tree; one line per assertion.
+    """
+    latest: dict[tuple[str, int], dict] = {}
+    for r in _jsonl(results, "learning_margins.jsonl"):
+        if not r["provenance"]["dirty"]:  # in the order of the latest run
+            latest.pop((r["test"], r["seed"]), None)
+            latest[(r["test"], r["seed"])] = r
+    out = [
+        "| test | seed | asserted | measured | margin | margin / threshold | also measured |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (test, seed), r in latest.items():
+        name = "`" + test.removeprefix("tests/") + "`" + (" (slow)" if r["slow"] else "")
+        asserted = {c["quantity"] for c in r["checks"]}
+        also = ", ".join(f"{k} {_short(v)}" for k, v in r["measured"].items() if k not in asserted)
+        for c in r["checks"]:
+            ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f}"
+            cells = [name, str(seed), f"{c['quantity']} {c['asserted']}", _short(c["value"])]
+            cells += [_short(c["margin"]), ratio, also or "-"]
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 # --- section 5: taxation (taxation_fair.jsonl, taxation_compare.jsonl, taxation_zeroshot) --
@@ -1253,6 +1284,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "classical-settings": classical_settings,
     "classical-targets": classical_targets,
     "classical-runs": classical_runs,
+    "learning-margins": learning_margins,
     "taxation-fair": taxation_fair,
     "taxation-fair-seeds": taxation_fair_seeds,
     "taxation-policies": taxation_policies,
