@@ -96,8 +96,9 @@ def _from_scratch(module: ModuleType, seed: int, folder: Path) -> dict[str, floa
     return module.from_scratch_gain(page.after("class Saver"), folder / "block")
 
 
-def _distribution(module: ModuleType, seed: int, folder: Path) -> dict[str, float]:
-    return module.worst_point_weight(seed, folder / "run")
+def _in_folder(name: str) -> Callable[[ModuleType, int, Path], dict[str, float]]:
+    """A measurement the test module defines as ``name(seed, folder)``: a run into ``folder``."""
+    return lambda module, seed, folder: getattr(module, name)(seed, folder / "run")
 
 
 CASES = {
@@ -154,9 +155,19 @@ CASES = {
     "distribution_leader": Case(
         "tests/test_distribution_leader.py::"
         "test_the_scheduler_trains_followers_under_the_leader_s_distribution",
-        _distribution,
+        _in_folder("worst_point_weight"),
         (0,),
         (Check("gain over uniform", "WORST_POINT_GAIN"),),
+    ),
+    "calibration_prices": Case(
+        "tests/test_calibration_trust.py::"
+        "test_price_only_calibration_runs_end_to_end_and_reports_its_uncertainty",
+        _in_folder("price_only_rises"),
+        (0,),
+        (
+            Check("lam rise in noise", "LAM_RISE"),
+            Check("inertia rise in noise", "INERTIA_RISE"),
+        ),
     ),
     "cobweb": Case(
         "tests/test_cobweb.py::test_a_few_thousand_ppo_steps_beat_random_and_untrained_forecasters",
