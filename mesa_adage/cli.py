@@ -348,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result.uncertainty,
             result.search_fell_short,
             result.posterior,
+            result.answer_on_fresh_episodes,
         )
     )
     if result.game is not None:

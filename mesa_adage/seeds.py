@@ -17,6 +17,9 @@ episodes at the answer (the goodness of fit), and the uncertainty report's resam
 POSTERIOR = 6
 """Purpose: the amortised posterior (:mod:`~mesa_adage.analysis.posterior`); its streams are
 told apart by ``member``: the prior draws, the simulations' episodes, training, sampling."""
+CONFIRM = 7
+"""Purpose: fresh episodes that confirm an answer's objective, none of them seen by the search
+(:mod:`~mesa_adage.analysis.confirmation`)."""
 
 
 def derive_seed(seed: int, epoch: int, purpose: int, member: int = 0) -> int:

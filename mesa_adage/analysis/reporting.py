@@ -42,6 +42,9 @@ class RunResult:
         search_fell_short: The best point the run scored with the final followers that beats
             ``theta`` by more than the noise (:func:`mesa_adage.analysis.shortfall.better_point`:
             its source, theta and objective), or None. ``theta`` stays the leader's answer.
+        answer_on_fresh_episodes: ``theta``'s objective on its own and on fresh episodes, and
+            whether it held (:func:`mesa_adage.analysis.confirmation.answer_held`); None when
+            the leader does not maximise over theta (a distribution, a game).
         posterior: The amortised posterior's report (posterior means, credible intervals;
             see :mod:`mesa_adage.analysis.posterior`), if one was asked for.
         game: How a game among leaders ended (:meth:`mesa_adage.outer.leaders.Game.summary`):
@@ -56,6 +59,7 @@ class RunResult:
     data: pd.DataFrame | None
     uncertainty: dict[str, Any] | None = None
     search_fell_short: dict[str, Any] | None = None
+    answer_on_fresh_episodes: dict[str, Any] | None = None
     posterior: dict[str, Any] | None = None
     game: dict[str, Any] | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mesa_adage.analysis.confirmation import confirmation_warning
 from mesa_adage.analysis.posterior import posterior_warnings
 from mesa_adage.analysis.shortfall import shortfall_warning
 from mesa_adage.analysis.uncertainty import uncertainty_lines
@@ -20,19 +21,24 @@ def result_table(
     uncertainty: dict[str, Any] | None = None,
     search_fell_short: Mapping[str, Any] | None = None,
     posterior: Mapping[str, Any] | None = None,
+    answer_on_fresh_episodes: Mapping[str, Any] | None = None,
 ) -> str:
     """A plain-text table of recovered (and true) theta with the error in % of range.
 
     With an uncertainty report, each parameter's interval and identification are added,
     followed by the goodness of fit and a warning for every doubt. When the run evaluated a
     better point than the answer (``RunResult.search_fell_short``), a last warning names it.
-    With a posterior (``RunResult.posterior``), each parameter's credible interval is added.
+    When the answer did not hold on fresh episodes (``RunResult.answer_on_fresh_episodes``),
+    a warning says so. With a posterior (``RunResult.posterior``), each parameter's credible
+    interval is added.
     An answer that is not a theta of ``space`` (a distribution leader's weights
     ``{"w[omega=0]": 0.2, ...}``) is printed entry by entry.
     """
     report = uncertainty or {}
     notes = uncertainty_lines(report) if report else []
     notes += [shortfall_warning(search_fell_short)] if search_fell_short else []
+    fresh = answer_on_fresh_episodes
+    notes += [confirmation_warning(fresh, theta)] if fresh and not fresh["held"] else []
     if set(theta) != set(space.names):
         width = max([12, *(len(name) + 2 for name in theta)])
         lines = [f"{'answer':<{width}}{'value':>12}"]

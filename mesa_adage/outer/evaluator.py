@@ -133,18 +133,22 @@ class Evaluator:
         return out
 
     def score(
-        self, thetas: Sequence[Theta], policies: Sequence[Policy]
+        self,
+        thetas: Sequence[Theta],
+        policies: Sequence[Policy],
+        seeds: Sequence[int] | None = None,
     ) -> tuple[list[float], list[list[Rollout]]]:
         """The objective of every theta, and the rollouts it was computed from.
 
-        A skipped candidate scores ``-inf`` with no rollouts.
+        A skipped candidate scores ``-inf`` with no rollouts. The episodes are the evaluator's
+        unless ``seeds`` names others.
 
         Raises:
             NonFiniteError: If an episode or an objective is not finite, unless skipping.
         """
         values: list[float] = []
         groups: list[list[Rollout]] = []
-        for theta, group in zip(thetas, self.rollouts(thetas, policies), strict=True):
+        for theta, group in zip(thetas, self.rollouts(thetas, policies, seeds), strict=True):
             reason = next((r for r in group if isinstance(r, str)), None)
             value = -math.inf if reason is not None else float(self.objective(group))
             if reason is None and not math.isfinite(value):

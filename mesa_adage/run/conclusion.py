@@ -4,7 +4,9 @@ After the answer come the profile, the uncertainty report, the summary and the p
 leader is still driven by ask/tell here: it names its finalists, the evaluator scores
 them, and the leader concludes from their values. Every point scored with the final
 followers is then held against the answer (:mod:`~mesa_adage.analysis.shortfall`): one that
-beats it by more than the noise is named, never silently swapped in.
+beats it by more than the noise is named, never silently swapped in. Last, the answer is
+scored on fresh episodes (:mod:`~mesa_adage.analysis.confirmation`): an objective that does not
+hold there is named too, and the answer kept.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from mesa_adage.analysis.confirmation import confirm_answer
 from mesa_adage.analysis.posterior import FOLDER, posterior_for_run
 from mesa_adage.analysis.reporting import RunResult, write_report
 from mesa_adage.analysis.shortfall import Evaluated, better_point
@@ -57,7 +60,9 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
     compared = in_space and leader.maximises
     evaluated: list[Evaluated] = [(t, v, "re-rank") for t, v, _ in scored] if in_space else []
     if record is None:
-        return replace(result, search_fell_short=better_point(value, evaluated if compared else []))
+        fresh = confirm_answer(evaluator, answer, policies, value, parts.seed) if compared else None
+        fell_short = better_point(value, evaluated if compared else [])
+        return replace(result, search_fell_short=fell_short, answer_on_fresh_episodes=fresh)
     parts.followers.save_answer(record.path)
     profile, profiled = None, []
     if experiment.profile_points and in_space:
@@ -79,6 +84,9 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
     noise = (result.uncertainty or {}).get("comparison_noise", 0.0)
     evaluated = evaluated if compared else []
     result = replace(result, search_fell_short=better_point(value, evaluated, noise))
+    if compared:
+        fresh = confirm_answer(evaluator, answer, policies, value, parts.seed, noise)
+        result = replace(result, answer_on_fresh_episodes=fresh)
     if parts.posterior is not None and parts.data is not None:
         result = replace(result, posterior=_posterior(parts, policies))
     summary = {
@@ -91,6 +99,7 @@ def conclude(parts: Parts, epochs: int, seconds: float) -> RunResult:
         "env_steps": parts.followers.env_steps,
         "candidates_evaluated": len(leader.history),
         **({"search_fell_short": result.search_fell_short} if compared else {}),
+        **({"answer_on_fresh_episodes": result.answer_on_fresh_episodes} if compared else {}),
         **_skipped(parts),
         **({"posterior": result.posterior} if result.posterior is not None else {}),
         "wall_seconds_this_session": round(seconds, 1),
