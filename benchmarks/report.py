@@ -504,12 +504,30 @@ def _fell_short(finding: dict | None) -> str:
     return f"yes: {finding['source']} {theta} at {finding['better_objective']:.3f}"
 
 
+def _confirmations(results: Path, which: str) -> dict[tuple[int, str], dict]:
+    """The fresh-episode check's rows of one set (held-out ones from a clean tree), by seed and
+    task (``entrance_confirmation.py``)."""
+    rows = [r for r in _jsonl(results, "entrance_confirmation.jsonl") if r.get("set") == which]
+    if which == "heldout":
+        rows = [r for r in rows if not r.get("provenance", {}).get("dirty", True)]
+    return {(r["seed"], r["task"]): r for r in rows}
+
+
+def _held(row: dict | None) -> str:
+    if row is None:
+        return "-"
+    verdict = "yes" if row["held"] else "no"
+    fresh, own = row["fresh_objective"], row["own_objective"]
+    return f"{verdict}: {fresh:.3f} on {row['episodes']}, own {own:.3f}"
+
+
 def _entrance_gaps(results: Path, which: str) -> str:
     out = [
         "| seed | task | answer | objective | dense grid's best | objective | gap | "
-        "within 5% | the run flagged a shortfall |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "within 5% | the run flagged a shortfall | fresh episodes: held? |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    confirmed = _confirmations(results, which)
     for r in _entrance(results, which):
         calm_best = max(r["grid"], key=lambda g: g["calm"])
         stress_best = max(r["stress_grid"], key=lambda g: g["stress"])
@@ -527,7 +545,7 @@ def _entrance_gaps(results: Path, which: str) -> str:
             out.append(
                 f"| {r['seed']} | {task} | {answer} | {value:.3f} | {best} | {best_value:.3f} | "
                 f"{gap:+.1f}% | {'yes' if gap <= ENTRANCE_WITHIN else 'no'} | "
-                f"{_fell_short(finding)} |"
+                f"{_fell_short(finding)} | {_held(confirmed.get((r['seed'], task)))} |"
             )
     return "\n".join(out)
 
