@@ -18,10 +18,15 @@ it. Who makes the data (``--data``):
   benchmarks make their data: learners, but not the run's followers. Costly (three trainings
   per run), so run on ``--reference-runs`` runs only; they are pickled under
   ``benchmarks/runs/heldout/``.
+- ``specialist``: three PPO populations trained at the target alone (``reference_policies``
+  with ``"specialist"``): learners who never saw another theta, which the model does not
+  contain. As costly, so on the first ``--reference-runs`` runs too; pickled alike.
 
 A row records the target, the posterior mean, the 90% credible interval, whether it covers the
 target, the truth's rank (the share of draws below it), the share of the estimator's posterior
-inside the prior box, and the seconds the answer took; a refused data set records the refusal.
+inside the prior box, the goodness-of-fit test (``Estimator.fit_of``: p-values uniform for
+data the model makes), and the seconds the answer took; a refused data set records the
+refusal.
 On the first ``--check-runs`` targets it also records the posterior predictive check
 (``predictive_check``: 20 data sets played by the followers at posterior draws; it costs about
 as many seconds as the followers take to play them, so not every target gets one).
@@ -73,7 +78,7 @@ RESULTS = harness.RESULTS / "posterior.jsonl"
 """One ``answer`` row per run folder, data kind and held-out target; one ``speed`` row per run."""
 FIGURE = "posterior_ranks.png"
 """The rank histograms, in ``benchmarks/results/``."""
-DATA = ("model", "adaptive", "reference")
+DATA = ("model", "adaptive", "reference", "specialist")
 BINS = 10
 """Bins of a rank histogram: 60 ranks give 6 a bin when uniform."""
 CLI_REPEATS = 3
@@ -113,11 +118,13 @@ def played(policies: list[SB3Policy], steps: int, target: dict, seeds: list[int]
     return pd.concat([f.assign(episode=i) for i, f in enumerate(frames)], ignore_index=True)
 
 
-def reference_learners(run: dict[str, Any]) -> list[SB3Policy]:
-    """The held-out run's three populations of reference learners, trained once and pickled."""
-    path = protocol.HELDOUT_RUNS / f"reference-policies-{run['reference_seed']}.pkl"
+def reference_learners(run: dict[str, Any], kind: str = "model") -> list[SB3Policy]:
+    """The held-out run's three populations of reference learners (``kind`` ``"model"``:
+    across the box; ``"specialist"``: at the target alone), trained once and pickled."""
+    name = "reference" if kind == "model" else kind
+    path = protocol.HELDOUT_RUNS / f"{name}-policies-{run['reference_seed']}.pkl"
     if not path.exists():
-        policies = cobweb.reference_policies(run["target"], run["reference_seed"], "model")
+        policies = cobweb.reference_policies(run["target"], run["reference_seed"], kind)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(policies))
     return pickle.loads(path.read_bytes())
@@ -136,6 +143,8 @@ def data_for(
     elif kind == "adaptive":
         lam, inertia = run["target"]["lam"], run["target"]["inertia"]
         frame = heuristic_market(lam, inertia, "adaptive", seeds, horizon=summary.steps)
+    elif kind == "specialist":
+        frame = played(reference_learners(run, kind), summary.steps, run["target"], seeds)
     else:
         frame = played(reference_learners(run), summary.steps, run["target"], seeds)
     return frame[["episode", "step", *summary.columns]], member
@@ -158,6 +167,7 @@ def answer(
         return {"refused": str(err), "seconds": round(time.perf_counter() - start, 3)}
     report = estimator.report(samples, target)
     seconds = time.perf_counter() - start
+    fit = estimator.fit_of(frame, "held-out data")
     check: dict[str, Any] = {"predictive_check": None}
     if followers is not None:
         begun = time.perf_counter()
@@ -168,6 +178,7 @@ def answer(
         **check,
         "refused": None,
         "warned": report["in_prior"] < LOW_IN_BOX,
+        "fit": fit,
         "in_prior": report["in_prior"],
         "mean": report["mean"],
         "std": report["std"],
@@ -217,7 +228,8 @@ def run(args: Any) -> None:
             "interval_kind": estimator.interval,
         }
         for kind in args.data:
-            count = args.reference_runs if kind == "reference" else args.runs
+            learners = kind in ("reference", "specialist")
+            count = args.reference_runs if learners else args.runs
             for index, held in enumerate(heldout[:count]):
                 frame, member = data_for(kind, held, estimator, followers)
                 checked = followers if index < args.check_runs else None
@@ -297,7 +309,10 @@ def main() -> None:
     go.add_argument("--runs", type=int, default=60, help="held-out targets (the first N)")
     go.add_argument("--data", nargs="+", choices=DATA, default=["model", "adaptive"])
     go.add_argument(
-        "--reference-runs", type=int, default=10, help="targets for --data reference (first N)"
+        "--reference-runs",
+        type=int,
+        default=10,
+        help="targets for --data reference and specialist (first N)",
     )
     go.add_argument(
         "--check-runs",

@@ -979,6 +979,9 @@ def _posterior_line(variant: str, data: str, rows: list[dict], checked: int) -> 
         if r["refused"] or r["warned"] or (r["predictive_check"] or {}).get("flagged")
     ]
     line["any flag, checked targets"] = f"{len(flagged)}/{len(mine)}"
+    fits = [r["fit"]["p_value"] for r in answered if r.get("fit")]
+    line["fit p < 0.05"] = f"{sum(p < 0.05 for p in fits)}/{len(fits)}" if fits else "-"
+    line["fit p uniform (KS p)"] = f"{stats.kstest(fits, 'uniform').pvalue:.2g}" if fits else "-"
     for name, short in (("lam", "lam"), ("inertia", "eta")):
         hits = sum(r["covers"][name] for r in answered)
         line[f"{short} covers"] = f"{hits}/{len(rows)} ({100 * hits / len(rows):.0f}%)"
@@ -1007,7 +1010,7 @@ def posterior_coverage(results: Path) -> str:
     the check.
     """
     rows = _posterior_answers(results)
-    order = {"model": 0, "reference": 1, "adaptive": 2}
+    order = {"model": 0, "reference": 1, "specialist": 2, "adaptive": 3}
     lines = []
     groups = {(_estimator(r), r["variant"], r["data"]) for r in rows}
     for estimator, variant, data in sorted(

@@ -17,9 +17,11 @@ import pandas as pd
 import torch
 
 from mesa_adage.analysis.posterior._streams import SAMPLE, TRAIN
+from mesa_adage.analysis.posterior.fit import FitTest, fit_test
 from mesa_adage.analysis.posterior.simulations import box_bounds
 from mesa_adage.analysis.posterior.summary import Summary, informative
 from mesa_adage.analysis.posterior.widening import (
+    CALIBRATION_DRAWS,
     INTERVALS,
     answer_bounds,
     credible_bounds,
@@ -42,7 +44,7 @@ DRAWS = 4000
 """Posterior samples drawn for a data set."""
 FORMAT = 3
 """Version of the estimator file's layout (1: no widening, read as widening 1; 1 and 2:
-central intervals, no cross-fitted answers)."""
+central intervals, no cross-fitted answers, no fit test)."""
 RESTARTS = 4
 """Trainings from different seeds. One training in four to eight failed (intervals over half
 the range where the others gave a tenth) and its validation loss showed it."""
@@ -102,6 +104,7 @@ class Estimator:
         cross_fitted: Each simulation's answer by the fold's estimator that never saw it,
             ``(simulations, 3, parameters)``: median, interval's low and high bounds, before
             widening; None without folds.
+        fit: The goodness-of-fit test (:mod:`~.fit`); None in files of formats 1 and 2.
     """
 
     posterior: Any
@@ -115,6 +118,7 @@ class Estimator:
     widen: tuple[float, ...] = ()
     interval: str = INTERVAL
     cross_fitted: np.ndarray | None = None
+    fit: FitTest | None = None
 
     def sample(
         self,
@@ -191,6 +195,20 @@ class Estimator:
             pooled = pooled[torch.randperm(len(pooled))][:draws]
         return pooled.numpy().astype(float), share
 
+    def fit_of(self, data: pd.DataFrame, where: str = "data") -> dict[str, Any] | None:
+        """The goodness-of-fit test of ``data`` (:meth:`FitTest.test`); None without one.
+
+        The data are refit as the simulations were: at the median of
+        :data:`~.widening.CALIBRATION_DRAWS` unwidened draws. Estimators saved before the
+        test existed have none.
+        """
+        if self.fit is None:
+            return None
+        x = self.summary.vector(self.summary.check(data, where))[list(self.keep)]
+        plain = replace(self, widen=())
+        drawn, _ = plain.draw(x, CALIBRATION_DRAWS, self.seed, where)
+        return self.fit.test(x, np.median(drawn, axis=0))
+
     def report(
         self, samples: pd.DataFrame, target: Mapping[str, float] | None = None
     ) -> dict[str, Any]:
@@ -243,6 +261,7 @@ class Estimator:
             "widen": list(self.widen),
             "interval": self.interval,
             "cross_fitted": self.cross_fitted,
+            "fit": None if self.fit is None else self.fit.state(),
         }
         torch.save(state, tmp)
         tmp.replace(path)
@@ -300,7 +319,9 @@ def train(
     :data:`~.widening.WIDENINGS` factor whose widened :data:`LEVEL` intervals (of the kind
     ``interval``) cover a :data:`LEVEL` share of those thetas is kept (a coverage measured on
     data the followers make, the data the estimator is calibrated for). The estimator returned
-    is trained on every pair, and keeps the cross-fitted answers (``cross_fitted``).
+    is trained on every pair, and keeps the cross-fitted answers (``cross_fitted``) and a
+    goodness-of-fit test (``fit``, :func:`~.fit.fit_test`), for which it answers each
+    simulation as it will answer data.
 
     Training runs on torch's generator seeded from ``seed`` (the caller's generator is left
     as it was), so the same pairs and seed give the same estimator.
@@ -358,7 +379,11 @@ def train(
             answers[out] = np.stack(bounds, axis=1)
         widen = widening_factors(*answers.transpose(1, 0, 2), thetas, LEVEL)
     posterior = _fit(space, thetas, xs[:, keep], seed, restarts, combine)
-    return replace(estimator(posterior, len(thetas)), widen=widen, cross_fitted=answers)
+    trained = estimator(posterior, len(thetas))
+    refits, _, _ = answer_bounds(trained, xs[:, keep], LEVEL)  # as fit_of refits the data
+    regression_seed = derive_seed(seed, 2, POSTERIOR, TRAIN)
+    fit = fit_test(thetas, xs[:, keep], refits, lows, highs, regression_seed)
+    return replace(trained, widen=widen, cross_fitted=answers, fit=fit)
 
 
 def _fit(
@@ -440,6 +465,7 @@ def load_estimator(run_dir: Path) -> Estimator:
             tuple(float(w) for w in state.get("widen", ())),
             state.get("interval", "central"),
             state.get("cross_fitted"),
+            FitTest.from_state(state["fit"]) if state.get("fit") else None,
         )
     except Exception as err:  # unpickling raises many kinds for a damaged file
         raise ValueError(

@@ -109,8 +109,9 @@ def posterior_for_run(
         progress: Show a bar of the simulations.
 
     Returns:
-        The report for ``summary.json`` (:meth:`Estimator.report`), with the simulation time
-        and the observed data's :func:`predictive_check`;
+        The report for ``summary.json`` (:meth:`Estimator.report`), with the simulation time,
+        the observed data's goodness of fit (:meth:`Estimator.fit_of`) and
+        :func:`predictive_check`;
         or, when the estimator refuses the observed data (:meth:`Estimator.sample`), the
         method, the simulations and the ``error``.
     """
@@ -142,6 +143,7 @@ def posterior_for_run(
         return {"method": request.method, "simulations": request.simulations, "error": str(err)}
     samples.to_csv(folder / SAMPLES, index=False)
     report = estimator.report(samples, target)
+    report["fit"] = estimator.fit_of(data, "the run's observed data")
     report["prior"] = prior.describe(space)
     report["predictive_check"] = predictive_check(
         estimator, samples, data, make_model, agent_type, policies, executor=executor
@@ -173,7 +175,8 @@ def answer_run_folder(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """``adage posterior RUN_DIR --data x.csv``: a finished run's estimator answers new data.
 
-    Nothing is simulated: the data are summarised and the trained estimator sampled.
+    Nothing is simulated: the data are summarised, the trained estimator sampled, and the
+    data's goodness of fit tested against the run's simulations (:meth:`Estimator.fit_of`).
 
     Raises:
         FileNotFoundError: If the folder has no estimator, or the file does not exist.
@@ -182,8 +185,9 @@ def answer_run_folder(
     """
     estimator = load_estimator(run_dir)
     frame = read_observed(data, estimator.summary.columns[0])
-    samples = estimator.sample(frame, f"--data file {str(data)!r}", draws=draws, seed=seed)
-    return estimator.report(samples), samples
+    where = f"--data file {str(data)!r}"
+    samples = estimator.sample(frame, where, draws=draws, seed=seed)
+    return {**estimator.report(samples), "fit": estimator.fit_of(frame, where)}, samples
 
 
 def posterior_lines(report: Mapping[str, Any]) -> list[str]:
@@ -200,7 +204,8 @@ def posterior_warnings(report: Mapping[str, Any]) -> list[str]:
     """Warnings that the data may lie outside what the followers make.
 
     One when little of the estimator's posterior fell inside the prior box, one when the
-    :func:`predictive_check` flagged the data.
+    goodness-of-fit test says the data fit poorly, one when the :func:`predictive_check`
+    flagged the data.
     """
     out = []
     share = report.get("in_prior", 1.0)
@@ -209,6 +214,14 @@ def posterior_warnings(report: Mapping[str, Any]) -> list[str]:
             f"warning: only {share:.0%} of the estimator's posterior fell inside the prior box: "
             "the data may lie outside what the model's followers make (mis-specified); read "
             "the posterior with care"
+        )
+    fit = report.get("fit")
+    if fit is not None and fit["verdict"] == "poor fit":
+        out.append(
+            f"warning: poor fit (p = {fit['p_value']:.3g}): refit at their posterior median, "
+            f"the data lie farther from what the followers make there than all but "
+            f"{fit['p_value']:.1%} of the {fit['simulations']} simulations, refit alike "
+            "(mis-specified?); read the posterior with care"
         )
     check = report.get("predictive_check")
     if check is not None and check["flagged"]:
