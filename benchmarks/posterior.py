@@ -20,7 +20,7 @@ it. Who makes the data (``--data``):
   ``benchmarks/runs/heldout/``.
 - ``specialist``: three PPO populations trained at the target alone (``reference_policies``
   with ``"specialist"``): learners who never saw another theta, which the model does not
-  contain. As costly, so on the first ``--reference-runs`` runs too; pickled alike.
+  contain. As costly, so on the first ``--specialist-runs`` runs only; pickled alike.
 
 A row records the target, the posterior mean, the 90% credible interval, whether it covers the
 target, the truth's rank (the share of draws below it), the share of the estimator's posterior
@@ -228,8 +228,9 @@ def run(args: Any) -> None:
             "interval_kind": estimator.interval,
         }
         for kind in args.data:
-            learners = kind in ("reference", "specialist")
-            count = args.reference_runs if learners else args.runs
+            count = {"reference": args.reference_runs, "specialist": args.specialist_runs}.get(
+                kind, args.runs
+            )
             for index, held in enumerate(heldout[:count]):
                 frame, member = data_for(kind, held, estimator, followers)
                 checked = followers if index < args.check_runs else None
@@ -312,7 +313,10 @@ def main() -> None:
         "--reference-runs",
         type=int,
         default=10,
-        help="targets for --data reference and specialist (first N)",
+        help="targets for --data reference (first N)",
+    )
+    go.add_argument(
+        "--specialist-runs", type=int, default=10, help="targets for --data specialist (first N)"
     )
     go.add_argument(
         "--check-runs",

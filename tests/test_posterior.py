@@ -366,6 +366,7 @@ def test_adage_posterior_answers_again_without_simulating(run, capsys, tmp_path)
         capsys, "posterior", run, "--data", run / "observed.csv", "--samples", samples
     )
     assert code == 0 and "90% credible" in out and "(no simulation)" in out
+    assert "goodness of fit: p = " in out
     # The same estimator, data and seed: the run's own samples, drawn again.
     pd.testing.assert_frame_equal(pd.read_csv(samples), pd.read_csv(run / "posterior/samples.csv"))
 

@@ -191,12 +191,18 @@ def answer_run_folder(
 
 
 def posterior_lines(report: Mapping[str, Any]) -> list[str]:
-    """A table of the posterior: per parameter its mean and credible interval."""
+    """A table of the posterior: per parameter its mean and credible interval; the fit."""
     level = f"{report['level']:.0%} credible"
     lines = [f"{'parameter':<12}{'mean':>10}{'std':>10}  {level}"]
     for name, (low, high) in report["credible_intervals"].items():
         mean, std = report["mean"][name], report["std"][name]
         lines.append(f"{name:<12}{mean:>10.4g}{std:>10.4g}  [{low:.4g}, {high:.4g}]")
+    fit = report.get("fit")
+    if fit is not None:
+        lines.append(
+            f"goodness of fit: p = {fit['p_value']:.3g} ({fit['verdict']}), against the "
+            f"run's {fit['simulations']} simulations refit alike"
+        )
     return lines + posterior_warnings(report)
 
 
