@@ -136,5 +136,6 @@ def fit_test(
         coef, scale = _regression(units[fit], xs[fit])
         predicted = features(refit_units[out]) @ coef
         null[out] = np.mean(((xs[out] - predicted) / scale) ** 2, axis=1)
+    null[np.isnan(null)] = np.inf  # a simulation the estimator refused is as far as can be
     coef, scale = _regression(units, xs)
     return FitTest(np.asarray(lows, float), np.asarray(highs, float), coef, scale, null)
