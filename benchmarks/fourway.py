@@ -19,7 +19,12 @@ same data set:
   producers whose inertia is theta's (``heuristic_market``): ``sbi`` on the traditional model.
 - ``black-it``: the heuristic cobweb calibrated by black-it (``black_it_baseline.py --data``,
   in black-it's own environment: ``--black-it-python``), its 18 standard moments, Halton,
-  random forest and best-batch samplers. A point, no interval.
+  random forest and best-batch samplers. A point, no interval. Its standard budget is 120
+  evaluations (15,360 episodes per answer), a quarter of the posterior's one-off 64,000
+  (500 simulations of 128 episodes). ``--black-it-evaluations 500`` matches that budget: rounded
+  up to whole batches of 12, 42 batches, 504 evaluations, 64,512 episodes per answer. The
+  matched-budget arm answers the first 10 held-out targets (``--targets 10``), a number fixed
+  before any of its answers was seen, for its cost (about four minutes per answer).
 
 Point answers are posterior means (the two NPE arms) or the best candidate (GP, black-it);
 intervals are 90%. A row per arm and target records the answer, the interval, the seconds of
@@ -28,6 +33,7 @@ answers the development runs instead (smoke runs), into ``fourway_development.js
 
     python benchmarks/fourway.py RUN_DIR [--targets 20] [--arms gp posterior heuristic black-it]
     python benchmarks/fourway.py RUN_DIR --development --targets 2 --data model
+    python benchmarks/fourway.py RUN_DIR --arms black-it --targets 10 --black-it-evaluations 500
 """
 
 from __future__ import annotations
@@ -202,8 +208,21 @@ def gp_fields(run_dir: Path, csv: Path, out: Path) -> dict[str, Any]:
     }
 
 
+def black_it_batches(evaluations: int | None, batches: int) -> int:
+    """black-it's batches: enough whole batches for ``evaluations`` when given, else ``batches``.
+
+    Raises:
+        ValueError: If ``evaluations`` is given and is not positive.
+    """
+    if evaluations is None:
+        return batches
+    if evaluations < 1:
+        raise ValueError(f"--black-it-evaluations must be at least 1, got {evaluations}")
+    return -(-evaluations // BLACK_IT_BATCH_SIZE)
+
+
 def black_it_fields(csv: Path, seed: int, python: Path, batches: int) -> dict[str, Any]:
-    """black-it's answer to the data in ``csv`` (run in its own environment)."""
+    """black-it's answer to the data in ``csv`` (run in its own environment), with its loss."""
     script = Path(__file__).with_name("black_it_baseline.py")
     command = [
         str(python),
@@ -229,6 +248,8 @@ def black_it_fields(csv: Path, seed: int, python: Path, batches: int) -> dict[st
         "in_prior": None,
         "seconds": round(seconds, 1),
         "evaluations": found["evaluations"],
+        "batches": batches,
+        "loss": found["loss"],
     }
 
 
@@ -246,7 +267,13 @@ def scored(fields: dict[str, Any], target: dict[str, float]) -> dict[str, Any]:
 
 def run(args: Any) -> None:
     torch.set_num_threads(1)
-    harness.header("torch single-threaded", f"run {args.run_dir}", f"arms {args.arms}")
+    batches = black_it_batches(args.black_it_evaluations, args.black_it_batches)
+    harness.header(
+        "torch single-threaded",
+        f"run {args.run_dir}",
+        f"arms {args.arms}",
+        f"black-it {batches} batches of {BLACK_IT_BATCH_SIZE}",
+    )
     if args.development:
         runs, results, which = protocol.development("cobweb")["runs"], DEVELOPMENT_RESULTS, "dev"
     else:
@@ -320,9 +347,7 @@ def run(args: Any) -> None:
                     fields = gp_fields(run_dir, csv, Path(folder) / f"gp-{index}")
                     per_answer = fields["episodes_at_most"]
                 else:
-                    fields = black_it_fields(
-                        csv, held["seed"], args.black_it_python, args.black_it_batches
-                    )
+                    fields = black_it_fields(csv, held["seed"], args.black_it_python, batches)
                     per_answer = fields["evaluations"] * summary.episodes
                 row = {"arm": arm, **common, "index": index, "target": target}
                 row.update(scored(fields, target))
@@ -367,6 +392,12 @@ def main() -> None:
     )
     cli.add_argument("--black-it-python", type=Path, default=BLACK_IT_PYTHON)
     cli.add_argument("--black-it-batches", type=int, default=BLACK_IT_BATCHES)
+    cli.add_argument(
+        "--black-it-evaluations",
+        type=int,
+        help="black-it's budget per answer in evaluations, rounded up to whole batches "
+        "(overrides --black-it-batches; 500 matches the posterior's one-off episodes)",
+    )
     run(cli.parse_args())
 
 

@@ -1132,15 +1132,24 @@ FOURWAY_ARMS = {
     "posterior/shipped": "NPE on the followers, the run's own estimator.pt",
     "heuristic": "NPE on the heuristic cobweb",
     "black-it": "black-it, heuristic cobweb",
+    "black-it/matched": "black-it, heuristic cobweb, matched budget",
 }
 """``fourway.py``'s arms, in the table's order, and their labels. ``posterior/shipped`` is the
 posterior arm answered by the run folder's own estimator (``--estimator shipped``), not one
-trained by the row's commit."""
+trained by the row's commit. ``black-it/matched`` is black-it given more than its standard 120
+evaluations (``--black-it-evaluations``), as many episodes per answer as the posterior's one-off
+simulations."""
+BLACK_IT_STANDARD_EVALUATIONS = 120
+"""black-it's standard budget in ``fourway.py``: 10 batches of 12."""
 
 
 def _fourway_arm(row: dict) -> str:
     shipped = row["arm"] == "posterior" and row["one_off"].get("estimator") == "shipped"
-    return "posterior/shipped" if shipped else row["arm"]
+    if shipped:
+        return "posterior/shipped"
+    if row["arm"] == "black-it" and row["evaluations"] > BLACK_IT_STANDARD_EVALUATIONS:
+        return "black-it/matched"
+    return row["arm"]
 
 
 def _fourway_line(arm: str, label: str, rows: list[dict]) -> dict:
