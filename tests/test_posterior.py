@@ -165,6 +165,11 @@ def test_the_fit_test_is_uniform_on_the_models_data_and_says_no_to_others(toy):
     for scale in (1.3, 1.4):
         found = estimator.fit_of(toy_data(0.5, scale, rng))
         assert found["verdict"] == "poor fit" and found["p_value"] < 0.05, (scale, found)
+    # Data whose refit the estimator refuses (all its mass outside the box) are as far as
+    # can be, not an error.
+    found = estimator.fit_of(toy_data(-0.5, 0.3, rng))
+    assert found["statistic"] is None
+    assert found["p_value"] == pytest.approx(1 / (found["simulations"] + 1), abs=1e-4)
 
 
 def test_bad_training_options_are_refused(toy):

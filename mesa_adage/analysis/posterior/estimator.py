@@ -199,14 +199,18 @@ class Estimator:
         """The goodness-of-fit test of ``data`` (:meth:`FitTest.test`); None without one.
 
         The data are refit as the simulations were: at the median of
-        :data:`~.widening.CALIBRATION_DRAWS` unwidened draws. Estimators saved before the
-        test existed have none.
+        :data:`~.widening.CALIBRATION_DRAWS` unwidened draws. A refit with its mass outside
+        the box counts as farther than every simulation. Estimators saved before the test
+        existed have none.
         """
         if self.fit is None:
             return None
         x = self.summary.vector(self.summary.check(data, where))[list(self.keep)]
         plain = replace(self, widen=())
-        drawn, _ = plain.draw(x, CALIBRATION_DRAWS, self.seed, where)
+        try:
+            drawn, _ = plain.draw(x, CALIBRATION_DRAWS, self.seed, where)
+        except ValueError:  # the refit puts its mass outside the box, as refused simulations
+            return self.fit.test(x, None)
         return self.fit.test(x, np.median(drawn, axis=0))
 
     def report(

@@ -82,17 +82,18 @@ class FitTest:
         predicted = (features(units) @ self.coef)[0]
         return float(np.mean(((x - predicted) / self.scale) ** 2))
 
-    def test(self, x: np.ndarray, theta: np.ndarray) -> dict[str, Any]:
-        """The test of summary ``x`` refit at ``theta``.
+    def test(self, x: np.ndarray, theta: np.ndarray | None) -> dict[str, Any]:
+        """The test of summary ``x`` refit at ``theta`` (None: the refit was refused).
 
         Returns:
-            ``statistic``, ``null_median`` (the simulations' median), ``p_value``,
-            ``verdict`` and ``simulations``; JSON-ready.
+            ``statistic`` (None when the refit was refused: as far as can be),
+            ``null_median`` (the simulations' median), ``p_value``, ``verdict`` and
+            ``simulations``; JSON-ready.
         """
-        value = self.statistic(x, theta)
+        value = np.inf if theta is None else self.statistic(x, theta)
         p = (1 + int(np.sum(self.null >= value))) / (len(self.null) + 1)
         return {
-            "statistic": round(value, 4),
+            "statistic": round(value, 4) if np.isfinite(value) else None,
             "null_median": round(float(np.median(self.null)), 4),
             "p_value": round(p, 4),
             "verdict": "poor fit" if p < POOR_FIT else "consistent",
