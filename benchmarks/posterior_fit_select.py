@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import harness
-import numpy as np
-import pandas as pd
 import posterior
 import protocol
 import torch
@@ -51,27 +49,10 @@ def run(args: Any) -> None:
 
 
 def table() -> str:
-    """Per run and data kind: refused, p < 0.05, and a Kolmogorov-Smirnov test of uniformity."""
-    from scipy import stats
+    """The development check's table (``report.py``'s ``posterior-fit-select``)."""
+    import report
 
-    rows = harness.read_rows(RESULTS)
-    latest = {(r["variant"], r["data"], r["index"]): r for r in rows}
-    lines = []
-    for variant, kind in sorted({k[:2] for k in latest}):
-        mine = [r for k, r in latest.items() if k[:2] == (variant, kind)]
-        p = np.array([r["fit"]["p_value"] for r in mine if r["fit"]])
-        lines.append(
-            {
-                "data": variant,
-                "made by": kind,
-                "targets": len(mine),
-                "refused": len(mine) - len(p),
-                "p < 0.05": f"{int(np.sum(p < 0.05))}/{len(p)}",
-                "median p": round(float(np.median(p)), 3),
-                "uniform (KS p)": f"{stats.kstest(p, 'uniform').pvalue:.2g}",
-            }
-        )
-    return harness.markdown(pd.DataFrame(lines))
+    return report.posterior_fit_select(harness.RESULTS)
 
 
 def main() -> None:
