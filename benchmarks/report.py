@@ -1083,6 +1083,34 @@ def posterior_crossfit(results: Path) -> str:
     return harness.markdown(pd.DataFrame(lines))
 
 
+def posterior_fit_select(results: Path) -> str:
+    """Section 16: the fit test on the development targets (``posterior_fit_select.py``).
+
+    Per run and data maker: data sets refused (outside the box), p-values below 0.05, their
+    median, and a Kolmogorov-Smirnov test of their uniformity.
+    """
+    from scipy import stats
+
+    rows = _jsonl(results, "posterior_fit_select.jsonl")
+    latest = {(r["variant"], r["data"], r["index"]): r for r in rows}
+    lines = []
+    for variant, kind in sorted({k[:2] for k in latest}):
+        mine = [r for k, r in latest.items() if k[:2] == (variant, kind)]
+        p = np.array([r["fit"]["p_value"] for r in mine if r["fit"]])
+        lines.append(
+            {
+                "data": variant,
+                "made by": kind,
+                "targets": len(mine),
+                "refused": len(mine) - len(p),
+                "p < 0.05": f"{int(np.sum(p < 0.05))}/{len(p)}",
+                "median p": round(float(np.median(p)), 3),
+                "uniform (KS p)": f"{stats.kstest(p, 'uniform').pvalue:.2g}",
+            }
+        )
+    return harness.markdown(pd.DataFrame(lines))
+
+
 def _widening_setting(row: dict) -> str:
     """How a ``posterior_select.py`` row's estimator was widened."""
     if row.get("calibration"):
@@ -1350,6 +1378,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "posterior-speed": posterior_speed,
     "posterior-select": posterior_select,
     "posterior-crossfit": posterior_crossfit,
+    "posterior-fit-select": posterior_fit_select,
     "fourway": fourway,
     "games-equilibria": games_equilibria,
     "games-cost": games_cost,
