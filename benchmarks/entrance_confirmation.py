@@ -5,7 +5,9 @@
 
 A run whose leader maximises over theta ends by scoring its answer, with its final followers,
 on fresh episodes (``mesa_adage.analysis.confirmation``; the rule was chosen on the
-development seeds by ``confirmation_select.py``). The calm and stress run folders of
+development seeds by ``confirmation_select.py``; the fragility threshold, the share of
+bootstrap resamples of the fresh episodes that may fall past the tolerance, by
+``fragility_select.py``). The calm and stress run folders of
 ``entrance.py`` were made before the check existed. ``confirm_run_folder`` computes from a
 folder what a run with the same seed computes at its end (the same answer, followers, seed
 and episodes), so the check is applied here to the existing folders, without a new search.
@@ -22,7 +24,13 @@ import time
 import harness
 import protocol
 
-from mesa_adage.analysis.confirmation import EPISODES_PER_OWN, RELATIVE, confirm_run_folder
+from mesa_adage.analysis.confirmation import (
+    EPISODES_PER_OWN,
+    MAX_FRAGILE_SHARE,
+    RELATIVE,
+    RESAMPLES,
+    confirm_run_folder,
+)
 from mesa_adage.examples.models.entrance import calm, stress
 
 ROLE = "report"
@@ -54,7 +62,12 @@ def main() -> None:
                     "seed": seed,
                     "task": task,
                     "theta": json.loads((folder / "summary.json").read_text())["theta"],
-                    "rule": {"relative": RELATIVE, "episodes_per_own": EPISODES_PER_OWN},
+                    "rule": {
+                        "relative": RELATIVE,
+                        "episodes_per_own": EPISODES_PER_OWN,
+                        "resamples": RESAMPLES,
+                        "max_fragile_share": MAX_FRAGILE_SHARE,
+                    },
                     **finding,
                     "seconds": round(time.perf_counter() - t0, 1),
                 },

@@ -518,7 +518,10 @@ def _held(row: dict | None) -> str:
         return "-"
     verdict = "yes" if row["held"] else "no"
     fresh, own = row["fresh_objective"], row["own_objective"]
-    return f"{verdict}: {fresh:.3f} on {row['episodes']}, own {own:.3f}"
+    text = f"{verdict}: {fresh:.3f} on {row['episodes']}, own {own:.3f}"
+    if row.get("fragile_share") is not None:  # rows made before the fragility check lack it
+        text += f"; fragile in {100 * row['fragile_share']:.0f}% of {row['resamples']} resamples"
+    return text
 
 
 def _entrance_gaps(results: Path, which: str) -> str:
