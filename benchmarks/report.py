@@ -520,7 +520,7 @@ def _held(row: dict | None) -> str:
     fresh, own = row["fresh_objective"], row["own_objective"]
     text = f"{verdict}: {fresh:.3f} on {row['episodes']}, own {own:.3f}"
     if row.get("fragile_share") is not None:  # rows made before the fragility check lack it
-        text += f"; fragile in {100 * row['fragile_share']:.0f}% of {row['resamples']} resamples"
+        text += f"; fragile in {100 * row['fragile_share']:.1f}% of {row['resamples']} resamples"
     return text
 
 
