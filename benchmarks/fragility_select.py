@@ -40,9 +40,10 @@ No threshold caught more without a false alarm: 20% on 1000 caught one more (10 
 flagged one point that held; 10% flagged 10 that held, 5% 17. The misses are calm points
 already past the volume floor, whose penalty grew by more than 5% on the truth's episodes
 (shares 0% to 23%), and stress points 5% to 8% worse on the truth's (shares 0% to 3%): a
-bootstrap of the 32 episodes does not see these drops either. The one development point at the floor's edge (calm 992768067,
-``tau`` 0.25, some resamples under the floor, 5% quantile -0.687 against -0.191) had a share
-of 19% and held on the truth's episodes; so did a stress profile point with 32%.
+bootstrap of the 32 episodes does not see these drops either. The one development point at
+the floor's edge (calm 992768067, ``tau`` 0.25, some resamples under the floor, 5% quantile
+-0.687 against -0.191) had a share of 19% and held on the truth's episodes; so did a stress
+profile point with 32%.
 """
 
 from __future__ import annotations
