@@ -1217,7 +1217,8 @@ def fourway(results: Path) -> str:
     answer with less than half its posterior inside the prior box. Coverage
     counts a refused data set as not covered; errors and widths are over the answered ones.
     When the GP arm answered fewer targets than the others, each arm is shown on those
-    targets too. The GP's episodes per answer are an upper bound (``fourway.py``).
+    targets too; so are the NPE arms and the standard black-it on the targets of black-it at
+    the matched budget. The GP's episodes per answer are an upper bound (``fourway.py``).
     """
     rows = [r for r in _heldout_rows(results, "fourway.jsonl") if r["set"] == "heldout"]
     latest = {(_fourway_arm(r), r["variant"], r["data"], r["index"]): r for r in rows}
@@ -1235,6 +1236,13 @@ def fourway(results: Path) -> str:
                 same = [r for r in mine if _fourway_arm(r) == arm and r["index"] in gp]
                 if same:
                     lines.append(_fourway_line(arm, f"{label}, the GP's {len(gp)}", same))
+        matched = {r["index"] for r in mine if _fourway_arm(r) == "black-it/matched"}
+        if matched:
+            for arm in ("posterior", "posterior/shipped", "heuristic", "black-it"):
+                same = [r for r in mine if _fourway_arm(r) == arm and r["index"] in matched]
+                if same and len(same) < len([r for r in mine if _fourway_arm(r) == arm]):
+                    where = f"{label}, matched black-it's {len(matched)}"
+                    lines.append(_fourway_line(arm, where, sorted(same, key=lambda r: r["index"])))
     return harness.markdown(pd.DataFrame(lines))
 
 
