@@ -67,7 +67,8 @@ class FitTest:
         highs: The box's upper bounds.
         coef: The regression's coefficients ``(features, entries)``.
         scale: Each entry's residual spread.
-        null: Each simulation's statistic, refit and regression both without it.
+        null: Each simulation's statistic: refit by the estimator, the regression fitted
+            without it.
     """
 
     lows: np.ndarray
