@@ -974,14 +974,15 @@ def _posterior_line(variant: str, data: str, rows: list[dict], checked: int) -> 
     line["refused"] = len(rows) - len(answered)
     line["warned"] = sum(r["warned"] for r in answered)
     checks = [r["predictive_check"] for r in answered if r.get("predictive_check")]
-    line["check flagged"] = f"{sum(c['flagged'] for c in checks)}/{len(checks)}"
+    flags = sum(c["flagged"] for c in checks)
+    line["check flagged"] = f"{flags}/{len(checks)}" if checks else "not run"
     mine = [r for r in rows if r["index"] < checked]
     flagged = [
         r
         for r in mine
         if r["refused"] or r["warned"] or (r["predictive_check"] or {}).get("flagged")
     ]
-    line["any flag, checked targets"] = f"{len(flagged)}/{len(mine)}"
+    line["any flag, checked targets"] = f"{len(flagged)}/{len(mine)}" if checks else "-"
     fits = [r["fit"]["p_value"] for r in answered if r.get("fit")]
     line["fit p < 0.05"] = f"{sum(p < 0.05 for p in fits)}/{len(fits)}" if fits else "-"
     line["fit p uniform (KS p)"] = f"{stats.kstest(fits, 'uniform').pvalue:.2g}" if fits else "-"
