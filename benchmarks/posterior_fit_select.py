@@ -44,7 +44,7 @@ def run(args: Any) -> None:
                 except ValueError as err:  # outside the box: the estimator refuses it
                     fit, refused = None, str(err)
                 row = {"variant": posterior.variant(estimator), "data": kind, "index": index}
-                harness.record(RESULTS, {**row, "fit": fit, "refused": refused})
+                protocol.record(RESULTS, {**row, "fit": fit, "refused": refused})
     print(table())
 
 

@@ -93,10 +93,10 @@ def run(args: Any) -> None:
             seconds = round(time.perf_counter() - start, 1)
             if estimator.cross_fitted is not None:
                 row = crossfit_row(estimator, run_dir)
-                harness.record(CROSSFIT, {**row, "variant": posterior.variant(shipped)})
+                protocol.record(CROSSFIT, {**row, "variant": posterior.variant(shipped)})
             for index, (target, frame) in enumerate(zip(targets, frames, strict=True)):
                 fields = posterior.answer(estimator, frame, target["target"], None)
-                harness.record(
+                protocol.record(
                     RESULTS,
                     {
                         "run_dir": str(run_dir),
