@@ -107,23 +107,31 @@ def points(task: str, seed: int) -> list[dict]:
     return rows
 
 
-def errors(rows: list[dict], relative: float, n: int) -> dict:
-    """False alarms and misses of the rule (``relative``, ``n``) against the truth."""
+def holds(row: dict) -> bool:
+    """Whether a point truly held: its truth-episode objective within :data:`BAR` of its own."""
+    return row["truth"] >= row["own"] - BAR * abs(row["own"])
+
+
+def tally(rows: list[dict], held: list[bool]) -> dict:
+    """False alarms, misses and flagged answers of a check's ``held`` verdicts on ``rows``."""
     false_alarms = misses = answers_flagged = 0
-    for r in rows:
-        held = answer_held(r["own"], r[f"fresh_{n}"], n, relative=relative)["held"]
-        truly = r["truth"] >= r["own"] - BAR * abs(r["own"])
-        false_alarms += truly and not held
-        misses += held and not truly
-        answers_flagged += r["source"] == "answer" and not held
+    for r, kept in zip(rows, held, strict=True):
+        truly = holds(r)
+        false_alarms += truly and not kept
+        misses += kept and not truly
+        answers_flagged += r["source"] == "answer" and not kept
     return {
-        "relative": relative,
-        "episodes": n,
         "false_alarms": false_alarms,
         "misses": misses,
         "wrong": false_alarms + misses,
         "answers_flagged": answers_flagged,
     }
+
+
+def errors(rows: list[dict], relative: float, n: int) -> dict:
+    """False alarms and misses of the rule (``relative``, ``n``) against the truth."""
+    held = [answer_held(r["own"], r[f"fresh_{n}"], n, relative=relative)["held"] for r in rows]
+    return {"relative": relative, "episodes": n, **tally(rows, held)}
 
 
 def main() -> None:

@@ -55,6 +55,7 @@ from collections import defaultdict
 import harness
 import numpy as np
 import protocol
+from confirmation_select import holds, tally
 
 from mesa_adage.analysis.confirmation import (
     LOW_QUANTILE,
@@ -79,8 +80,6 @@ THRESHOLDS = (0.05, 0.10, 0.20, 0.30, 0.40, 0.50)
 RESAMPLE_COUNTS = (200, 1000)
 MAX_RESAMPLES = max(RESAMPLE_COUNTS)
 EPISODES = 32
-BAR = 0.05
-"""Issue 22's bar, the truth's: within 5%."""
 
 
 def replay(task: str, seed: int, rows: list[dict]) -> list[dict]:
@@ -126,22 +125,15 @@ def replay(task: str, seed: int, rows: list[dict]) -> list[dict]:
 
 def verdicts(rows: list[dict], threshold: float | None, resamples: int) -> dict:
     """False alarms and misses of the check with fragility (``threshold``; None: without)."""
-    false_alarms = misses = answers_flagged = 0
-    for r in rows:
-        within = answer_held(r["own"], r["fresh"], EPISODES, relative=RELATIVE)["held"]
-        steady = threshold is None or r["fragile_share"][str(resamples)] <= threshold
-        held = within and steady
-        truly = r["truth"] >= r["own"] - BAR * abs(r["own"])
-        false_alarms += truly and not held
-        misses += held and not truly
-        answers_flagged += r["source"] == "answer" and not held
+    held = [
+        answer_held(r["own"], r["fresh"], EPISODES, relative=RELATIVE)["held"]
+        and (threshold is None or r["fragile_share"][str(resamples)] <= threshold)
+        for r in rows
+    ]
     return {
         "threshold": threshold,
         "resamples": resamples if threshold is not None else None,
-        "false_alarms": false_alarms,
-        "misses": misses,
-        "wrong": false_alarms + misses,
-        "answers_flagged": answers_flagged,
+        **tally(rows, held),
     }
 
 
@@ -178,7 +170,7 @@ def main() -> None:
         if allowed
         else min(table, key=lambda t: (t["wrong"], -t["threshold"], -t["resamples"]))
     )
-    truly = sum(r["truth"] >= r["own"] - BAR * abs(r["own"]) for r in rows)
+    truly = sum(map(holds, rows))
     protocol.record(
         RESULTS,
         {"kind": "choice", "points": len(rows), "points_that_held": truly, "current": current,
